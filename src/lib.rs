@@ -1,0 +1,8 @@
+//! fleet: run maintenance checklists over SSH across a fleet of hosts.
+//!
+//! The flow is one-way: `load` (KDL → typed model) → `plan` (hosts ×
+//! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
+//! `report` (terminal, JSON). Each module owns one stage.
+
+pub mod model;
+pub mod results;

@@ -1,0 +1,63 @@
+//! An inventory: the hosts a workflow can run on, their groups, and how to
+//! reach them. Loading resolves defaults, group and host settings into one
+//! flat `Host` each, so nothing downstream walks the group tree again.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{SourceFile, Span, Vars};
+
+/// Connect timeout when the inventory sets none.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub name: String,
+    pub source: Arc<SourceFile>,
+    /// Every group name, in declaration order (children after parents).
+    pub groups: Vec<GroupInfo>,
+    /// Every host, in declaration order.
+    pub hosts: Vec<Host>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupInfo {
+    pub name: String,
+    pub span: Span,
+    pub parent: Option<String>,
+}
+
+/// Connection settings as written at one level (defaults, a group, a host);
+/// `None` / empty means "inherit".
+#[derive(Debug, Clone, Default)]
+pub struct HostSettings {
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    /// Resolved relative to the inventory file's directory, `~` expanded.
+    pub identity_files: Vec<PathBuf>,
+    pub known_hosts: Vec<PathBuf>,
+    pub connect_timeout: Option<Duration>,
+}
+
+/// A host with every inherited setting resolved.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub span: Span,
+    /// DNS name or IP; defaults to `name`.
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// Key files to offer, in order, after the agent's keys. Empty means
+    /// OpenSSH's defaults (`~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`).
+    pub identity_files: Vec<PathBuf>,
+    /// known_hosts files to check host keys against. Empty means
+    /// `~/.ssh/known_hosts`.
+    pub known_hosts: Vec<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Every group the host belongs to, ancestors included.
+    pub groups: Vec<String>,
+    /// Merged: defaults < groups (outer to inner, declaration order) < host.
+    pub vars: Vars,
+}

@@ -1,0 +1,16 @@
+//! The validated model: what loading produces and what planning consumes.
+//! Only values that passed every load-time check can be built here, so the
+//! planner and executor never re-validate.
+
+pub mod inventory;
+pub mod source;
+pub mod workflow;
+
+pub use inventory::{Host, HostSettings, Inventory};
+pub use source::{SourceFile, Span, Spanned};
+pub use workflow::{Check, Matcher, Rule, Step, Stream, Workflow};
+
+/// Variables as written in KDL: names are identifiers, values are any KDL
+/// scalar (string, number, bool, null), or a list when a node has several
+/// arguments.
+pub type Vars = std::collections::BTreeMap<String, serde_json::Value>;

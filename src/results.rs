@@ -1,0 +1,205 @@
+//! What a run found: per step, per host and for the whole run. Built by the
+//! executor, read by every reporter, serialized as the JSON report. The
+//! JSON shape is versioned by [`SCHEMA_VERSION`]; see `docs/report-json.md`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Bumped whenever a field changes meaning or disappears; additions keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepStatus {
+    Passed,
+    Skipped,
+    Failed,
+    Timeout,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HostStatus {
+    Ok,
+    Failed,
+    Unreachable,
+}
+
+/// Why a host could not be reached; decides what the operator does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreachableKind {
+    /// TCP connection refused: sshd down or wrong port.
+    Refused,
+    /// No TCP connection or no SSH handshake within the connect timeout.
+    Timeout,
+    /// The address does not resolve.
+    Dns,
+    /// The host key is unknown or does not match known_hosts.
+    HostKey,
+    /// The server refused every authentication method offered.
+    Auth,
+    /// Anything else on the way to a session (reset, protocol error).
+    Network,
+}
+
+impl UnreachableKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnreachableKind::Refused => "connection refused",
+            UnreachableKind::Timeout => "connect timeout",
+            UnreachableKind::Dns => "name resolution failed",
+            UnreachableKind::HostKey => "host key verification failed",
+            UnreachableKind::Auth => "authentication failed",
+            UnreachableKind::Network => "network error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreachable {
+    pub kind: UnreachableKind,
+    /// The full reason, e.g. which known_hosts line or which keys were tried.
+    pub message: String,
+}
+
+/// Output of one stream, capped per step so a runaway command cannot eat
+/// the controller's memory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Captured {
+    /// Captured text; invalid UTF-8 is replaced with U+FFFD.
+    pub text: String,
+    /// Bytes the command wrote, including any beyond the cap.
+    pub bytes: u64,
+    /// True when `bytes` exceeded the cap and `text` holds only the start.
+    pub truncated: bool,
+}
+
+/// One rule that did not hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleFailure {
+    /// What the rule expects, e.g. `stdout contains "Leader"`.
+    pub expected: String,
+    /// The rule's message, rendered for this host, if it has one.
+    pub message: Option<String>,
+    /// What was seen instead: an excerpt of the output or the exit status.
+    pub seen: String,
+    /// `file:line:col` of the rule.
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    /// The command as rendered for this host.
+    pub command: String,
+    pub status: StepStatus,
+    pub exit_status: Option<u32>,
+    pub exit_signal: Option<String>,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+    /// Every failed rule (status FAILED).
+    pub failures: Vec<RuleFailure>,
+    /// Why the step errored, timed out or was skipped.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub status: HostStatus,
+    pub unreachable: Option<Unreachable>,
+    #[serde(serialize_with = "ser_opt_ms", rename = "connect_ms")]
+    pub connect_time: Option<Duration>,
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+    pub steps: Vec<StepReport>,
+}
+
+impl HostReport {
+    /// A host's status follows from its steps: any step not passed or
+    /// skipped fails the host.
+    pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
+        if steps
+            .iter()
+            .all(|s| matches!(s.status, StepStatus::Passed | StepStatus::Skipped))
+        {
+            HostStatus::Ok
+        } else {
+            HostStatus::Failed
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub fleet_version: &'static str,
+    pub workflow: String,
+    pub workflow_path: String,
+    pub inventory: String,
+    pub inventory_path: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    pub duration: Duration,
+    pub totals: Totals,
+    pub hosts: Vec<HostReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub hosts: usize,
+    pub hosts_ok: usize,
+    pub hosts_failed: usize,
+    pub hosts_unreachable: usize,
+    pub steps_passed: usize,
+    pub steps_failed: usize,
+    pub steps_timeout: usize,
+    pub steps_error: usize,
+    pub steps_skipped: usize,
+}
+
+impl Totals {
+    pub fn count(hosts: &[HostReport]) -> Totals {
+        let mut t = Totals {
+            hosts: hosts.len(),
+            ..Totals::default()
+        };
+        for h in hosts {
+            match h.status {
+                HostStatus::Ok => t.hosts_ok += 1,
+                HostStatus::Failed => t.hosts_failed += 1,
+                HostStatus::Unreachable => t.hosts_unreachable += 1,
+            }
+            for s in &h.steps {
+                match s.status {
+                    StepStatus::Passed => t.steps_passed += 1,
+                    StepStatus::Failed => t.steps_failed += 1,
+                    StepStatus::Timeout => t.steps_timeout += 1,
+                    StepStatus::Error => t.steps_error += 1,
+                    StepStatus::Skipped => t.steps_skipped += 1,
+                }
+            }
+        }
+        t
+    }
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
