@@ -4,5 +4,6 @@
 //! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
 //! `report` (terminal, JSON). Each module owns one stage.
 
+pub mod event;
 pub mod model;
 pub mod results;
