@@ -7,3 +7,9 @@
 pub mod event;
 pub mod model;
 pub mod results;
+pub mod cli;
+pub mod evaluate;
+pub mod execute;
+pub mod exit_code;
+pub mod limit;
+pub mod plan;

@@ -1,0 +1,101 @@
+//! The ad-hoc commands: `hosts`, `exec` and `ping`. They share the planner
+//! and executor with `run`; only their output differs.
+
+use std::collections::BTreeMap;
+
+use super::args::{ExecArgs, PingArgs};
+use super::dispatch::{CliError, execute_with_progress, forks};
+use crate::exit_code;
+use crate::model::Inventory;
+use crate::plan::{plan_adhoc, select_hosts};
+use crate::report::DisplayConfig;
+use crate::results::{HostReport, HostStatus, RunReport, StepStatus};
+
+pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
+    let hosts = select_hosts(inventory, None, limits)?;
+    let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
+    for h in &hosts {
+        println!(
+            "{:width$}  {}@{}:{}  {}",
+            h.name,
+            h.user,
+            h.address,
+            h.port,
+            h.groups.join(",")
+        );
+    }
+    eprintln!("{} hosts", hosts.len());
+    Ok(exit_code::OK)
+}
+
+pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
+    let plan = plan_adhoc(inventory, &args.target.limit, None)?;
+    let report = execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    let width = report.hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
+    for h in &report.hosts {
+        match (&h.unreachable, h.connect_time) {
+            (Some(u), _) => println!("{:width$}  UNREACHABLE  {}: {}", h.name, u.kind.as_str(), u.message),
+            (None, Some(t)) => println!("{:width$}  OK  {} ms", h.name, t.as_millis()),
+            (None, None) => println!("{:width$}  OK", h.name),
+        }
+    }
+    Ok(exit_code::for_totals(&report.totals))
+}
+
+/// `fleet exec`: like `clush -b`, hosts whose output is identical are
+/// printed once under a header listing them.
+pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
+    let plan = plan_adhoc(inventory, &args.target.limit, Some((&args.command, args.timeout)))?;
+    let report = execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    print!("{}", render_grouped(&report));
+    let failed = report.hosts.iter().any(|h| {
+        h.steps
+            .iter()
+            .any(|s| s.status == StepStatus::Passed && s.exit_status != Some(0))
+    });
+    Ok(match exit_code::for_totals(&report.totals) {
+        exit_code::OK if failed => exit_code::CHECKS_FAILED,
+        code => code,
+    })
+}
+
+/// Groups hosts by everything they printed and how they ended.
+pub fn render_grouped(report: &RunReport) -> String {
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for h in &report.hosts {
+        groups.entry(host_output(h)).or_default().push(&h.name);
+    }
+    let mut out = String::new();
+    for (text, names) in groups {
+        let header = format!("{} ({})", names.join(","), names.len());
+        let rule = "-".repeat(header.chars().count().min(72));
+        out.push_str(&format!("{rule}\n{header}\n{rule}\n{text}"));
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn host_output(h: &HostReport) -> String {
+    if let (HostStatus::Unreachable, Some(u)) = (h.status, &h.unreachable) {
+        return format!("[UNREACHABLE: {}: {}]\n", u.kind.as_str(), u.message);
+    }
+    let mut text = String::new();
+    for s in &h.steps {
+        text.push_str(&s.stdout.text);
+        text.push_str(&s.stderr.text);
+        if s.stdout.truncated || s.stderr.truncated {
+            text.push_str("\n[output truncated]\n");
+        }
+        match (s.status, s.exit_status, &s.reason) {
+            (StepStatus::Passed, Some(0), _) => {}
+            (StepStatus::Passed, Some(code), _) => text.push_str(&format!("[exit status {code}]\n")),
+            (status, _, reason) => text.push_str(&format!(
+                "[{status:?}{}]\n",
+                reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+            )),
+        }
+    }
+    text
+}

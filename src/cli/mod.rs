@@ -1,0 +1,10 @@
+//! The command line: argument definitions, dispatch, and the one place
+//! where errors are printed and turned into exit codes.
+
+mod adhoc;
+mod args;
+mod dispatch;
+mod resolve;
+
+pub use args::Cli;
+pub use dispatch::main;

@@ -1,0 +1,96 @@
+//! A fluent runner for the real `fleet` binary: arguments in, exit code,
+//! stdout, stderr and the parsed JSON report out.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Fleet {
+    args: Vec<String>,
+    cwd: PathBuf,
+    json: Option<PathBuf>,
+}
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub json: Option<serde_json::Value>,
+}
+
+pub fn fleet<S: AsRef<str>>(args: &[S]) -> Fleet {
+    Fleet {
+        args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+        cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        json: None,
+    }
+}
+
+impl Fleet {
+    pub fn arg(mut self, a: impl AsRef<str>) -> Self {
+        self.args.push(a.as_ref().to_string());
+        self
+    }
+
+    /// Adds `--report-json` into `dir` and parses the report afterwards.
+    pub fn json_in(mut self, dir: &Path) -> Self {
+        let path = dir.join("report.json");
+        self.args.push("--report-json".into());
+        self.args.push(path.display().to_string());
+        self.json = Some(path);
+        self
+    }
+
+    pub fn run(self) -> Outcome {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
+        let json = self.json.as_ref().and_then(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON report: {e}")))
+        });
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            json,
+        }
+    }
+}
+
+impl Outcome {
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        self.json
+            .as_ref()
+            .unwrap_or_else(|| panic!("no JSON report written\n--- stderr\n{}", self.stderr))
+    }
+
+    /// The JSON report's entry for one host.
+    pub fn host(&self, name: &str) -> &serde_json::Value {
+        self.json()["hosts"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["name"] == name))
+            .unwrap_or_else(|| panic!("host {name} not in report"))
+    }
+
+    /// The JSON report's entry for one step of one host.
+    pub fn step(&self, host: &str, step: &str) -> &serde_json::Value {
+        self.host(host)["steps"]
+            .as_array()
+            .and_then(|ss| ss.iter().find(|s| s["name"] == step))
+            .unwrap_or_else(|| panic!("step {step} not in report for {host}"))
+    }
+}
