@@ -2,8 +2,6 @@
 //! operator knows what to do within seconds. Healthy hosts are not listed:
 //! a healthy fleet is a header and a verdict.
 
-use std::borrow::Cow;
-
 use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, plural};
 use crate::results::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus, Totals,
@@ -88,15 +86,10 @@ impl Summary {
         self.text.push('\n');
     }
 
-    /// `label:  first line`, further lines aligned under the first.
-    fn labeled(&mut self, indent: usize, label: &str, lines: &[Cow<'_, str>]) {
-        let Some((first, rest)) = lines.split_first() else {
-            return;
-        };
-        let label = format!("{label}:");
-        self.line(indent, &format!("{label:<LABEL_WIDTH$}{first}"));
-        for l in rest {
-            self.line(indent + LABEL_WIDTH, l);
+    /// A labelled value at `indent`; see [`labeled`].
+    fn field(&mut self, indent: usize, label: &str, lines: &[String]) {
+        for l in labeled(label, lines) {
+            self.line(indent, &l);
         }
     }
 
@@ -154,10 +147,10 @@ impl Summary {
             self.rule(rule);
         }
         if let Some(reason) = &step.reason {
-            self.labeled(4, "reason", &[Cow::Owned(message(reason))]);
+            self.field(4, "reason", &[message(reason)]);
         }
         if let Some(signal) = &step.exit_signal {
-            self.labeled(4, "signal", &[Cow::Borrowed(signal.as_str())]);
+            self.field(4, "signal", &[message(signal)]);
         }
         // A failed rule already quotes what it saw; for timeouts and errors
         // the partial output is the only clue to where the command stalled.
@@ -171,18 +164,18 @@ impl Summary {
     /// a step has several.
     fn rule(&mut self, rule: &RuleFailure) {
         let p = self.paint;
-        let mut block = Summary {
-            text: String::new(),
-            paint: p,
-        };
-        block.labeled(0, "expected", &[Cow::Owned(message(&rule.expected))]);
+        let mut block = labeled("expected", &[message(&rule.expected)]);
         if let Some(msg) = &rule.message {
-            block.labeled(0, "message", &[Cow::Owned(message(msg))]);
+            block.extend(labeled("message", &[message(msg)]));
         }
-        let seen = self.seen_lines(&rule.seen);
-        block.labeled(0, "seen", &seen);
-        block.labeled(0, "rule", &[p.dim(&rule.location)]);
-        for (i, l) in block.text.lines().enumerate() {
+        // An empty output is itself a finding, so it is said, not omitted.
+        let mut seen = excerpt(&rule.seen, p);
+        if seen.is_empty() {
+            seen.push(p.dim("(empty)").into_owned());
+        }
+        block.extend(labeled("seen", &seen));
+        block.extend(labeled("rule", &[p.dim(&rule.location).into_owned()]));
+        for (i, l) in block.iter().enumerate() {
             let bullet = if i == 0 { "• " } else { "  " };
             self.line(4, &format!("{bullet}{l}"));
         }
@@ -191,10 +184,7 @@ impl Summary {
     /// A stream's partial output; silent streams are omitted, unlike a
     /// rule's `seen`, because most commands use only one of the two.
     fn output(&mut self, indent: usize, label: &str, captured: &Captured) {
-        let mut lines: Vec<Cow<'_, str>> = excerpt(&captured.text, self.paint)
-            .into_iter()
-            .map(Cow::Owned)
-            .collect();
+        let mut lines = excerpt(&captured.text, self.paint);
         if lines.is_empty() {
             return;
         }
@@ -203,19 +193,9 @@ impl Summary {
                 "… capture capped; {} written in total",
                 style::bytes(captured.bytes)
             );
-            lines.push(Cow::Owned(self.paint.dim(&note).into_owned()));
+            lines.push(self.paint.dim(&note).into_owned());
         }
-        self.labeled(indent, label, &lines);
-    }
-
-    /// A rule's `seen` excerpt; `(empty)` rather than nothing, because an
-    /// empty output is itself a finding.
-    fn seen_lines(&self, text: &str) -> Vec<Cow<'static, str>> {
-        let lines = excerpt(text, self.paint);
-        if lines.is_empty() {
-            return vec![Cow::Owned(self.paint.dim("(empty)").into_owned())];
-        }
-        lines.into_iter().map(Cow::Owned).collect()
+        self.field(indent, label, &lines);
     }
 
     /// Unreachable hosts grouped by cause, because the cause decides the
@@ -293,6 +273,20 @@ impl Summary {
         self.blank();
         self.line(0, &format!("{word}  hosts {hosts} · steps {steps}"));
     }
+}
+
+/// `label:   first line`, further lines aligned under the first, so a
+/// multi-line excerpt reads as one value.
+fn labeled(label: &str, lines: &[String]) -> Vec<String> {
+    let label = format!("{label}:");
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let head = if i == 0 { label.as_str() } else { "" };
+            format!("{head:<LABEL_WIDTH$}{l}")
+        })
+        .collect()
 }
 
 /// Where the operator would SSH to, when that is not obvious from the name.
