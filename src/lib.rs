@@ -6,6 +6,7 @@
 
 pub mod event;
 pub mod model;
+pub mod report;
 pub mod results;
 pub mod cli;
 pub mod evaluate;

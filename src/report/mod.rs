@@ -1,0 +1,17 @@
+//! Everything the operator sees: the live progress display (stderr), the
+//! final summary (stdout) and the JSON report (file). Reporters consume the
+//! executor's [`Event`](crate::event::Event)s and
+//! [`RunReport`](crate::results::RunReport) and know nothing of SSH.
+
+mod json;
+mod progress;
+mod style;
+mod summary;
+
+#[cfg(test)]
+mod fixture;
+
+pub use json::{ReportError, to_json, write_json};
+pub use progress::Progress;
+pub use style::DisplayConfig;
+pub use summary::{Verdict, render_summary};

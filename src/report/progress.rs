@@ -1,0 +1,357 @@
+//! The live display on stderr while a run is in flight. On a terminal it is
+//! one redrawn bar with problems printed above it as they happen; anywhere
+//! else (CI, pipes, files) it is append-only plain lines, because redrawing
+//! and colour codes turn logs into noise.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::event::Event;
+use crate::report::style::{self, DisplayConfig, Paint, first_line, plural};
+use crate::results::{HostReport, HostStatus, StepReport, StepStatus};
+
+/// How often the bar redraws on its own, so elapsed time moves even while a
+/// slow step produces no events.
+const TICK: Duration = Duration::from_millis(100);
+/// Longest reason or message quoted in a one-line progress report.
+const MAX_DETAIL_CHARS: usize = 100;
+
+/// Consumes executor events and keeps the operator informed. Stateless
+/// about SSH: everything it knows comes from [`Event`]s, in order.
+pub struct Progress {
+    out: Output,
+    paint: Paint,
+    total: usize,
+    done: usize,
+    failed: usize,
+    unreachable: usize,
+    /// Hosts in flight, oldest first, with the step each is running
+    /// (`None` while connecting). The oldest is shown because it is the one
+    /// most likely holding the run up.
+    running: Vec<(String, Option<String>)>,
+}
+
+enum Output {
+    Bar(ProgressBar),
+    /// Plain lines; write errors are ignored because a closed stderr must
+    /// not abort a maintenance run halfway through the fleet.
+    Plain(Box<dyn Write + Send>),
+}
+
+impl Progress {
+    /// A bar on stderr when `config.interactive`, plain lines on stderr
+    /// otherwise.
+    pub fn new(config: &DisplayConfig) -> Self {
+        if !config.interactive {
+            return Self::with_writer(Box::new(io::stderr()));
+        }
+        Self::with_bar(ProgressDrawTarget::stderr(), config.color)
+    }
+
+    fn with_bar(target: ProgressDrawTarget, color: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        bar.set_style(bar_style(color));
+        bar.enable_steady_tick(TICK);
+        Self::with_output(Output::Bar(bar), Paint::new(color))
+    }
+
+    /// Plain, uncoloured lines to `sink`: for logs, and for tests to
+    /// capture what a CI job would see.
+    pub fn with_writer(sink: Box<dyn Write + Send>) -> Self {
+        Self::with_output(Output::Plain(sink), Paint::new(false))
+    }
+
+    fn with_output(out: Output, paint: Paint) -> Self {
+        Progress {
+            out,
+            paint,
+            total: 0,
+            done: 0,
+            failed: 0,
+            unreachable: 0,
+            running: Vec::new(),
+        }
+    }
+
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted {
+                workflow,
+                hosts,
+                steps,
+            } => {
+                self.total = *hosts;
+                match &self.out {
+                    Output::Bar(bar) => bar.set_length(*hosts as u64),
+                    Output::Plain(_) => {
+                        let line = format!(
+                            "running {workflow} on {} ({})",
+                            plural(*hosts, "host"),
+                            plural(*steps, "step")
+                        );
+                        self.emit(&line);
+                    }
+                }
+            }
+            Event::HostStarted { host } => self.running.push((host.clone(), None)),
+            Event::HostConnected { .. } | Event::RunFinished { .. } => {}
+            Event::StepStarted { host, step } => {
+                if let Some((_, current)) = self.running.iter_mut().find(|(h, _)| h == host) {
+                    *current = Some(step.clone());
+                }
+            }
+            Event::StepFinished { host, step } => {
+                if let Some(line) = self.step_problem(host, step) {
+                    self.emit(&line);
+                }
+            }
+            Event::HostFinished { host } => self.host_finished(host),
+        }
+        if let Output::Bar(bar) = &self.out {
+            bar.set_message(self.bar_message());
+        }
+    }
+
+    /// Removes the bar (the summary follows on stdout) or flushes the plain
+    /// lines. Safe to call more than once; also done on drop.
+    pub fn finish(&mut self) {
+        match &mut self.out {
+            Output::Bar(bar) => bar.finish_and_clear(),
+            Output::Plain(sink) => {
+                let _ = sink.flush();
+            }
+        }
+    }
+
+    fn host_finished(&mut self, host: &HostReport) {
+        self.running.retain(|(h, _)| *h != host.name);
+        self.done += 1;
+        match host.status {
+            HostStatus::Ok => {}
+            HostStatus::Failed => self.failed += 1,
+            HostStatus::Unreachable => self.unreachable += 1,
+        }
+        match &self.out {
+            Output::Bar(bar) => {
+                bar.set_position(self.done as u64);
+                if let Some(u) = &host.unreachable {
+                    let line = format!(
+                        "{} {}: {} — {}: {}",
+                        self.paint.yellow("✗"),
+                        host.name,
+                        self.paint.yellow("UNREACHABLE"),
+                        u.kind.as_str(),
+                        first_line(&u.message, MAX_DETAIL_CHARS),
+                    );
+                    bar.println(line);
+                }
+            }
+            Output::Plain(_) => {
+                let line = self.host_line(host);
+                self.emit(&line);
+            }
+        }
+    }
+
+    /// `[2/6] db-2  FAILED  2/3 steps passed (1.5s)`: one line per host so a
+    /// CI log shows both progress and every host's outcome.
+    fn host_line(&self, host: &HostReport) -> String {
+        let detail = match &host.unreachable {
+            Some(u) => u.kind.as_str().to_string(),
+            None => {
+                let run = host
+                    .steps
+                    .iter()
+                    .filter(|s| s.status != StepStatus::Skipped);
+                let passed = run.clone().filter(|s| s.status == StepStatus::Passed);
+                format!("{}/{} steps passed", passed.count(), run.count())
+            }
+        };
+        let status = match host.status {
+            HostStatus::Ok => "OK",
+            HostStatus::Failed => "FAILED",
+            HostStatus::Unreachable => "UNREACHABLE",
+        };
+        format!(
+            "[{}/{}] {}  {status}  {detail} ({})",
+            self.done,
+            self.total,
+            host.name,
+            style::duration(host.duration)
+        )
+    }
+
+    /// `✗ db-2 disk: FAILED — root filesystem is above 90%` for a step that
+    /// did not pass: the rule's message when it has one (it was written for
+    /// humans), else what was expected; the reason for timeouts and errors.
+    fn step_problem(&self, host: &str, step: &StepReport) -> Option<String> {
+        let p = self.paint;
+        let (mark, status) = match step.status {
+            StepStatus::Passed | StepStatus::Skipped => return None,
+            StepStatus::Failed => (p.red("✗"), p.red("FAILED")),
+            StepStatus::Timeout => (p.yellow("✗"), p.yellow("TIMEOUT")),
+            StepStatus::Error => (p.red("✗"), p.red("ERROR")),
+        };
+        let mut detail = match (step.failures.first(), &step.reason) {
+            (Some(rule), _) => match &rule.message {
+                Some(msg) => first_line(msg, MAX_DETAIL_CHARS),
+                None => format!("expected {}", first_line(&rule.expected, MAX_DETAIL_CHARS)),
+            },
+            (None, Some(reason)) => first_line(reason, MAX_DETAIL_CHARS),
+            (None, None) => String::from("no reason given"),
+        };
+        if step.failures.len() > 1 {
+            let more = step.failures.len() - 1;
+            detail.push_str(&format!(" (+{more} more)"));
+        }
+        Some(format!("{mark} {host} {}: {status} — {detail}", step.name))
+    }
+
+    /// ` · 2 failed · 1 unreachable · db-7: disk +3`, appended to the bar's
+    /// `12/20 hosts`.
+    fn bar_message(&self) -> String {
+        let mut msg = String::new();
+        if self.failed > 0 {
+            msg.push_str(&format!(" · {} failed", self.failed));
+        }
+        if self.unreachable > 0 {
+            msg.push_str(&format!(" · {} unreachable", self.unreachable));
+        }
+        if let Some((host, step)) = self.running.first() {
+            let doing = step.as_deref().unwrap_or("connecting");
+            msg.push_str(&format!(" · {host}: {doing}"));
+            if self.running.len() > 1 {
+                msg.push_str(&format!(" +{}", self.running.len() - 1));
+            }
+        }
+        msg
+    }
+
+    /// A line above the bar, or a plain line.
+    fn emit(&mut self, line: &str) {
+        match &mut self.out {
+            Output::Bar(bar) => bar.println(line),
+            Output::Plain(sink) => {
+                let _ = writeln!(sink, "{line}");
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// A bar left on screen after an early return or panic would garble
+    /// whatever is printed next.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn bar_template(color: bool) -> &'static str {
+    if color {
+        "[{elapsed}] {bar:20.green/dim} {pos}/{len} hosts{wide_msg}"
+    } else {
+        "[{elapsed}] {bar:20} {pos}/{len} hosts{wide_msg}"
+    }
+}
+
+fn bar_style(color: bool) -> ProgressStyle {
+    // The templates are constants covered by a test; falling back keeps a
+    // typo from costing the operator their run.
+    ProgressStyle::with_template(bar_template(color))
+        .map(|s| s.progress_chars("█░"))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::report::fixture;
+
+    /// A `Write` whose bytes the test can read after the `Progress` is done.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut bytes = self.0.lock().map_err(|_| io::Error::other("poisoned"))?;
+            bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+    }
+
+    fn replay(progress: &mut Progress) {
+        for event in fixture::events(&fixture::mixed_run()) {
+            progress.on_event(&event);
+        }
+        progress.finish();
+    }
+
+    #[test]
+    fn plain_lines_for_a_mixed_run() {
+        let sink = Captured::default();
+        let mut progress = Progress::with_writer(Box::new(sink.clone()));
+        replay(&mut progress);
+        let text = sink.text();
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        insta::assert_snapshot!("progress_plain", text);
+    }
+
+    #[test]
+    fn bar_message_tracks_counts_and_the_oldest_running_host() {
+        let sink = Captured::default();
+        let mut progress = Progress::with_writer(Box::new(sink));
+        let events = fixture::events(&fixture::mixed_run());
+        // Up to db-3 finishing: 3 hosts done, one failed so far.
+        for event in events
+            .iter()
+            .take_while(|e| !matches!(e, Event::HostStarted { host } if host == "db-4"))
+        {
+            progress.on_event(event);
+        }
+        progress.on_event(&Event::HostStarted {
+            host: "db-4".into(),
+        });
+        progress.on_event(&Event::HostStarted {
+            host: "db-5".into(),
+        });
+        progress.on_event(&Event::StepStarted {
+            host: "db-5".into(),
+            step: "disk".into(),
+        });
+        assert_eq!(progress.bar_message(), " · 2 failed · db-4: connecting +1");
+    }
+
+    #[test]
+    fn bar_mode_replays_a_run_and_finishes_twice() {
+        let mut progress = Progress::with_bar(ProgressDrawTarget::hidden(), true);
+        replay(&mut progress);
+        progress.finish();
+        if let Output::Bar(bar) = &progress.out {
+            assert_eq!(bar.position(), 6);
+            assert_eq!(bar.length(), Some(6));
+            assert!(bar.is_finished());
+        }
+    }
+
+    #[test]
+    fn bar_templates_parse() {
+        for color in [false, true] {
+            let template = bar_template(color);
+            assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
+        }
+    }
+}
