@@ -89,7 +89,11 @@ fn offending_lines(name: &str, text: &str, hit: impl Fn(&str) -> bool) -> Option
         return None;
     }
     let more = hits.len().saturating_sub(EXCERPT_LINES);
-    let mut out = hits.into_iter().take(EXCERPT_LINES).collect::<Vec<_>>().join("\n");
+    let mut out = hits
+        .into_iter()
+        .take(EXCERPT_LINES)
+        .collect::<Vec<_>>()
+        .join("\n");
     if more > 0 {
         out.push_str(&format!("\n… {more} more matching lines"));
     }
@@ -204,7 +208,12 @@ mod tests {
             "stdout was empty"
         );
         assert!(run(stdout(Matcher::NotMatches(re())), "10/10", "", Some(0)).is_empty());
-        let f = run(stdout(Matcher::NotMatches(re())), "ok\nworker 0/1\n", "", Some(0));
+        let f = run(
+            stdout(Matcher::NotMatches(re())),
+            "ok\nworker 0/1\n",
+            "",
+            Some(0),
+        );
         assert_eq!(f[0].seen, "stdout line 2: worker 0/1");
     }
 

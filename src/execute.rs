@@ -152,10 +152,7 @@ async fn run_host(
                 });
                 let result = run_step(&session, step, cap).await;
                 if result.status == StepStatus::Error {
-                    broken = Some(format!(
-                        "not run: step `{}` errored before it",
-                        step.name
-                    ));
+                    broken = Some(format!("not run: step `{}` errored before it", step.name));
                 }
                 result
             }

@@ -4,13 +4,13 @@
 //! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
 //! `report` (terminal, JSON). Each module owns one stage.
 
-pub mod event;
-pub mod model;
-pub mod report;
-pub mod results;
 pub mod cli;
 pub mod evaluate;
+pub mod event;
 pub mod execute;
 pub mod exit_code;
 pub mod limit;
+pub mod model;
 pub mod plan;
+pub mod report;
+pub mod results;

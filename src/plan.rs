@@ -110,7 +110,11 @@ pub fn plan(
     limits: &[String],
     set: &[SetVar],
 ) -> Result<Plan, PlanError> {
-    let selected = select_hosts(inventory, workflow.hosts.as_ref().map(|h| h.value.as_str()), limits)?;
+    let selected = select_hosts(
+        inventory,
+        workflow.hosts.as_ref().map(|h| h.value.as_str()),
+        limits,
+    )?;
 
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -174,7 +178,9 @@ pub fn plan(
         });
     }
     if !errors.is_empty() {
-        return Err(PlanError::Templates(LoadErrors(errors.into_values().collect())));
+        return Err(PlanError::Templates(LoadErrors(
+            errors.into_values().collect(),
+        )));
     }
     Ok(Plan {
         inventory_name: inventory.name.clone(),

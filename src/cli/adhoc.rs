@@ -30,11 +30,17 @@ pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> 
 
 pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
     let plan = plan_adhoc(inventory, &args.target.limit, None)?;
-    let report = execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    let report =
+        execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
     let width = report.hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
     for h in &report.hosts {
         match (&h.unreachable, h.connect_time) {
-            (Some(u), _) => println!("{:width$}  UNREACHABLE  {}: {}", h.name, u.kind.as_str(), u.message),
+            (Some(u), _) => println!(
+                "{:width$}  UNREACHABLE  {}: {}",
+                h.name,
+                u.kind.as_str(),
+                u.message
+            ),
             (None, Some(t)) => println!("{:width$}  OK  {} ms", h.name, t.as_millis()),
             (None, None) => println!("{:width$}  OK", h.name),
         }
@@ -45,8 +51,13 @@ pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
 /// `fleet exec`: like `clush -b`, hosts whose output is identical are
 /// printed once under a header listing them.
 pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
-    let plan = plan_adhoc(inventory, &args.target.limit, Some((&args.command, args.timeout)))?;
-    let report = execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    let plan = plan_adhoc(
+        inventory,
+        &args.target.limit,
+        Some((&args.command, args.timeout)),
+    )?;
+    let report =
+        execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
     print!("{}", render_grouped(&report));
     let failed = report.hosts.iter().any(|h| {
         h.steps
@@ -90,10 +101,15 @@ fn host_output(h: &HostReport) -> String {
         }
         match (s.status, s.exit_status, &s.reason) {
             (StepStatus::Passed, Some(0), _) => {}
-            (StepStatus::Passed, Some(code), _) => text.push_str(&format!("[exit status {code}]\n")),
+            (StepStatus::Passed, Some(code), _) => {
+                text.push_str(&format!("[exit status {code}]\n"))
+            }
             (status, _, reason) => text.push_str(&format!(
                 "[{status:?}{}]\n",
-                reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
             )),
         }
     }

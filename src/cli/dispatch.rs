@@ -67,7 +67,10 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
-        Command::Hosts(args) => adhoc::hosts(&load_inventory_arg(&args.target.inventory)?, &args.target.limit),
+        Command::Hosts(args) => adhoc::hosts(
+            &load_inventory_arg(&args.target.inventory)?,
+            &args.target.limit,
+        ),
         Command::Exec(args) => adhoc::exec(&load_inventory_arg(&args.target.inventory)?, &args),
         Command::Ping(args) => adhoc::ping(&load_inventory_arg(&args.target.inventory)?, &args),
     }
