@@ -5,5 +5,6 @@
 //! `report` (terminal, JSON). Each module owns one stage.
 
 pub mod event;
+pub mod load;
 pub mod model;
 pub mod results;

@@ -1,0 +1,2 @@
+pub fn load_inventory() {}
+pub fn parse_inventory() {}
