@@ -45,10 +45,6 @@ impl Decoder {
         self.errors.push(error);
     }
 
-    pub(crate) fn report_all(&mut self, errors: impl IntoIterator<Item = LoadError>) {
-        self.errors.extend(errors);
-    }
-
     /// Records an error at `span` with a caret label and optional help.
     pub(crate) fn error(
         &mut self,

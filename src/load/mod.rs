@@ -10,6 +10,7 @@ mod diagnostic;
 mod duration;
 mod expect;
 mod inventory;
+mod resolve;
 mod suggest;
 mod syntax;
 mod vars;
@@ -19,6 +20,8 @@ mod workflow;
 mod diagnostic_tests;
 #[cfg(test)]
 mod inventory_tests;
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod workflow_tests;
 
