@@ -38,13 +38,48 @@ pub(crate) fn duration(d: &mut Decoder, entry: &KdlEntry) -> Option<Duration> {
         }
         Ok(duration) => Some(duration),
         Err(error) => {
+            let (label, at) = describe(&error, text);
+            // Narrow the caret to the bad part when the literal is a plain
+            // quoted string, whose source offsets match the value's.
+            let literal = d.source().text.get(span.offset..span.offset + span.len);
+            let label_span = match at {
+                Some((start, len)) if literal == Some(format!("\"{text}\"").as_str()) => {
+                    span.sub(1 + start, len)
+                }
+                _ => span,
+            };
             d.error(
-                &span,
+                &label_span,
                 format!("invalid duration {text:?}"),
-                error.to_string(),
+                label,
                 Some(HELP.to_owned()),
             );
             None
         }
+    }
+}
+
+/// A short caret label for humantime's error, and the byte range within
+/// the text it concerns.
+fn describe(error: &humantime::DurationError, text: &str) -> (String, Option<(usize, usize)>) {
+    use humantime::DurationError as E;
+    let char_at = |at: usize| {
+        let len = text
+            .get(at..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8);
+        Some((at, len))
+    };
+    match error {
+        E::UnknownUnit {
+            start, end, unit, ..
+        } => (
+            format!("unknown unit `{unit}`; units include s, m, h, d"),
+            Some((*start, end.saturating_sub(*start))),
+        ),
+        E::InvalidCharacter(at) => ("unexpected character".to_owned(), char_at(*at)),
+        E::NumberExpected(at) => ("expected a number".to_owned(), char_at(*at)),
+        E::NumberOverflow => ("too large".to_owned(), None),
+        E::Empty => ("empty".to_owned(), None),
     }
 }

@@ -173,11 +173,11 @@ fn decode_group(
     let name = name_arg(d, node, "the group name");
     let span = d.node_span(node);
     let index = tree.groups.len();
-    if let Some(name) = &name {
-        if let Some(first) = tree.groups.iter().find(|g| g.name == name.value) {
-            let first = first.span.clone();
-            d.duplicate("group", &name.value, &first, &span);
-        }
+    if let Some(name) = &name
+        && let Some(first) = tree.groups.iter().find(|g| g.name == name.value)
+    {
+        let first = first.span.clone();
+        d.duplicate("group", &name.value, &first, &span);
     }
     tree.groups.push(GroupDecl {
         name: name.map(|n| n.value).unwrap_or_default(),

@@ -55,7 +55,9 @@ fn host<'a>(inventory: &'a Inventory, name: &str) -> &'a Host {
 }
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).expect("HOME is set")
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .expect("HOME is set")
 }
 
 #[test]
@@ -65,7 +67,13 @@ fn names_and_order() {
     let hosts: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(
         hosts,
-        ["ps-prod-1", "ps-prod-2", "ps-prod-3", "ps-dr-1", "standalone"]
+        [
+            "ps-prod-1",
+            "ps-prod-2",
+            "ps-prod-3",
+            "ps-dr-1",
+            "standalone"
+        ]
     );
     let groups: Vec<(&str, Option<&str>)> = inv
         .groups

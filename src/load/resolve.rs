@@ -2,9 +2,9 @@
 //! `host` node defines each host and which merely adds it to a group, then
 //! applies inheritance so nothing downstream walks the group tree again.
 //!
-//! Settings come from the defining location only (host > innermost group
-//! > outer groups > defaults > built-ins): a host's connection is one
-//! place's decision. Group membership and vars come from every group the
+//! Settings come from the defining location only — host, then innermost
+//! to outermost group, then defaults, then built-ins: a host's connection
+//! is one place's decision. Group membership and vars come from every group the
 //! host is in, since a group like `dr` exists precisely to tag hosts.
 
 use std::collections::BTreeSet;

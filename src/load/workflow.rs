@@ -94,6 +94,7 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
         workflow.name = name.value;
     }
     let mut seen = Seen::default();
+    let mut step_names = Vec::new();
     for child in Decoder::children(node) {
         let key = child.name().value();
         if key != "step" && WORKFLOW_NODES.contains(&key) {
@@ -114,14 +115,9 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
                 }
             }
             "vars" => workflow.vars = decode_vars(d, child),
-            "step" => {
-                if let Some(step) = decode_step(d, child) {
-                    match workflow.steps.iter().find(|s| s.name == step.name) {
-                        Some(first) => d.duplicate("step", &step.name, &first.span, &step.span),
-                        None => workflow.steps.push(step),
-                    }
-                }
-            }
+            "step" => workflow
+                .steps
+                .extend(decode_step(d, child, &mut step_names)),
             _ => d.unknown_node(child, WORKFLOW_NODES, "in `workflow`"),
         }
     }
@@ -140,11 +136,23 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
     workflow
 }
 
-/// A step, or `None` when its name or command is missing or invalid (the
-/// error is recorded; its children are still checked).
-fn decode_step(d: &mut Decoder, node: &KdlNode) -> Option<Step> {
+/// A step, or `None` when it is invalid (the errors are recorded). Its name
+/// is checked against and added to `names` first, so a duplicate is
+/// reported even when either step has other errors.
+fn decode_step(d: &mut Decoder, node: &KdlNode, names: &mut Vec<(String, Span)>) -> Option<Step> {
     d.props(node, &[]);
     let name = name_arg(d, node, "the step name");
+    let mut unique = true;
+    if let Some(name) = &name {
+        let span = d.node_span(node);
+        match names.iter().find(|(n, _)| *n == name.value) {
+            Some((_, first)) => {
+                d.duplicate("step", &name.value, first, &span);
+                unique = false;
+            }
+            None => names.push((name.value.clone(), span)),
+        }
+    }
     let mut run: Option<Spanned<String>> = None;
     let mut timeout = None;
     let mut rules = Vec::new();
@@ -180,7 +188,7 @@ fn decode_step(d: &mut Decoder, node: &KdlNode) -> Option<Step> {
             Some("add the command to run: `run \"uptime\"`".to_owned()),
         );
     }
-    let name = name?;
+    let name = name.filter(|_| unique)?;
     Some(Step {
         name: name.value,
         span: d.node_span(node),

@@ -52,7 +52,10 @@ fn decodes_workflow_settings() {
     assert_eq!(wf.description.as_deref(), Some("Weekly checks"));
     let hosts = wf.hosts.as_ref().expect("hosts is set");
     assert_eq!(hosts.value, "group:prod");
-    assert_eq!(&FULL[hosts.span.offset..][..hosts.span.len], "\"group:prod\"");
+    assert_eq!(
+        &FULL[hosts.span.offset..][..hosts.span.len],
+        "\"group:prod\""
+    );
     assert_eq!(wf.forks, Some(32));
     assert_eq!(wf.timeout, Duration::from_secs(120));
 }
@@ -145,10 +148,8 @@ fn optional_settings_default() {
 
 #[test]
 fn exit_rule_takes_a_message_and_large_codes() {
-    let wf = workflow(
-        "workflow w { step s { run \"x\"; expect exit=4294967295 message=\"m\" } }",
-    )
-    .expect("loads");
+    let wf = workflow("workflow w { step s { run \"x\"; expect exit=4294967295 message=\"m\" } }")
+        .expect("loads");
     let rule = &wf.steps[0].rules[0];
     assert!(matches!(rule.check, Check::ExitCode(u32::MAX)));
     assert_eq!(rule.message.as_ref().map(|m| m.value.as_str()), Some("m"));
@@ -199,7 +200,11 @@ fn missing_file_names_path_and_os_error() {
     assert!(error.span().is_none());
     assert_eq!(error.path(), path);
     assert!(error.message().contains(&path.display().to_string()));
-    assert!(error.message().contains("os error 2"), "{}", error.message());
+    assert!(
+        error.message().contains("os error 2"),
+        "{}",
+        error.message()
+    );
 }
 
 #[test]
