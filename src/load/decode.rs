@@ -127,11 +127,16 @@ impl Decoder {
             let key = name.value();
             if !allowed.contains(&key) {
                 let span = self.span(name.span());
+                let help = if allowed.is_empty() {
+                    format!("`{}` takes no properties", node.name().value())
+                } else {
+                    suggest::unknown_help(key, allowed, &place)
+                };
                 self.error(
                     &span,
                     format!("unknown property `{key}` {place}"),
                     "unknown property",
-                    Some(suggest::unknown_help(key, allowed, &place)),
+                    Some(help),
                 );
             } else if let Some(first) = props.get(key) {
                 let first_line = self.line(&self.entry_span(first));

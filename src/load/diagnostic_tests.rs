@@ -169,3 +169,22 @@ fn unreadable_file() {
     );
     assert_snapshot!(render(&super::LoadErrors::from(error)));
 }
+
+#[test]
+fn empty_file() {
+    assert_snapshot!(workflow_errors(""));
+}
+
+#[test]
+fn repeated_setting_and_property() {
+    assert_snapshot!(workflow_errors(
+        "workflow w {\n    description \"a\"\n    description \"b\"\n    step s { run \"x\"; expect exit=0 exit=1 }\n}\n"
+    ));
+}
+
+#[test]
+fn inventory_shape_errors() {
+    assert_snapshot!(inventory_errors(
+        "defaults { port 22 2222; user \"\" }\nhost\ngroup g x=1 { vars { a } }\nhost ok { user \"u\" }\n"
+    ));
+}

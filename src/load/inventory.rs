@@ -221,9 +221,20 @@ fn decode_host(
     }
     let mut seen = Seen::default();
     for child in Decoder::children(node) {
-        if child.name().value() == "vars" {
+        let key = child.name().value();
+        if key == "vars" {
             d.once(&mut seen, child);
             level.vars = decode_vars(d, child);
+        } else if HOST_PROPS.contains(&key) {
+            // `group` and `defaults` take settings as nodes; a host takes
+            // them as properties, so point at that form.
+            let span = d.name_span(child);
+            d.error(
+                &span,
+                format!("`{key}` is a property of `host`, not a node"),
+                "write as a property",
+                Some(format!("write it on the host line: `host NAME {key}=…`")),
+            );
         } else {
             d.unknown_node(child, HOST_NODES, "in `host`");
         }

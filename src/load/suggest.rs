@@ -25,11 +25,7 @@ pub(crate) fn list(candidates: &[&str]) -> String {
 /// Help for an unknown name: a suggestion when one is close, then what is
 /// allowed at that place.
 pub(crate) fn unknown_help(word: &str, candidates: &[&str], place: &str) -> String {
-    let allowed = if candidates.is_empty() {
-        format!("nothing is allowed {place}")
-    } else {
-        format!("allowed {place}: {}", list(candidates))
-    };
+    let allowed = format!("allowed {place}: {}", list(candidates));
     match did_you_mean(word, candidates) {
         Some(suggestion) => format!("did you mean `{suggestion}`? {allowed}"),
         None => allowed,
