@@ -307,7 +307,7 @@ impl Decoder {
 }
 
 /// What a value is, for "found …" in type errors.
-pub(crate) fn describe(value: &KdlValue) -> &'static str {
+fn describe(value: &KdlValue) -> &'static str {
     match value {
         KdlValue::String(_) => "a string",
         KdlValue::Integer(_) => "an integer",
