@@ -10,6 +10,7 @@ pub mod event;
 pub mod execute;
 pub mod exit_code;
 pub mod limit;
+pub mod load;
 pub mod model;
 pub mod plan;
 pub mod report;

@@ -1,0 +1,354 @@
+//! Inventory files: `defaults`, nested `group`s and `host`s → a `Tree` of
+//! what is written where. `resolve` then flattens the tree into
+//! `model::Inventory`, one fully resolved `Host` each.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kdl::{KdlEntry, KdlNode};
+
+use super::decode::{Decoder, Seen};
+use super::diagnostic::LoadErrors;
+use super::duration::duration;
+use super::resolve::resolve;
+use super::syntax;
+use super::vars::decode_vars;
+use crate::model::{HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
+
+const TOP_NODES: &[&str] = &["defaults", "group", "host"];
+const DEFAULTS_NODES: &[&str] = &[
+    "user",
+    "port",
+    "identity-file",
+    "known-hosts",
+    "connect-timeout",
+    "vars",
+];
+const GROUP_NODES: &[&str] = &[
+    "user",
+    "port",
+    "identity-file",
+    "known-hosts",
+    "connect-timeout",
+    "vars",
+    "host",
+    "group",
+];
+const HOST_PROPS: &[&str] = &[
+    "address",
+    "port",
+    "user",
+    "identity-file",
+    "known-hosts",
+    "connect-timeout",
+];
+const HOST_NODES: &[&str] = &["vars"];
+/// Settings that accumulate rather than being set once.
+const REPEATABLE: &[&str] = &["identity-file", "known-hosts", "host", "group"];
+
+/// Reads and decodes an inventory file.
+pub fn load_inventory(path: &Path) -> Result<Inventory, LoadErrors> {
+    parse_inventory(syntax::read(path)?)
+}
+
+/// Decodes an inventory from text already in memory. Relative key and
+/// known_hosts paths resolve against `source.path`'s directory.
+pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors> {
+    let document = syntax::parse_document(&source).map_err(LoadErrors)?;
+    let mut d = Decoder::new(Arc::clone(&source));
+    let mut tree = Tree::default();
+    let context = PathContext::new(&source.path);
+    let mut defaults_span: Option<Span> = None;
+    for node in document.nodes() {
+        match node.name().value() {
+            "defaults" => {
+                let span = d.node_span(node);
+                if let Some(first) = &defaults_span {
+                    let first = first.clone();
+                    d.duplicate("block", "defaults", &first, &span);
+                }
+                defaults_span.get_or_insert(span);
+                tree.defaults = decode_defaults(&mut d, &context, node);
+            }
+            "group" => decode_group(&mut d, &context, &mut tree, node, None),
+            "host" => decode_host(&mut d, &context, &mut tree, node, None),
+            _ => d.unknown_node(node, TOP_NODES, "at the top level"),
+        }
+    }
+    let name = source
+        .path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let inventory = resolve(&mut d, name, tree);
+    d.finish(inventory)
+}
+
+/// Everything an inventory file declares, before inheritance is applied.
+#[derive(Default)]
+pub(crate) struct Tree {
+    pub(crate) defaults: Level,
+    /// In declaration order, parents before children.
+    pub(crate) groups: Vec<GroupDecl>,
+    /// Every `host` node, definitions and membership references alike, in
+    /// declaration order.
+    pub(crate) hosts: Vec<HostDecl>,
+}
+
+/// Settings and vars as written at one level: defaults, a group or a host.
+#[derive(Default, Clone)]
+pub(crate) struct Level {
+    pub(crate) settings: HostSettings,
+    pub(crate) vars: Vars,
+}
+
+pub(crate) struct GroupDecl {
+    pub(crate) name: String,
+    pub(crate) span: Span,
+    /// Index into `Tree::groups`.
+    pub(crate) parent: Option<usize>,
+    pub(crate) level: Level,
+}
+
+pub(crate) struct HostDecl {
+    pub(crate) name: String,
+    pub(crate) span: Span,
+    /// Written with properties or a children block. A bare `host NAME` is
+    /// a membership reference when the host is defined elsewhere.
+    pub(crate) explicit: bool,
+    pub(crate) address: Option<String>,
+    pub(crate) level: Level,
+    /// The innermost enclosing group, an index into `Tree::groups`.
+    pub(crate) group: Option<usize>,
+}
+
+/// How relative and `~/` paths in this file are resolved.
+struct PathContext {
+    dir: PathBuf,
+    home: Option<PathBuf>,
+}
+
+impl PathContext {
+    fn new(file: &Path) -> Self {
+        PathContext {
+            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+        }
+    }
+
+    /// Relative to the inventory's directory so the file works from any
+    /// working directory; `~/` is the user's home, as in ssh_config.
+    fn resolve(&self, text: &str) -> PathBuf {
+        if let (Some(rest), Some(home)) = (text.strip_prefix("~/"), &self.home) {
+            return home.join(rest);
+        }
+        if let ("~", Some(home)) = (text, &self.home) {
+            return home.clone();
+        }
+        self.dir.join(text)
+    }
+}
+
+fn decode_defaults(d: &mut Decoder, paths: &PathContext, node: &KdlNode) -> Level {
+    d.no_args(node);
+    d.props(node, &[]);
+    let mut level = Level::default();
+    let mut seen = Seen::default();
+    for child in Decoder::children(node) {
+        if !decode_setting(d, paths, &mut level, &mut seen, child) {
+            d.unknown_node(child, DEFAULTS_NODES, "in `defaults`");
+        }
+    }
+    level
+}
+
+fn decode_group(
+    d: &mut Decoder,
+    paths: &PathContext,
+    tree: &mut Tree,
+    node: &KdlNode,
+    parent: Option<usize>,
+) {
+    d.props(node, &[]);
+    let name = name_arg(d, node, "the group name");
+    let span = d.node_span(node);
+    let index = tree.groups.len();
+    if let Some(name) = &name
+        && let Some(first) = tree.groups.iter().find(|g| g.name == name.value)
+    {
+        let first = first.span.clone();
+        d.duplicate("group", &name.value, &first, &span);
+    }
+    tree.groups.push(GroupDecl {
+        name: name.map(|n| n.value).unwrap_or_default(),
+        span,
+        parent,
+        level: Level::default(),
+    });
+
+    let mut level = Level::default();
+    let mut seen = Seen::default();
+    for child in Decoder::children(node) {
+        match child.name().value() {
+            "host" => decode_host(d, paths, tree, child, Some(index)),
+            "group" => decode_group(d, paths, tree, child, Some(index)),
+            _ => {
+                if !decode_setting(d, paths, &mut level, &mut seen, child) {
+                    d.unknown_node(child, GROUP_NODES, "in `group`");
+                }
+            }
+        }
+    }
+    tree.groups[index].level = level;
+}
+
+fn decode_host(
+    d: &mut Decoder,
+    paths: &PathContext,
+    tree: &mut Tree,
+    node: &KdlNode,
+    group: Option<usize>,
+) {
+    let props = d.props(node, HOST_PROPS);
+    let name = name_arg(d, node, "the host name");
+    let mut level = Level::default();
+    let mut address = None;
+    for (key, entry) in props.iter() {
+        match key {
+            "address" => address = non_empty_string(d, entry, "the address").map(|a| a.value),
+            _ => setting_value(d, paths, &mut level.settings, key, entry),
+        }
+    }
+    let mut seen = Seen::default();
+    for child in Decoder::children(node) {
+        let key = child.name().value();
+        if key == "vars" {
+            d.once(&mut seen, child);
+            level.vars = decode_vars(d, child);
+        } else if HOST_PROPS.contains(&key) {
+            // `group` and `defaults` take settings as nodes; a host takes
+            // them as properties, so point at that form.
+            let span = d.name_span(child);
+            d.error(
+                &span,
+                format!("`{key}` is a property of `host`, not a node"),
+                "write as a property",
+                Some(format!("write it on the host line: `host NAME {key}=…`")),
+            );
+        } else {
+            d.unknown_node(child, HOST_NODES, "in `host`");
+        }
+    }
+    if let Some(name) = name {
+        tree.hosts.push(HostDecl {
+            name: name.value,
+            span: d.node_span(node),
+            explicit: !props.is_empty() || node.children().is_some(),
+            address,
+            level,
+            group,
+        });
+    }
+}
+
+/// Decodes one settings node (`user "ops"`) into `level`; returns `false`
+/// when `node` is not a settings node, for the caller to report.
+fn decode_setting(
+    d: &mut Decoder,
+    paths: &PathContext,
+    level: &mut Level,
+    seen: &mut Seen,
+    node: &KdlNode,
+) -> bool {
+    let key = node.name().value();
+    if !DEFAULTS_NODES.contains(&key) {
+        return false;
+    }
+    if !REPEATABLE.contains(&key) {
+        d.once(seen, node);
+    }
+    if key == "vars" {
+        level.vars = decode_vars(d, node);
+    } else if let Some(entry) = d.single_arg(node, setting_what(key)) {
+        setting_value(d, paths, &mut level.settings, key, entry);
+    }
+    true
+}
+
+fn setting_what(key: &str) -> &'static str {
+    match key {
+        "port" => "a port number",
+        "user" => "a user name",
+        "connect-timeout" => "a duration",
+        _ => "a path",
+    }
+}
+
+/// Applies one setting, written as a node argument or a host property.
+fn setting_value(
+    d: &mut Decoder,
+    paths: &PathContext,
+    settings: &mut HostSettings,
+    key: &str,
+    entry: &KdlEntry,
+) {
+    match key {
+        "port" => {
+            if let Some(port) = port(d, entry) {
+                settings.port = Some(port);
+            }
+        }
+        "user" => {
+            if let Some(user) = non_empty_string(d, entry, "the user name") {
+                settings.user = Some(user.value);
+            }
+        }
+        "connect-timeout" => {
+            if let Some(timeout) = duration(d, entry) {
+                settings.connect_timeout = Some(timeout);
+            }
+        }
+        "identity-file" => {
+            if let Some(path) = non_empty_string(d, entry, "the identity-file path") {
+                settings.identity_files.push(paths.resolve(&path.value));
+            }
+        }
+        "known-hosts" => {
+            if let Some(path) = non_empty_string(d, entry, "the known-hosts path") {
+                settings.known_hosts.push(paths.resolve(&path.value));
+            }
+        }
+        // Callers pass only keys from HOST_PROPS / DEFAULTS_NODES.
+        _ => {}
+    }
+}
+
+fn port(d: &mut Decoder, entry: &KdlEntry) -> Option<u16> {
+    let port = d.integer(entry)?;
+    match u16::try_from(port.value) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            d.error(
+                &port.span,
+                format!("port {} is out of range", port.value),
+                "not a TCP port",
+                Some("ports are between 1 and 65535; ssh listens on 22".to_owned()),
+            );
+            None
+        }
+    }
+}
+
+fn non_empty_string(d: &mut Decoder, entry: &KdlEntry, what: &str) -> Option<Spanned<String>> {
+    let value = d.string(entry)?;
+    if value.value.trim().is_empty() {
+        d.error(&value.span, format!("{what} is empty"), "empty", None);
+        return None;
+    }
+    Some(value)
+}
+
+fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
+    let entry = d.exactly_one_arg(node, what)?;
+    non_empty_string(d, entry, what)
+}

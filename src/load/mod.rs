@@ -1,0 +1,30 @@
+//! Loading: KDL text → validated model (`Workflow`, `Inventory`) with spans
+//! on everything, or every problem in the file as one `LoadErrors`.
+//!
+//! Stages: `syntax` (text → `KdlDocument`, kdl's errors translated) →
+//! `workflow` / `inventory` (documents → model, using the `decode`
+//! toolkit, which records errors and keeps going).
+
+mod decode;
+mod diagnostic;
+mod duration;
+mod expect;
+mod inventory;
+mod resolve;
+mod suggest;
+mod syntax;
+mod vars;
+mod workflow;
+
+#[cfg(test)]
+mod diagnostic_tests;
+#[cfg(test)]
+mod inventory_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod workflow_tests;
+
+pub use diagnostic::{LoadError, LoadErrors};
+pub use inventory::{load_inventory, parse_inventory};
+pub use workflow::{load_workflow, parse_workflow};

@@ -1,0 +1,163 @@
+//! Flattens an inventory `Tree` into `model::Inventory`: decides which
+//! `host` node defines each host and which merely adds it to a group, then
+//! applies inheritance so nothing downstream walks the group tree again.
+//!
+//! Settings come from the defining location only — host, then innermost
+//! to outermost group, then defaults, then built-ins: a host's connection
+//! is one place's decision. Group membership and vars come from every group the
+//! host is in, since a group like `dr` exists precisely to tag hosts.
+
+use std::collections::BTreeSet;
+
+use super::decode::Decoder;
+use super::inventory::{HostDecl, Level, Tree};
+use crate::model::inventory::{DEFAULT_CONNECT_TIMEOUT, GroupInfo};
+use crate::model::{Host, Inventory, Vars};
+
+const DEFAULT_PORT: u16 = 22;
+
+pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
+    let definitions = definitions(d, &tree);
+    check_name_clashes(d, &tree, &definitions);
+    let default_user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".to_owned());
+
+    let hosts = definitions
+        .iter()
+        .map(|&index| resolve_host(&tree, index, &default_user))
+        .collect();
+    let groups = tree
+        .groups
+        .iter()
+        .map(|g| GroupInfo {
+            name: g.name.clone(),
+            span: g.span.clone(),
+            parent: g.parent.map(|p| tree.groups[p].name.clone()),
+        })
+        .collect();
+    Inventory {
+        name,
+        source: d.source().clone(),
+        groups,
+        hosts,
+    }
+}
+
+/// The index of the defining `host` node of every host, in declaration
+/// order: the one with properties or children, else the first bare one.
+/// A second explicit definition is an error.
+fn definitions(d: &mut Decoder, tree: &Tree) -> Vec<usize> {
+    let mut defining: Vec<usize> = Vec::new();
+    for (index, host) in tree.hosts.iter().enumerate() {
+        let existing = defining
+            .iter()
+            .position(|&i| tree.hosts[i].name == host.name);
+        match existing {
+            None => defining.push(index),
+            Some(slot) => {
+                let first = &tree.hosts[defining[slot]];
+                if host.explicit && first.explicit {
+                    d.duplicate("host", &host.name, &first.span, &host.span);
+                } else if host.explicit {
+                    // An earlier bare mention was a reference to this one.
+                    defining[slot] = index;
+                }
+            }
+        }
+    }
+    defining.sort_unstable();
+    defining
+}
+
+/// `--limit` patterns name hosts and groups alike, so one name cannot be
+/// both.
+fn check_name_clashes(d: &mut Decoder, tree: &Tree, definitions: &[usize]) {
+    for &index in definitions {
+        let host = &tree.hosts[index];
+        if let Some(group) = tree.groups.iter().find(|g| g.name == host.name) {
+            let group_line = d.line(&group.span);
+            d.error(
+                &host.span,
+                format!("host `{}` has the same name as a group", host.name),
+                "clashes with a group",
+                Some(format!(
+                    "group `{}` is defined on line {group_line}; host patterns name hosts \
+                     and groups alike, so rename one",
+                    group.name
+                )),
+            );
+        }
+    }
+}
+
+fn resolve_host(tree: &Tree, index: usize, default_user: &str) -> Host {
+    let host = &tree.hosts[index];
+    // Most specific first: the host, its groups inner to outer, defaults.
+    let mut chain: Vec<&Level> = vec![&host.level];
+    chain.extend(ancestors(tree, host.group).map(|g| &tree.groups[g].level));
+    chain.push(&tree.defaults);
+
+    let memberships = memberships(tree, host);
+    let mut vars = tree.defaults.vars.clone();
+    for &group in &memberships {
+        merge(&mut vars, &tree.groups[group].level.vars);
+    }
+    merge(&mut vars, &host.level.vars);
+
+    Host {
+        name: host.name.clone(),
+        span: host.span.clone(),
+        address: host.address.clone().unwrap_or_else(|| host.name.clone()),
+        port: chain
+            .iter()
+            .find_map(|l| l.settings.port)
+            .unwrap_or(DEFAULT_PORT),
+        user: chain
+            .iter()
+            .find_map(|l| l.settings.user.clone())
+            .unwrap_or_else(|| default_user.to_owned()),
+        identity_files: first_non_empty(&chain, |l| &l.settings.identity_files),
+        known_hosts: first_non_empty(&chain, |l| &l.settings.known_hosts),
+        connect_timeout: chain
+            .iter()
+            .find_map(|l| l.settings.connect_timeout)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        groups: memberships
+            .iter()
+            .map(|&g| tree.groups[g].name.clone())
+            .collect(),
+        vars,
+    }
+}
+
+/// Lists replace rather than append: the most specific level that names
+/// key files owns the whole list.
+fn first_non_empty<T: Clone>(chain: &[&Level], list: impl Fn(&Level) -> &Vec<T>) -> Vec<T> {
+    chain
+        .iter()
+        .map(|l| list(l))
+        .find(|l| !l.is_empty())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Every group containing any `host` node of this name, ancestors
+/// included, in declaration order (so outer groups before inner ones).
+fn memberships(tree: &Tree, host: &HostDecl) -> BTreeSet<usize> {
+    tree.hosts
+        .iter()
+        .filter(|h| h.name == host.name)
+        .flat_map(|h| ancestors(tree, h.group))
+        .collect()
+}
+
+/// `group` and its parents, innermost first.
+fn ancestors(tree: &Tree, group: Option<usize>) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(group, |&g| tree.groups[g].parent)
+}
+
+fn merge(into: &mut Vars, from: &Vars) {
+    into.extend(from.iter().map(|(k, v)| (k.clone(), v.clone())));
+}
