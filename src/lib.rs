@@ -7,3 +7,4 @@
 pub mod event;
 pub mod model;
 pub mod results;
+pub mod ssh;
