@@ -110,8 +110,9 @@ pub(crate) async fn authenticate<H: Handler>(
         offered: Vec::new(),
         rsa_hash: None,
     };
-    let outcome = match try_agent(handle, ctx, target, &mut attempts).await {
-        None => try_files(handle, ctx, target, &mut attempts).await,
+    let files = load_identity_files(ctx, target, &mut attempts).await;
+    let outcome = match try_agent(handle, ctx, target, &files, &mut attempts).await {
+        None => try_files(handle, target, files, &mut attempts).await,
         Some(stop) => Some(stop),
     };
     match outcome {
@@ -121,14 +122,46 @@ pub(crate) async fn authenticate<H: Handler>(
     }
 }
 
+/// The target's usable key files, in order; problems become notes.
+async fn load_identity_files(
+    ctx: &SshContext,
+    target: &Target,
+    attempts: &mut Attempts<'_>,
+) -> Vec<(PathBuf, Arc<PrivateKey>)> {
+    let (paths, explicit) = if target.identity_files.is_empty() {
+        let defaults = DEFAULT_KEYS
+            .iter()
+            .filter_map(|name| ctx.home_ssh_file(name));
+        (defaults.collect::<Vec<_>>(), false)
+    } else {
+        (target.identity_files.clone(), true)
+    };
+    let mut keys = Vec::with_capacity(paths.len());
+    for path in paths {
+        match ctx.private_key(&path).await {
+            Ok(key) => keys.push((path, key)),
+            Err(problem) => {
+                if let Some(note) = problem_note(&path, &problem, explicit) {
+                    attempts.notes.push(note);
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// Offers the agent's keys, those matching an identity file first (as
+/// OpenSSH does): servers disconnect after `MaxAuthTries` (6) failures, so
+/// the key the inventory names must not queue behind unrelated agent keys.
 async fn try_agent<H: Handler>(
     handle: &mut Handle<H>,
     ctx: &SshContext,
     target: &Target,
+    files: &[(PathBuf, Arc<PrivateKey>)],
     attempts: &mut Attempts<'_>,
 ) -> Option<Stop> {
     let socket = ctx.agent_socket()?;
-    let keys = match ctx.agent_keys(socket).await {
+    let mut keys = match ctx.agent_keys(socket).await {
         Ok(keys) => keys,
         Err(note) => {
             attempts.notes.push(note);
@@ -138,6 +171,11 @@ async fn try_agent<H: Handler>(
     if keys.is_empty() {
         return None;
     }
+    keys.sort_by_key(|key| {
+        !files
+            .iter()
+            .any(|(_, file)| file.public_key().key_data() == key.key_data())
+    });
     // The signer is borrowed mutably for each attempt, so every connection
     // gets its own agent connection.
     let mut agent =
@@ -162,14 +200,14 @@ async fn try_agent<H: Handler>(
         let attempt =
             handle.authenticate_publickey_with(target.user.as_str(), key.clone(), hash, &mut agent);
         let result = match tokio::time::timeout(target.connect_timeout, attempt).await {
-            Ok(Ok(result)) => Ok(result),
+            Ok(Ok(result)) => Some(result),
             Ok(Err(AgentAuthError::Key(e))) => {
                 attempts
                     .notes
                     .push(format!("{label}: agent refused to sign: {e}"));
                 continue;
             }
-            Ok(Err(AgentAuthError::Send(e))) => Err(e.to_string()),
+            Ok(Err(AgentAuthError::Send(_))) => None,
             Err(_) => return Some(Stop::Fatal(attempts.timed_out(&label, target))),
         };
         attempts.offered.push(key);
@@ -180,30 +218,14 @@ async fn try_agent<H: Handler>(
     None
 }
 
+/// Offers the identity files the agent did not already offer.
 async fn try_files<H: Handler>(
     handle: &mut Handle<H>,
-    ctx: &SshContext,
     target: &Target,
+    files: Vec<(PathBuf, Arc<PrivateKey>)>,
     attempts: &mut Attempts<'_>,
 ) -> Option<Stop> {
-    let (paths, explicit) = if target.identity_files.is_empty() {
-        let defaults = DEFAULT_KEYS
-            .iter()
-            .filter_map(|name| ctx.home_ssh_file(name));
-        (defaults.collect::<Vec<_>>(), false)
-    } else {
-        (target.identity_files.clone(), true)
-    };
-    for path in paths {
-        let key = match ctx.private_key(&path).await {
-            Ok(key) => key,
-            Err(problem) => {
-                if let Some(note) = problem_note(&path, &problem, explicit) {
-                    attempts.notes.push(note);
-                }
-                continue;
-            }
-        };
+    for (path, key) in files {
         let public = key.public_key().clone();
         if attempts
             .offered
@@ -219,7 +241,7 @@ async fn try_files<H: Handler>(
         let attempt = handle
             .authenticate_publickey(target.user.as_str(), PrivateKeyWithHashAlg::new(key, hash));
         let result = match tokio::time::timeout(target.connect_timeout, attempt).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
+            Ok(result) => result.ok(),
             Err(_) => return Some(Stop::Fatal(attempts.timed_out(&label, target))),
         };
         attempts.offered.push(public);
@@ -268,11 +290,12 @@ impl Attempts<'_> {
         hash
     }
 
-    /// Notes one attempt's result; `Some` when the loop must stop.
-    fn record(&mut self, label: String, result: Result<AuthResult, String>) -> Option<Stop> {
+    /// Notes one attempt's result (`None`: the connection is gone); `Some`
+    /// when the loop must stop.
+    fn record(&mut self, label: String, result: Option<AuthResult>) -> Option<Stop> {
         match result {
-            Ok(AuthResult::Success) => Some(Stop::Success),
-            Ok(AuthResult::Failure {
+            Some(AuthResult::Success) => Some(Stop::Success),
+            Some(AuthResult::Failure {
                 remaining_methods,
                 partial_success,
             }) => {
@@ -288,10 +311,15 @@ impl Attempts<'_> {
                 self.server_methods = Some(remaining_methods);
                 refuses_keys.then_some(Stop::GiveUp)
             }
-            Err(e) => {
+            // russh's error here is about its own event loop; what the
+            // operator needs is that the server hung up, most often after
+            // `MaxAuthTries` (6) refused keys.
+            None => {
                 self.tried.push(label);
                 self.notes.push(format!(
-                    "the server closed the connection ({e}); too many keys for its MaxAuthTries?"
+                    "the server closed the connection after {} key offers \
+                     (too many for its MaxAuthTries?); later keys were not tried",
+                    self.tried.len()
                 ));
                 Some(Stop::GiveUp)
             }
@@ -360,8 +388,8 @@ mod tests {
         }
     }
 
-    fn failure(methods: &[MethodKind]) -> Result<AuthResult, String> {
-        Ok(AuthResult::Failure {
+    fn failure(methods: &[MethodKind]) -> Option<AuthResult> {
+        Some(AuthResult::Failure {
             remaining_methods: MethodSet::from(methods),
             partial_success: false,
         })
@@ -391,6 +419,19 @@ mod tests {
         let mut a = attempts();
         let stop = a.record("k".into(), failure(&[MethodKind::Password]));
         assert!(matches!(stop, Some(Stop::GiveUp)));
+    }
+
+    #[test]
+    fn a_hang_up_stops_and_says_how_many_keys_went_out() {
+        let mut a = attempts();
+        assert!(
+            a.record("k1".into(), failure(&[MethodKind::PublicKey]))
+                .is_none()
+        );
+        assert!(matches!(a.record("k2".into(), None), Some(Stop::GiveUp)));
+        let e = a.into_error();
+        assert!(e.message.contains("tried: k1, k2"), "{}", e.message);
+        assert!(e.message.contains("after 2 key offers"), "{}", e.message);
     }
 
     #[test]

@@ -131,6 +131,12 @@ impl Session {
         exec::run(&self.handle, command, timeout, cap).await
     }
 
+    /// True once the connection is gone (peer hung up, keepalives
+    /// unanswered); every later `exec` would fail, so callers can stop early.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     /// Polite disconnect, bounded so a dead peer cannot stall shutdown.
     pub async fn close(self) {
         let bye = self.handle.disconnect(Disconnect::ByApplication, "", "en");
@@ -233,10 +239,13 @@ async fn tcp_connect(target: &Target) -> Result<TcpStream, ConnectError> {
         let message = format!("{} resolved to no address", target.address);
         return Err(ConnectError::new(UnreachableKind::Dns, message));
     };
-    let details: Vec<String> = failures
-        .iter()
-        .map(|(addr, _, reason)| format!("{addr}: {reason}"))
-        .collect();
+    let details: Vec<String> = match failures.as_slice() {
+        [(_, _, reason)] => vec![reason.clone()],
+        _ => failures
+            .iter()
+            .map(|(addr, _, reason)| format!("{addr}: {reason}"))
+            .collect(),
+    };
     let message = format!(
         "cannot connect to {}: {}",
         endpoint(target),

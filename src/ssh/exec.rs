@@ -124,7 +124,13 @@ pub(crate) async fn run<H: russh::client::Handler>(
     let mut channel = match opened {
         Err(_) => return progress.finish(ExecEnd::TimedOut, started),
         Ok(Err(e)) => {
-            let reason = format!("cannot open a session channel: {e}");
+            // russh reports a dead connection as a send error on its
+            // internal queue; say what it means.
+            let reason = if handle.is_closed() {
+                "the connection is closed".to_string()
+            } else {
+                format!("cannot open a session channel: {e}")
+            };
             return progress.finish(ExecEnd::Failed(reason), started);
         }
         Ok(Ok(channel)) => channel,
