@@ -15,3 +15,4 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod ssh;

@@ -1,0 +1,421 @@
+//! Reaching a host: resolve, TCP connect, SSH handshake with a strict host
+//! key check, authenticate. russh bounds none of these steps, so each one
+//! runs under the target's connect timeout here.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
+use russh::{Disconnect, Preferred};
+use tokio::net::TcpStream;
+
+use super::auth::{self, describe_key};
+use super::context::SshContext;
+use super::exec::{self, ExecOutput};
+use super::known_hosts::{self, KnownHostsFile, Verdict};
+use crate::results::UnreachableKind;
+
+/// Everything needed to reach one host (built by the planner from the
+/// inventory).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The inventory name, for messages.
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// Empty: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`, those that exist.
+    pub identity_files: Vec<PathBuf>,
+    /// Empty: `~/.ssh/known_hosts`.
+    pub known_hosts: Vec<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+/// Why a host could not be reached. `kind` drives the report's category;
+/// `message` is meant for the operator and says what to do next.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    pub kind: UnreachableKind,
+    pub message: String,
+}
+
+impl ConnectError {
+    fn new(kind: UnreachableKind, message: impl Into<String>) -> ConnectError {
+        ConnectError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sent to detect dead peers; `inactivity_timeout` is no use for that since
+/// keepalive replies reset it.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+const KEEPALIVE_MAX: usize = 3;
+/// How long [`Session::close`] waits to say goodbye.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One authenticated connection. Each [`Session::exec`] opens its own
+/// channel; OpenSSH allows 10 concurrent channels per connection by default.
+pub struct Session {
+    handle: Handle<HostKeyCheck>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("closed", &self.handle.is_closed())
+            .finish()
+    }
+}
+
+impl Session {
+    /// TCP connect, handshake, strict host key check and publickey
+    /// authentication (agent keys, then identity files). Each phase is
+    /// bounded by `target.connect_timeout`.
+    pub async fn connect(ctx: &SshContext, target: &Target) -> Result<Session, ConnectError> {
+        let timeout = target.connect_timeout;
+        let known_hosts = load_known_hosts(ctx, target).await;
+        let lookup = known_hosts::lookup_name(&target.address, target.port);
+        let config = Arc::new(client_config(&known_hosts, &lookup));
+
+        let stream = tcp_connect(target).await?;
+        let verdict = Arc::new(Mutex::new(None));
+        let handler = HostKeyCheck {
+            who: describe_target(target, &lookup),
+            known_hosts,
+            lookup,
+            address: target.address.clone(),
+            port: target.port,
+            rejection: Arc::clone(&verdict),
+        };
+        let handshake = client::connect_stream(config, stream, handler);
+        let mut handle = match tokio::time::timeout(timeout, handshake).await {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(e)) => {
+                let rejection = verdict
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                return Err(match rejection {
+                    Some(message) => ConnectError::new(UnreachableKind::HostKey, message),
+                    None => ConnectError::new(
+                        UnreachableKind::Network,
+                        format!("SSH handshake with {} failed: {e}", endpoint(target)),
+                    ),
+                });
+            }
+            Err(_) => {
+                return Err(ConnectError::new(
+                    UnreachableKind::Timeout,
+                    format!(
+                        "no SSH handshake with {} within {}",
+                        endpoint(target),
+                        humantime::format_duration(timeout)
+                    ),
+                ));
+            }
+        };
+        auth::authenticate(&mut handle, ctx, target).await?;
+        Ok(Session { handle })
+    }
+
+    /// Runs `command` on a new channel. See [`ExecOutput`] for what comes
+    /// back; this never fails outright, since partial output matters.
+    pub async fn exec(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        exec::run(&self.handle, command, timeout, cap).await
+    }
+
+    /// True once the connection is gone (peer hung up, keepalives
+    /// unanswered); every later `exec` would fail, so callers can stop early.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Polite disconnect, bounded so a dead peer cannot stall shutdown.
+    pub async fn close(self) {
+        let bye = self.handle.disconnect(Disconnect::ByApplication, "", "en");
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, bye).await;
+    }
+}
+
+/// `[127.0.0.1]:2201`, or `web1 ([10.0.0.1]:2201)` when the inventory
+/// name differs from the address.
+fn describe_target(target: &Target, lookup: &str) -> String {
+    if target.name.eq_ignore_ascii_case(&target.address) {
+        lookup.to_string()
+    } else {
+        format!("{} ({lookup})", target.name)
+    }
+}
+
+fn endpoint(target: &Target) -> String {
+    format!("{}:{}", target.address, target.port)
+}
+
+/// The target's known_hosts files from the context cache.
+async fn load_known_hosts(ctx: &SshContext, target: &Target) -> Vec<Arc<KnownHostsFile>> {
+    let paths: Vec<PathBuf> = if target.known_hosts.is_empty() {
+        ctx.home_ssh_file("known_hosts").into_iter().collect()
+    } else {
+        target.known_hosts.clone()
+    };
+    let mut files = Vec::with_capacity(paths.len());
+    for path in &paths {
+        files.push(ctx.known_hosts(path).await);
+    }
+    files
+}
+
+/// russh defaults plus keepalives and no Nagle delay. The kex order is
+/// russh's (ML-KEM-768+X25519, then curve25519: both fast; OpenSSH 9.2
+/// picks curve25519). Host key algorithms already on record for this host
+/// are moved first, as OpenSSH does, so that a host known by its ECDSA key
+/// is not rejected as unknown because it also offers Ed25519.
+fn client_config(known_hosts: &[Arc<KnownHostsFile>], lookup: &str) -> client::Config {
+    let known = known_hosts::known_algorithms(known_hosts, lookup);
+    let family = |a: &Algorithm| match a {
+        Algorithm::Rsa { .. } => Algorithm::Rsa { hash: None },
+        other => other.clone(),
+    };
+    let mut keys = Preferred::default().key.into_owned();
+    keys.sort_by_key(|a| !known.contains(&family(a)));
+    client::Config {
+        keepalive_interval: Some(KEEPALIVE_INTERVAL),
+        keepalive_max: KEEPALIVE_MAX,
+        nodelay: true,
+        preferred: Preferred {
+            key: Cow::Owned(keys),
+            ..Preferred::default()
+        },
+        ..client::Config::default()
+    }
+}
+
+/// Resolves and connects, trying each address in turn with the full connect
+/// timeout each (OpenSSH's `ConnectTimeout` semantics).
+async fn tcp_connect(target: &Target) -> Result<TcpStream, ConnectError> {
+    let timeout = target.connect_timeout;
+    let host = (target.address.as_str(), target.port);
+    let addrs: Vec<SocketAddr> =
+        match tokio::time::timeout(timeout, tokio::net::lookup_host(host)).await {
+            Ok(Ok(addrs)) => addrs.collect(),
+            Ok(Err(e)) => {
+                let message = format!("cannot resolve {}: {e}", target.address);
+                return Err(ConnectError::new(UnreachableKind::Dns, message));
+            }
+            Err(_) => {
+                let message = format!("resolving {} timed out", target.address);
+                return Err(ConnectError::new(UnreachableKind::Dns, message));
+            }
+        };
+    let mut failures = Vec::new();
+    for addr in &addrs {
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                // Only latency suffers if this fails; not worth failing over.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => failures.push((*addr, classify_io(&e), e.to_string())),
+            Err(_) => failures.push((
+                *addr,
+                UnreachableKind::Timeout,
+                format!(
+                    "no TCP connection within {}",
+                    humantime::format_duration(timeout)
+                ),
+            )),
+        }
+    }
+    // Report the last failure's kind, and every address's reason when there
+    // were several (a dead IPv6 route next to a refused IPv4 port matters).
+    let Some((_, kind, _)) = failures.last() else {
+        let message = format!("{} resolved to no address", target.address);
+        return Err(ConnectError::new(UnreachableKind::Dns, message));
+    };
+    let details: Vec<String> = match failures.as_slice() {
+        [(_, _, reason)] => vec![reason.clone()],
+        _ => failures
+            .iter()
+            .map(|(addr, _, reason)| format!("{addr}: {reason}"))
+            .collect(),
+    };
+    let message = format!(
+        "cannot connect to {}: {}",
+        endpoint(target),
+        details.join("; ")
+    );
+    Err(ConnectError::new(*kind, message))
+}
+
+fn classify_io(e: &std::io::Error) -> UnreachableKind {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => UnreachableKind::Refused,
+        std::io::ErrorKind::TimedOut => UnreachableKind::Timeout,
+        _ => UnreachableKind::Network,
+    }
+}
+
+/// The russh handler: checks the server key against known_hosts. russh is
+/// not told which host it is talking to and turns a rejection into a
+/// generic error, so the handler carries the lookup name and leaves its
+/// explanation in `rejection` for [`Session::connect`] to report.
+struct HostKeyCheck {
+    known_hosts: Vec<Arc<KnownHostsFile>>,
+    /// The known_hosts name: `host` or `[host]:port`.
+    lookup: String,
+    /// How messages name the host.
+    who: String,
+    address: String,
+    port: u16,
+    rejection: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let message = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                let verdict = known_hosts::check(&self.known_hosts, &self.lookup, key);
+                match verdict {
+                    Verdict::Trusted => return Ok(true),
+                    verdict => self.explain(key, verdict),
+                }
+            }
+            // Not negotiated (no host certificate algorithms are
+            // preferred), so a certificate here is a misbehaving server.
+            PublicKeyOrCertificate::Certificate(_) => format!(
+                "{} offered a host certificate; host certificates are not supported",
+                self.who
+            ),
+        };
+        *self
+            .rejection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(message);
+        Ok(false)
+    }
+}
+
+impl HostKeyCheck {
+    fn explain(&self, key: &russh::keys::PublicKey, verdict: Verdict) -> String {
+        let algorithm = key.algorithm();
+        let fingerprint = key.fingerprint(HashAlg::Sha256);
+        match verdict {
+            Verdict::Trusted => String::new(),
+            Verdict::Revoked(at) => format!(
+                "the {} key offered by {} ({fingerprint}) is marked @revoked in {at}",
+                algorithm.as_str(),
+                self.who
+            ),
+            Verdict::Changed(at) => format!(
+                "REMOTE HOST IDENTIFICATION HAS CHANGED: the {} key offered by {} \
+                 ({fingerprint}) does not match {at}; someone may be intercepting the \
+                 connection, or the host was reinstalled. If the change is expected, remove \
+                 the old key with `ssh-keygen -R '{}' -f {}`",
+                algorithm.as_str(),
+                self.who,
+                self.lookup,
+                at.path.display()
+            ),
+            Verdict::Unknown { other_keys } => self.explain_unknown(key, &other_keys),
+        }
+    }
+
+    fn explain_unknown(
+        &self,
+        key: &russh::keys::PublicKey,
+        other_keys: &[(Algorithm, known_hosts::Location)],
+    ) -> String {
+        let files: Vec<String> = self
+            .known_hosts
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let files = if files.is_empty() {
+            "known_hosts (no file configured and no home directory)".to_string()
+        } else {
+            files.join(", ")
+        };
+        let mut message = format!(
+            "host key for {} not found in {files}; the server offered {}",
+            self.who,
+            describe_key(key)
+        );
+        for (algorithm, at) in other_keys {
+            message.push_str(&format!(
+                "; {at} has a {} key for it, which the server did not offer",
+                algorithm.as_str()
+            ));
+        }
+        for error in self
+            .known_hosts
+            .iter()
+            .filter_map(|f| f.read_error.as_ref())
+        {
+            message.push_str(&format!("; {error}"));
+        }
+        let (host, port) = (&self.address, self.port);
+        let first = self
+            .known_hosts
+            .first()
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_else(|| "~/.ssh/known_hosts".to_string());
+        message.push_str(&format!(
+            "; after verifying the fingerprint, add it with `ssh-keyscan -p {port} {host} >> {first}` \
+             or by connecting once with ssh"
+        ));
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn target(name: &str, address: &str) -> Target {
+        Target {
+            name: name.to_string(),
+            address: address.to_string(),
+            port: 22,
+            user: "u".to_string(),
+            identity_files: vec![],
+            known_hosts: vec![],
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn messages_name_the_inventory_host_when_it_differs() {
+        let t = target("127.0.0.1", "127.0.0.1");
+        assert_eq!(describe_target(&t, "[127.0.0.1]:2201"), "[127.0.0.1]:2201");
+        let t = target("db1", "10.0.0.5");
+        assert_eq!(describe_target(&t, "10.0.0.5"), "db1 (10.0.0.5)");
+    }
+
+    #[test]
+    fn recorded_algorithms_are_preferred() {
+        let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHC1K8TinUDN/g7+ktKlkIras5KnlukH+ECNN0LUhyNymp2G2MZ9OFiG7Vs2YG0ZFoVOE98c47HtuWcakObK73E=";
+        let kh = vec![Arc::new(KnownHostsFile::parse(
+            Path::new("/kh"),
+            &format!("h {ecdsa}\n"),
+        ))];
+        let config = client_config(&kh, "h");
+        assert!(matches!(config.preferred.key[0], Algorithm::Ecdsa { .. }));
+        assert_eq!(
+            client_config(&kh, "other").preferred.key[0],
+            Algorithm::Ed25519
+        );
+    }
+}

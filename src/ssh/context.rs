@@ -1,0 +1,152 @@
+//! State shared by every host of a run, so that 1,000 hosts parse each
+//! known_hosts file once, load each private key once and ask the agent for
+//! its identities once.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use russh::keys::PublicKey;
+use tokio::sync::OnceCell;
+
+use super::auth::{self, LoadedKey};
+use super::known_hosts::KnownHostsFile;
+
+/// Shared by all hosts of a run. Cheap to create; caches fill lazily on
+/// first use and are safe to use from many tasks at once.
+#[derive(Debug)]
+pub struct SshContext {
+    known_hosts: Memo<PathBuf, Arc<KnownHostsFile>>,
+    keys: Memo<PathBuf, LoadedKey>,
+    /// `SSH_AUTH_SOCK` at creation time; `None` disables agent auth.
+    agent_socket: Option<PathBuf>,
+    /// The agent's identities, or why they could not be listed.
+    agent_keys: OnceCell<Result<Vec<PublicKey>, String>>,
+    /// `$HOME`, for the default key and known_hosts paths.
+    home: Option<PathBuf>,
+}
+
+impl Default for SshContext {
+    fn default() -> Self {
+        SshContext::new()
+    }
+}
+
+impl SshContext {
+    pub fn new() -> SshContext {
+        SshContext {
+            known_hosts: Memo::default(),
+            keys: Memo::default(),
+            agent_socket: std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            agent_keys: OnceCell::new(),
+            home: std::env::var_os("HOME")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
+    /// Uses `socket` as the agent instead of `SSH_AUTH_SOCK` (`None`: no
+    /// agent). Lets tests and callers pin authentication explicitly.
+    pub fn with_agent(mut self, socket: Option<PathBuf>) -> SshContext {
+        self.agent_socket = socket;
+        self
+    }
+
+    pub(crate) fn agent_socket(&self) -> Option<&Path> {
+        self.agent_socket.as_deref()
+    }
+
+    /// `~/.ssh/<name>`, when the home directory is known.
+    pub(crate) fn home_ssh_file(&self, name: &str) -> Option<PathBuf> {
+        self.home.as_ref().map(|h| h.join(".ssh").join(name))
+    }
+
+    /// The parsed file at `path`, read from disk at most once per context.
+    pub(crate) async fn known_hosts(&self, path: &Path) -> Arc<KnownHostsFile> {
+        self.known_hosts
+            .get_or_init(path, || async {
+                Arc::new(KnownHostsFile::load(path).await)
+            })
+            .await
+    }
+
+    /// The private key at `path`, loaded at most once per context.
+    pub(crate) async fn private_key(&self, path: &Path) -> LoadedKey {
+        self.keys
+            .get_or_init(path, || auth::load_key(path.to_path_buf()))
+            .await
+    }
+
+    /// The agent's public keys, listed once per context.
+    pub(crate) async fn agent_keys(&self, socket: &Path) -> Result<Vec<PublicKey>, String> {
+        self.agent_keys
+            .get_or_init(|| auth::list_agent_keys(socket.to_path_buf()))
+            .await
+            .clone()
+    }
+}
+
+/// A concurrent "compute once per key" map: the first caller for a key runs
+/// the initializer, later and concurrent callers wait for its result.
+#[derive(Debug)]
+struct Memo<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceCell<V>>>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    async fn get_or_init<Q, F, Fut>(&self, key: &Q, init: F) -> V
+    where
+        Q: ToOwned<Owned = K> + Eq + Hash + ?Sized,
+        K: std::borrow::Borrow<Q>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V>,
+    {
+        let cell = {
+            // A panic while holding this lock cannot leave the map
+            // inconsistent (one insert), so a poisoned lock is still usable.
+            let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+            match cells.get(key) {
+                Some(cell) => Arc::clone(cell),
+                None => {
+                    let cell = Arc::new(OnceCell::new());
+                    cells.insert(key.to_owned(), Arc::clone(&cell));
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(init).await.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn memo_runs_the_initializer_once_per_key() {
+        let memo: Memo<PathBuf, usize> = Memo::default();
+        let calls = AtomicUsize::new(0);
+        let init = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            7
+        };
+        let a = Path::new("/a");
+        let (x, y) = tokio::join!(memo.get_or_init(a, init), memo.get_or_init(a, init));
+        assert_eq!((x, y), (7, 7));
+        assert_eq!(memo.get_or_init(Path::new("/b"), init).await, 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

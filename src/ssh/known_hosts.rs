@@ -1,0 +1,464 @@
+//! An in-memory known_hosts matcher.
+//!
+//! russh's `check_known_hosts_path` re-reads the file for every check, splits
+//! on single spaces, ignores `@revoked` and treats a key of another algorithm
+//! as unknown without saying so. A fleet checks hundreds of hosts against the
+//! same file, so we parse each file once ([`KnownHostsFile::parse`]) and answer
+//! every lookup from memory, following OpenSSH's rules: host lists with `*`,
+//! `?` and `!` patterns, `[host]:port` for non-standard ports, hashed
+//! `|1|salt|hash` names, and `@revoked` keys that reject even when another
+//! line would accept.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use data_encoding::BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::{Algorithm, PublicKey, parse_public_key_base64};
+use sha1::Sha1;
+
+/// The name OpenSSH looks up in known_hosts: the plain host for port 22,
+/// `[host]:port` otherwise. Lower-cased, as OpenSSH does before hashing.
+pub(crate) fn lookup_name(host: &str, port: u16) -> String {
+    let host = host.to_ascii_lowercase();
+    if port == 22 {
+        host
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// One parsed known_hosts file. A missing file parses as empty: a host is
+/// then simply unknown, as with OpenSSH.
+#[derive(Debug)]
+pub(crate) struct KnownHostsFile {
+    pub(crate) path: PathBuf,
+    entries: Vec<Entry>,
+    /// Why the file could not be read (other than not existing); reported
+    /// with an "unknown host" verdict so the operator knows where to look.
+    pub(crate) read_error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// 1-based line number, for messages.
+    line: usize,
+    marker: Marker,
+    patterns: Vec<Pattern>,
+    key: PublicKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    None,
+    Revoked,
+    /// Host certificates are not negotiated yet; such lines are kept only so
+    /// they are never mistaken for plain keys.
+    CertAuthority,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    /// A glob (`*`, `?`), lower-cased; `negated` for a leading `!`.
+    Glob { glob: String, negated: bool },
+    /// `|1|salt|hash`: HMAC-SHA1 of the lookup name keyed by the salt.
+    Hashed { salt: Vec<u8>, hash: Vec<u8> },
+}
+
+/// Where a key for the host was found: file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} line {}", self.path.display(), self.line)
+    }
+}
+
+/// The outcome of checking an offered host key against known_hosts files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Some line lists this host with exactly this key.
+    Trusted,
+    /// The key is listed as `@revoked` for this host.
+    Revoked(Location),
+    /// The host is listed with a different key of the same algorithm.
+    Changed(Location),
+    /// No line has a key of this algorithm for the host. `other_keys` lists
+    /// lines with keys of other algorithms, which OpenSSH would also not
+    /// accept but which tell the operator the host is not entirely new.
+    Unknown {
+        other_keys: Vec<(Algorithm, Location)>,
+    },
+}
+
+impl KnownHostsFile {
+    /// Reads and parses `path`. Never fails: a missing file is empty, an
+    /// unreadable one is empty with `read_error` set, bad lines are skipped
+    /// (OpenSSH skips them too).
+    pub(crate) async fn load(path: &Path) -> KnownHostsFile {
+        match tokio::fs::read_to_string(path).await {
+            Ok(text) => KnownHostsFile::parse(path, &text),
+            Err(e) => {
+                let mut file = KnownHostsFile::parse(path, "");
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    file.read_error = Some(format!("cannot read {}: {e}", path.display()));
+                }
+                file
+            }
+        }
+    }
+
+    pub(crate) fn parse(path: &Path, text: &str) -> KnownHostsFile {
+        let entries = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, line)| parse_line(i + 1, line))
+            .collect();
+        KnownHostsFile {
+            path: path.to_path_buf(),
+            entries,
+            read_error: None,
+        }
+    }
+
+    /// Plain entries (no marker) listing `name`, with their locations.
+    fn keys_for<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a Entry, Location)> + 'a {
+        self.entries
+            .iter()
+            .filter(move |e| host_matches(&e.patterns, name))
+            .map(|e| {
+                let location = Location {
+                    path: self.path.clone(),
+                    line: e.line,
+                };
+                (e, location)
+            })
+    }
+}
+
+/// Algorithms of the plain keys recorded for `name`, in file order, without
+/// duplicates. Used to prefer those host key algorithms in the handshake, as
+/// OpenSSH does, so a host with only an ECDSA key on record is not reported
+/// unknown because the server offered Ed25519 first.
+pub(crate) fn known_algorithms(files: &[Arc<KnownHostsFile>], name: &str) -> Vec<Algorithm> {
+    let mut algorithms = Vec::new();
+    for file in files {
+        for (entry, _) in file.keys_for(name) {
+            let algorithm = entry.key.algorithm();
+            if entry.marker == Marker::None && !algorithms.contains(&algorithm) {
+                algorithms.push(algorithm);
+            }
+        }
+    }
+    algorithms
+}
+
+/// Checks `offered` for `name` (see [`lookup_name`]) across all files.
+/// A revoked key wins over everything; then any exact match trusts; then a
+/// same-algorithm mismatch is a changed key (first such line); otherwise the
+/// host is unknown.
+pub(crate) fn check(files: &[Arc<KnownHostsFile>], name: &str, offered: &PublicKey) -> Verdict {
+    let algorithm = offered.algorithm();
+    let mut trusted = false;
+    let mut changed = None;
+    let mut other_keys = Vec::new();
+    for file in files {
+        for (entry, location) in file.keys_for(name) {
+            let same_key = entry.key.key_data() == offered.key_data();
+            match entry.marker {
+                Marker::Revoked if same_key => return Verdict::Revoked(location),
+                Marker::Revoked | Marker::CertAuthority => {}
+                Marker::None if same_key => trusted = true,
+                Marker::None if entry.key.algorithm() == algorithm => {
+                    changed.get_or_insert(location);
+                }
+                Marker::None => other_keys.push((entry.key.algorithm(), location)),
+            }
+        }
+    }
+    if trusted {
+        Verdict::Trusted
+    } else if let Some(location) = changed {
+        Verdict::Changed(location)
+    } else {
+        Verdict::Unknown { other_keys }
+    }
+}
+
+/// `[@marker] hosts keytype base64 [comment]`; fields split on any run of
+/// blanks. Returns `None` for comments, blank lines and lines we cannot use.
+fn parse_line(line_no: usize, line: &str) -> Option<Entry> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let mut fields = line.split_ascii_whitespace();
+    let mut first = fields.next()?;
+    let marker = match first {
+        "@revoked" => Marker::Revoked,
+        "@cert-authority" => Marker::CertAuthority,
+        m if m.starts_with('@') => return None,
+        _ => Marker::None,
+    };
+    if marker != Marker::None {
+        first = fields.next()?;
+    }
+    let _key_type = fields.next()?;
+    let key = parse_public_key_base64(fields.next()?).ok()?;
+    let patterns = first.split(',').filter_map(parse_pattern).collect();
+    Some(Entry {
+        line: line_no,
+        marker,
+        patterns,
+        key,
+    })
+}
+
+fn parse_pattern(text: &str) -> Option<Pattern> {
+    if let Some(rest) = text.strip_prefix("|1|") {
+        let (salt, hash) = rest.split_once('|')?;
+        return Some(Pattern::Hashed {
+            salt: BASE64.decode(salt.as_bytes()).ok()?,
+            hash: BASE64.decode(hash.as_bytes()).ok()?,
+        });
+    }
+    let (glob, negated) = match text.strip_prefix('!') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
+    (!glob.is_empty()).then(|| Pattern::Glob {
+        glob: glob.to_ascii_lowercase(),
+        negated,
+    })
+}
+
+/// OpenSSH's rule: a matching negated pattern excludes the line whatever
+/// else matches; otherwise any matching positive pattern includes it.
+fn host_matches(patterns: &[Pattern], name: &str) -> bool {
+    let mut matched = false;
+    for pattern in patterns {
+        match pattern {
+            Pattern::Glob { glob, negated } => {
+                if glob_match(glob.as_bytes(), name.as_bytes()) {
+                    if *negated {
+                        return false;
+                    }
+                    matched = true;
+                }
+            }
+            Pattern::Hashed { salt, hash } => {
+                if !matched && hashed_match(salt, hash, name) {
+                    matched = true;
+                }
+            }
+        }
+    }
+    matched
+}
+
+fn hashed_match(salt: &[u8], hash: &[u8], name: &str) -> bool {
+    Hmac::<Sha1>::new_from_slice(salt)
+        .map(|mac| mac.chain_update(name.as_bytes()).verify_slice(hash).is_ok())
+        .unwrap_or(false)
+}
+
+/// `*` matches any run, `?` any one byte; everything else literally.
+/// Iterative with single-star backtracking: linear in practice.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Fresh keys from `ssh-keygen`.
+    const ED_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIN/b7IdIr6VvKiWOOtaqdnvuI3+ohLFFe3b17ifxPT0d";
+    const ED_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAICd4Fs1kzvOYBInT/VKEv2LrO3ulOa0klYXsNzy5hBBn";
+    const ECDSA: &str = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHC1K8TinUDN/g7+ktKlkIras5KnlukH+ECNN0LUhyNymp2G2MZ9OFiG7Vs2YG0ZFoVOE98c47HtuWcakObK73E=";
+
+    fn key(b64: &str) -> PublicKey {
+        parse_public_key_base64(b64).expect("test key parses")
+    }
+
+    fn file(text: &str) -> Vec<Arc<KnownHostsFile>> {
+        vec![Arc::new(KnownHostsFile::parse(Path::new("/kh"), text))]
+    }
+
+    fn at(line: usize) -> Location {
+        Location {
+            path: PathBuf::from("/kh"),
+            line,
+        }
+    }
+
+    #[test]
+    fn lookup_name_brackets_non_standard_ports() {
+        assert_eq!(lookup_name("Web1.Example", 22), "web1.example");
+        assert_eq!(lookup_name("127.0.0.1", 2201), "[127.0.0.1]:2201");
+    }
+
+    #[test]
+    fn plain_host_list_and_tabs() {
+        let kh = file(&format!("# c\n\nalpha,beta\tssh-ed25519  {ED_A} me@x\n"));
+        assert_eq!(check(&kh, "beta", &key(ED_A)), Verdict::Trusted);
+        assert_eq!(check(&kh, "alpha", &key(ED_B)), Verdict::Changed(at(3)));
+        assert_eq!(
+            check(&kh, "gamma", &key(ED_A)),
+            Verdict::Unknown { other_keys: vec![] }
+        );
+    }
+
+    #[test]
+    fn port_entries_only_match_their_port() {
+        let kh = file(&format!(
+            "[h]:2201 ssh-ed25519 {ED_A}\nh ssh-ed25519 {ED_B}\n"
+        ));
+        assert_eq!(
+            check(&kh, &lookup_name("h", 2201), &key(ED_A)),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check(&kh, &lookup_name("h", 22), &key(ED_B)),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check(&kh, &lookup_name("h", 2201), &key(ED_B)),
+            Verdict::Changed(at(1))
+        );
+    }
+
+    #[test]
+    fn hashed_entry_matches_only_its_host() {
+        // `ssh-keygen -H` output for "[127.0.0.1]:2299 ssh-ed25519 ED_A".
+        let kh = file(&format!(
+            "|1|IbENdyX9G8UcLamLCnTHe9uP3W0=|sIzz+3V51yNIUc17t4jgY/H4n9E= ssh-ed25519 {ED_A}"
+        ));
+        assert_eq!(check(&kh, "[127.0.0.1]:2299", &key(ED_A)), Verdict::Trusted);
+        assert_eq!(
+            check(&kh, "[127.0.0.1]:2299", &key(ED_B)),
+            Verdict::Changed(at(1))
+        );
+        assert_eq!(
+            check(&kh, "127.0.0.1", &key(ED_A)),
+            Verdict::Unknown { other_keys: vec![] }
+        );
+    }
+
+    #[test]
+    fn a_match_on_any_line_wins_over_a_mismatch() {
+        let kh = file(&format!("h ssh-ed25519 {ED_B}\nh ssh-ed25519 {ED_A}\n"));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Trusted);
+    }
+
+    #[test]
+    fn other_algorithm_is_unknown_with_a_hint() {
+        let kh = file(&format!("h ecdsa-sha2-nistp256 {ECDSA}\n"));
+        let Verdict::Unknown { other_keys } = check(&kh, "h", &key(ED_A)) else {
+            panic!("expected unknown");
+        };
+        assert_eq!(other_keys.len(), 1);
+        assert_eq!(other_keys[0].1, at(1));
+        assert_eq!(known_algorithms(&kh, "h"), vec![key(ECDSA).algorithm()]);
+    }
+
+    #[test]
+    fn revoked_key_rejects_even_when_listed() {
+        let kh = file(&format!(
+            "h ssh-ed25519 {ED_A}\n@revoked * ssh-ed25519 {ED_A}\n"
+        ));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Revoked(at(2)));
+        // A revoked line for another key changes nothing.
+        let kh = file(&format!(
+            "h ssh-ed25519 {ED_A}\n@revoked * ssh-ed25519 {ED_B}\n"
+        ));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Trusted);
+    }
+
+    #[test]
+    fn cert_authority_lines_are_not_host_keys() {
+        let kh = file(&format!("@cert-authority * ssh-ed25519 {ED_A}\n"));
+        assert_eq!(
+            check(&kh, "h", &key(ED_A)),
+            Verdict::Unknown { other_keys: vec![] }
+        );
+        assert!(known_algorithms(&kh, "h").is_empty());
+    }
+
+    #[test]
+    fn wildcards_and_negation() {
+        let kh = file(&format!("*.prod,!db?.prod ssh-ed25519 {ED_A}\n"));
+        assert_eq!(check(&kh, "web1.prod", &key(ED_A)), Verdict::Trusted);
+        assert_eq!(
+            check(&kh, "db1.prod", &key(ED_A)),
+            Verdict::Unknown { other_keys: vec![] }
+        );
+        assert_eq!(
+            check(&kh, "web1.dev", &key(ED_A)),
+            Verdict::Unknown { other_keys: vec![] }
+        );
+    }
+
+    #[test]
+    fn glob_edge_cases() {
+        assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"a*b*c", b"axxbyyc"));
+        assert!(!glob_match(b"a*b", b"axxc"));
+        assert!(glob_match(b"??", b"ab"));
+        assert!(!glob_match(b"?", b""));
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_not_fatal() {
+        let kh = file(&format!(
+            "garbage\nh ssh-ed25519 not-base64!\n@weird h ssh-ed25519 {ED_A}\nh ssh-ed25519 {ED_A}\n"
+        ));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Trusted);
+        assert_eq!(kh[0].entries.len(), 1);
+        assert_eq!(kh[0].entries[0].line, 4);
+    }
+
+    #[test]
+    fn later_files_are_consulted() {
+        let files = vec![
+            Arc::new(KnownHostsFile::parse(Path::new("/a"), "")),
+            Arc::new(KnownHostsFile::parse(
+                Path::new("/b"),
+                &format!("h ssh-ed25519 {ED_B}\n"),
+            )),
+        ];
+        assert_eq!(
+            check(&files, "h", &key(ED_A)),
+            Verdict::Changed(Location {
+                path: PathBuf::from("/b"),
+                line: 1
+            })
+        );
+    }
+}
