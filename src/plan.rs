@@ -259,7 +259,7 @@ fn merged_vars(workflow: &Vars, host: &Vars, set: &[SetVar]) -> Vars {
 
 fn e_detail(e: &minijinja::Error) -> String {
     match e.detail() {
-        Some(d) => format!("{d}"),
+        Some(d) => d.to_string(),
         None => e.kind().to_string(),
     }
 }
