@@ -11,13 +11,27 @@ pub enum Event {
         steps: usize,
     },
     /// A worker took the host (bounded by forks) and starts connecting.
-    HostStarted { host: String },
+    HostStarted {
+        host: String,
+    },
     /// Connected, host key verified, authenticated.
-    HostConnected { host: String },
-    StepStarted { host: String, step: String },
+    HostConnected {
+        host: String,
+    },
+    StepStarted {
+        host: String,
+        step: String,
+    },
     /// A step ended (any status), rules already evaluated.
-    StepFinished { host: String, step: StepReport },
+    StepFinished {
+        host: String,
+        step: StepReport,
+    },
     /// A host is done: all steps ran, or it was unreachable.
-    HostFinished { host: HostReport },
-    RunFinished { report: RunReport },
+    HostFinished {
+        host: HostReport,
+    },
+    RunFinished {
+        report: RunReport,
+    },
 }

@@ -61,7 +61,10 @@ pub struct Rule {
 pub enum Check {
     /// The remote command's exit status must equal this value.
     ExitCode(u32),
-    Stream { stream: Stream, matcher: Matcher },
+    Stream {
+        stream: Stream,
+        matcher: Matcher,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
