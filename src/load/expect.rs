@@ -181,8 +181,10 @@ fn matcher(d: &mut Decoder, key: &str, entry: &KdlEntry) -> Option<Matcher> {
     }
 }
 
+/// Patterns are multi-line, as with grep: `^` and `$` match at every line
+/// boundary, so `^ok$` finds a line that is exactly `ok` in any output.
 fn regex(d: &mut Decoder, pattern: &str, span: &crate::model::Span) -> Option<Regex> {
-    match Regex::new(pattern) {
+    match regex::RegexBuilder::new(pattern).multi_line(true).build() {
         Ok(regex) => Some(regex),
         Err(error) => {
             d.error(

@@ -10,7 +10,7 @@ use crate::harness::Fleet;
 fn five_steps(hosts: &Fleet) -> String {
     let dir = hosts.dir().display().to_string();
     format!(
-        r#"
+        r##"
 workflow five {{
     timeout "20s"
     step uptime {{
@@ -37,7 +37,7 @@ workflow five {{
         expect stderr not-matches="(?i)error"
     }}
 }}
-"#
+"##
     )
 }
 
