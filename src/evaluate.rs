@@ -107,7 +107,10 @@ fn whole_excerpt(name: &str, captured: &Captured) -> String {
         return format!("{name} was empty");
     }
     let total = text.lines().count();
-    let mut out = format!("{name} ({total} line{}):", if total == 1 { "" } else { "s" });
+    let mut out = format!(
+        "{name} ({total} line{}):",
+        if total == 1 { "" } else { "s" }
+    );
     for line in text.lines().take(EXCERPT_LINES) {
         out.push_str("\n  ");
         out.push_str(&cut(line));

@@ -136,7 +136,8 @@ pub(crate) async fn run<H: russh::client::Handler>(
         Ok(Ok(channel)) => channel,
     };
 
-    let read = tokio::time::timeout_at(deadline, drive(&mut channel, command, &mut progress));
+    let guarded = guard(command, timeout);
+    let read = tokio::time::timeout_at(deadline, drive(&mut channel, &guarded, &mut progress));
     let end = match read.await {
         Ok(end) => end,
         Err(_) => {
@@ -145,6 +146,25 @@ pub(crate) async fn run<H: russh::client::Handler>(
         }
     };
     progress.finish(end, started)
+}
+
+/// Extra time the remote guard allows past the step timeout, so the
+/// controller always reports TIMEOUT itself rather than seeing the guard's
+/// exit status 124 first.
+const GUARD_GRACE_SECS: u64 = 2;
+
+/// Wraps `command` so the remote host ends it on its own once the step has
+/// timed out. A KILL signal over SSH is refused for root sessions and
+/// closing a channel without a PTY leaves the command running, so the only
+/// reliable stop is a remote `timeout`: it runs the command, in the user's
+/// own shell as sshd would, in its own process group and kills that whole
+/// group. Hosts without `timeout` run the command unguarded.
+pub(crate) fn guard(command: &str, timeout: Duration) -> String {
+    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS;
+    let quoted = format!("'{}'", command.replace('\'', r"'\''"));
+    format!(
+        "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs} \"${{SHELL:-/bin/sh}}\" -c {quoted}; else exec \"${{SHELL:-/bin/sh}}\" -c {quoted}; fi"
+    )
 }
 
 /// Sends the exec request and consumes every message until `Close`. Not
@@ -206,6 +226,18 @@ fn signal_name_of(sig: &Sig) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn guard_quotes_the_command_for_the_remote_shell() {
+        let g = super::guard(
+            "echo 'a b' \"$HOME\"",
+            std::time::Duration::from_millis(1500),
+        );
+        assert!(
+            g.contains(r#"timeout -k 5 4 "${SHELL:-/bin/sh}" -c 'echo '\''a b'\'' "$HOME"'"#),
+            "{g}"
+        );
+    }
+
     use super::*;
 
     #[test]

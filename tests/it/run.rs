@@ -46,9 +46,14 @@ fn five_hosts_all_pass() {
     let hosts = Fleet::start(5);
     let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
     let inv = hosts.write_inventory("hosts");
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()])
-        .json_in(hosts.dir())
-        .run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run();
     out.expect_code(0);
     let totals = &out.json()["totals"];
     assert_eq!(totals["hosts_ok"], 5, "{}", out.stdout);
@@ -64,9 +69,14 @@ fn one_host_failing_one_rule_is_named() {
     hosts.write_file("state-host-4", "worker 0/1\nscanner 1/1\n");
     let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
     let inv = hosts.write_inventory("hosts");
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()])
-        .json_in(hosts.dir())
-        .run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run();
     out.expect_code(1);
     assert_eq!(out.json()["totals"]["hosts_failed"], 1);
     assert_eq!(out.json()["totals"]["steps_failed"], 1);
@@ -75,14 +85,18 @@ fn one_host_failing_one_rule_is_named() {
     assert_eq!(step["status"], "FAILED");
     let failure = &step["failures"][0];
     assert_eq!(failure["expected"], "stdout does not contain \"0/1\"");
-    assert_eq!(failure["message"], "a service is not scaled to 1/1 on host-4");
+    assert_eq!(
+        failure["message"],
+        "a service is not scaled to 1/1 on host-4"
+    );
     assert_eq!(failure["seen"], "stdout line 1: worker 0/1");
     for other in ["host-1", "host-2", "host-3", "host-5"] {
         assert_eq!(out.host(other)["status"], "OK");
     }
     assert!(out.stdout.contains("host-4"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("a service is not scaled to 1/1 on host-4"),
+        out.stdout
+            .contains("a service is not scaled to 1/1 on host-4"),
         "{}",
         out.stdout
     );
@@ -94,9 +108,14 @@ fn refused_port_is_unreachable_and_the_rest_complete() {
     let hosts = Fleet::builder().hosts(3).refusing("host-x").build();
     let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
     let inv = hosts.write_inventory("hosts");
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()])
-        .json_in(hosts.dir())
-        .run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run();
     out.expect_code(3);
     let down = out.host("host-x");
     assert_eq!(down["status"], "UNREACHABLE");
@@ -124,9 +143,14 @@ workflow slow {
 "#,
     );
     let inv = hosts.write_inventory("hosts");
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()])
-        .json_in(hosts.dir())
-        .run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run();
     out.expect_code(3);
     for h in ["host-1", "host-2"] {
         let hang = out.step(h, "hang");
@@ -144,9 +168,14 @@ fn changed_host_key_is_refused() {
     hosts.host("host-2").replace_host_key();
     let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
     let inv = hosts.write_inventory("hosts");
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()])
-        .json_in(hosts.dir())
-        .run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run();
     out.expect_code(3);
     let bad = out.host("host-2");
     assert_eq!(bad["status"], "UNREACHABLE");
@@ -161,22 +190,40 @@ fn changed_host_key_is_refused() {
 fn typo_in_workflow_is_a_config_error_and_nothing_connects() {
     // A listener standing in for a host: it must see no connection.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let inv = dir.path().join("inv.kdl");
-    std::fs::write(&inv, format!("host only address=\"127.0.0.1\" port={port}\n"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &inv,
+        format!("host only address=\"127.0.0.1\" port={port}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let wf = dir.path().join("typo.kdl");
     std::fs::write(
         &wf,
         "workflow typo {\n    step one {\n        run \"true\"\n        expcet exit=0\n    }\n}\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv.display().to_string()]).run();
+    let out = fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .run();
     out.expect_code(2);
     assert!(out.stderr.contains("typo.kdl:4:9"), "{}", out.stderr);
-    assert!(out.stderr.contains("expect"), "did-you-mean missing: {}", out.stderr);
+    assert!(
+        out.stderr.contains("expect"),
+        "did-you-mean missing: {}",
+        out.stderr
+    );
     std::thread::sleep(Duration::from_millis(100));
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
