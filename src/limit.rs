@@ -118,3 +118,92 @@ impl Limit {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_inventory;
+    use crate::model::SourceFile;
+
+    fn inventory() -> Inventory {
+        let text = r#"
+group prod {
+    host ps-prod-1
+    host ps-prod-2
+    group prod-db { host ps-db-1 }
+}
+group dr { host ps-dr-1; host ps-prod-2 }
+host bastion
+"#;
+        parse_inventory(SourceFile::new("inventory/t.kdl", text))
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn names(patterns: &[&str]) -> Result<Vec<String>, LimitError> {
+        let inv = inventory();
+        let hosts = Limit::parse(patterns)?.select(&inv)?;
+        Ok(hosts.into_iter().map(|h| h.name.clone()).collect())
+    }
+
+    #[test]
+    fn no_pattern_selects_everything_in_order() {
+        assert_eq!(
+            names(&[]),
+            Ok(vec![
+                "ps-prod-1".into(),
+                "ps-prod-2".into(),
+                "ps-db-1".into(),
+                "ps-dr-1".into(),
+                "bastion".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn names_globs_groups_and_exclusions() {
+        assert_eq!(names(&["bastion"]), Ok(vec!["bastion".into()]));
+        assert_eq!(
+            names(&["ps-prod-*"]),
+            Ok(vec!["ps-prod-1".into(), "ps-prod-2".into()])
+        );
+        // Child groups belong to their parent.
+        assert_eq!(
+            names(&["group:prod,!ps-prod-1"]),
+            Ok(vec!["ps-prod-2".into(), "ps-db-1".into()])
+        );
+        // Exclusion alone means "everything but".
+        assert_eq!(
+            names(&["!group:prod"]),
+            Ok(vec!["ps-dr-1".into(), "bastion".into()])
+        );
+        // Repeated --limit flags are one union.
+        assert_eq!(
+            names(&["ps-db-1", "group:dr"]),
+            Ok(vec!["ps-prod-2".into(), "ps-db-1".into(), "ps-dr-1".into()])
+        );
+    }
+
+    #[test]
+    fn typos_are_errors_not_empty_runs() {
+        assert_eq!(
+            names(&["ps-prod-9"]),
+            Err(LimitError::NoMatch {
+                pattern: "ps-prod-9".into(),
+                inventory: "t".into()
+            })
+        );
+        assert_eq!(
+            names(&["group:prd"]),
+            Err(LimitError::UnknownGroup {
+                group: "prd".into(),
+                inventory: "t".into()
+            })
+        );
+        assert_eq!(
+            names(&["web-*"]).map_err(|e| e.to_string()),
+            Err("host pattern `web-*` matches no host in inventory `t`".into())
+        );
+        assert!(matches!(names(&["a,,b"]), Err(LimitError::Empty { .. })));
+        assert!(matches!(names(&["ps-[a"]), Err(LimitError::BadGlob { .. })));
+    }
+}

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::limit::{Limit, LimitError};
 use crate::load::{LoadError, LoadErrors};
-use crate::model::{Check, Host, Inventory, SourceFile, Spanned, Vars, Workflow};
+use crate::model::{Check, Host, Inventory, SourceFile, Span, Spanned, Vars, Workflow};
 
 /// A `--set key=value` override, highest precedence of all variables.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,9 +141,14 @@ pub fn plan(
                 Ok(s) => s,
                 Err(e) => {
                     errors.entry(t.span.offset).or_insert_with(|| {
+                        let (span, culprit) = template_error_span(t, &e);
                         LoadError::at(
-                            &t.span,
-                            format!("template error for host `{}`: {}", host.name, e_detail(&e)),
+                            &span,
+                            format!(
+                                "template error for host `{}`: {}{culprit}",
+                                host.name,
+                                e_detail(&e)
+                            ),
                             Some(
                                 "define the variable in the workflow's `vars`, the inventory, or with --set NAME=VALUE"
                                     .to_string(),
@@ -257,9 +262,126 @@ fn merged_vars(workflow: &Vars, host: &Vars, set: &[SetVar]) -> Vars {
     vars
 }
 
+/// Narrows an error to the failing expression inside the string when the
+/// KDL value is a plain quoted string (so offsets in the value equal
+/// offsets in the file after the opening quote), and names the expression.
+fn template_error_span(t: &Spanned<String>, e: &minijinja::Error) -> (Span, String) {
+    let Some(range) = e.range().filter(|r| r.end <= t.value.len()) else {
+        return (t.span.clone(), String::new());
+    };
+    let culprit = format!(" `{}`", &t.value[range.clone()]);
+    let plain = t.span.len == t.value.len() + 2
+        && !t.value.contains(['\\', '"'])
+        && t.span.source.text.get(t.span.offset..t.span.offset + 1) == Some("\"");
+    if plain {
+        (t.span.sub(range.start + 1, range.len()), culprit)
+    } else {
+        (t.span.clone(), culprit)
+    }
+}
+
 fn e_detail(e: &minijinja::Error) -> String {
     match e.detail() {
         Some(d) => d.to_string(),
         None => e.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{parse_inventory, parse_workflow};
+
+    fn inventory() -> Inventory {
+        let text = r#"
+defaults { vars { level "defaults"; region "eu" } }
+group prod {
+    vars { level "group" }
+    host a { vars { level "host" } }
+    host b
+}
+host c
+"#;
+        parse_inventory(SourceFile::new("inventory/t.kdl", text))
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn workflow(text: &str) -> Workflow {
+        parse_workflow(SourceFile::new("workflows/w.kdl", text)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn commands(plan: &Plan) -> Vec<(String, String)> {
+        plan.hosts
+            .iter()
+            .map(|h| (h.host.name.clone(), h.steps[0].command.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn variables_follow_precedence() {
+        let wf = workflow(
+            r#"workflow w {
+                vars { level "workflow"; only_wf 1 }
+                step s { run "{{ level }} {{ region }} {{ only_wf }} {{ host.name }}" }
+            }"#,
+        );
+        let p = plan(wf.clone(), &inventory(), &[], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            commands(&p),
+            [
+                ("a".to_string(), "host eu 1 a".to_string()),
+                ("b".to_string(), "group eu 1 b".to_string()),
+                ("c".to_string(), "defaults eu 1 c".to_string()),
+            ]
+        );
+        let set: Vec<SetVar> = ["level=cli", "only_wf=2"]
+            .iter()
+            .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let p = plan(wf, &inventory(), &["c".to_string()], &set).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(commands(&p), [("c".to_string(), "cli eu 2 c".to_string())]);
+    }
+
+    #[test]
+    fn workflow_hosts_narrow_the_limit() {
+        let wf = workflow(r#"workflow w { hosts "group:prod"; step s { run "true" } }"#);
+        let p = plan(wf.clone(), &inventory(), &[], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.hosts.len(), 2);
+        let p = plan(wf, &inventory(), &["b,c".to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(commands(&p), [("b".to_string(), "true".to_string())]);
+    }
+
+    #[test]
+    fn rule_messages_are_rendered_per_host() {
+        let wf = workflow(
+            r#"workflow w { step s { run "true"; expect exit=0 message="{{ host.name }} at {{ level }}" } }"#,
+        );
+        let p = plan(wf, &inventory(), &["a".to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
+        let rule = &p.hosts[0].steps[0].rules[0];
+        assert_eq!(rule.message.as_deref(), Some("a at host"));
+        assert_eq!(rule.location, "workflows/w.kdl:1:35");
+    }
+
+    #[test]
+    fn set_values_are_json_when_they_parse() {
+        let v: SetVar = "n=80".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.value, serde_json::json!(80));
+        let v: SetVar = "s=hello world".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.value, serde_json::json!("hello world"));
+        let v: SetVar = "b=true".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.value, serde_json::json!(true));
+        assert!("novalue".parse::<SetVar>().is_err());
+        assert!("disk-max=1".parse::<SetVar>().is_err());
+    }
+
+    #[test]
+    fn undefined_variables_are_reported_once_per_place() {
+        let wf = workflow("workflow w {\n  step s { run \"echo {{ nope }}\" }\n}\n");
+        let Err(PlanError::Templates(errors)) = plan(wf, &inventory(), &[], &[]) else {
+            panic!("expected template errors");
+        };
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].location(), "workflows/w.kdl:2:25");
+        assert!(errors.0[0].message().contains("undefined value `nope`"));
     }
 }

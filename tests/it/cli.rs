@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub struct Fleet {
     args: Vec<String>,
+    env: Vec<(String, String)>,
     cwd: PathBuf,
     json: Option<PathBuf>,
 }
@@ -20,6 +21,7 @@ pub struct Outcome {
 pub fn fleet<S: AsRef<str>>(args: &[S]) -> Fleet {
     Fleet {
         args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+        env: Vec::new(),
         cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         json: None,
     }
@@ -28,6 +30,12 @@ pub fn fleet<S: AsRef<str>>(args: &[S]) -> Fleet {
 impl Fleet {
     pub fn arg(mut self, a: impl AsRef<str>) -> Self {
         self.args.push(a.as_ref().to_string());
+        self
+    }
+
+    /// Sets an environment variable for fleet (e.g. `SSH_AUTH_SOCK`).
+    pub fn env(mut self, key: &str, value: impl AsRef<str>) -> Self {
+        self.env.push((key.to_string(), value.as_ref().to_string()));
         self
     }
 
@@ -47,6 +55,7 @@ impl Fleet {
             .env("NO_COLOR", "1")
             .env("CI", "true")
             .env_remove("SSH_AUTH_SOCK")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
         let json = self.json.as_ref().and_then(|p| {

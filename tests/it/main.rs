@@ -1,6 +1,8 @@
 //! The single integration-test binary. Each area of fleet adds a module here;
 //! `harness` starts real OpenSSH servers for them.
 
+mod adhoc;
+mod auth;
 mod cli;
 mod harness;
 mod harness_selftest;

@@ -1,0 +1,183 @@
+//! `fleet exec`, `ping`, `hosts` and `check` against real sshd processes.
+
+use crate::cli::fleet;
+use crate::harness::Fleet;
+
+fn path(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn exec_groups_identical_output_like_clush() {
+    let hosts = Fleet::builder().hosts(4).refusing("host-x").build();
+    hosts.write_file("marker-host-3", "different\n");
+    let inv = path(&hosts.write_inventory("hosts"));
+    let dir = path(hosts.dir());
+    // Not a template: `{#` and `{{` must reach the shell untouched.
+    let command = format!(
+        "cat {dir}/marker-$(hostname -s 2>/dev/null; echo) 2>/dev/null; a=(x y); echo same ${{#a[@]}}"
+    );
+    let out = fleet(&["exec", "--inventory", &inv])
+        .arg(&command)
+        .arg("--limit")
+        .arg("!host-3")
+        .run();
+    out.expect_code(3);
+    let text = &out.stdout;
+    assert!(text.contains("host-1,host-2,host-4 (3)\n"), "{text}");
+    assert!(text.contains("same 2\n"), "{text}");
+    assert!(text.contains("host-x (1)"), "{text}");
+    assert!(text.contains("[UNREACHABLE: connection refused"), "{text}");
+    assert!(!text.contains("host-3"), "{text}");
+}
+
+#[test]
+fn exec_shows_differing_outputs_and_exit_status_separately() {
+    let hosts = Fleet::start(3);
+    let inv = path(&hosts.write_inventory("hosts"));
+    let dir = path(hosts.dir());
+    hosts.write_file("flag-2", "");
+    // host-2 is told apart by its sshd port in SSH_CONNECTION.
+    let port2 = hosts.host("host-2").port;
+    let command = format!(
+        "set -- $SSH_CONNECTION; if [ \"$4\" = {port2} ]; then echo odd; exit 4; else echo even; fi; ls {dir} >/dev/null"
+    );
+    let out = fleet(&["exec", "--inventory", &inv]).arg(&command).run();
+    out.expect_code(1);
+    assert!(out.stdout.contains("host-1,host-3 (2)\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("host-2 (1)\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("odd\n[exit status 4]"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn ping_reports_each_host() {
+    let hosts = Fleet::builder().hosts(2).refusing("host-x").build();
+    hosts.host("host-2").replace_host_key();
+    let inv = path(&hosts.write_inventory("hosts"));
+    let out = fleet(&["ping", "--inventory", &inv]).run();
+    out.expect_code(3);
+    let line = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {}", out.stdout))
+            .to_string()
+    };
+    assert!(line("host-1").contains(" OK "), "{}", out.stdout);
+    assert!(
+        line("host-2").contains("UNREACHABLE  host key verification failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line("host-x").contains("UNREACHABLE  connection refused"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn ping_all_ok_exits_zero() {
+    let hosts = Fleet::start(3);
+    let inv = path(&hosts.write_inventory("hosts"));
+    fleet(&["ping", "--inventory", &inv]).run().expect_code(0);
+}
+
+#[test]
+fn hosts_lists_the_selection() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("inv.kdl");
+    std::fs::write(
+        &inv,
+        r#"
+defaults { user "ops" }
+group prod {
+    host web-1 address="10.0.0.1"
+    host web-2 address="10.0.0.2" port=2222
+    group db { host db-1 address="10.0.0.3" }
+}
+group dr { host dr-1 address="10.0.1.1" }
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&[
+        "hosts",
+        "--inventory",
+        &path(&inv),
+        "--limit",
+        "group:prod,!web-1",
+    ])
+    .run();
+    out.expect_code(0);
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["web-2", "db-1"], "{}", out.stdout);
+    assert!(out.stdout.contains("ops@10.0.0.2:2222"), "{}", out.stdout);
+    let bad = fleet(&["hosts", "--inventory", &path(&inv), "--limit", "group:nope"]).run();
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains("group `nope` does not exist"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn check_validates_without_connecting_and_reports_template_errors() {
+    let hosts = Fleet::start(1);
+    let inv = path(&hosts.write_inventory("hosts"));
+    let good = hosts.write_file(
+        "good.kdl",
+        "workflow good {\n    vars { limit 80 }\n    step a { run \"echo {{ limit }} {{ host.name }}\" }\n}\n",
+    );
+    let out = fleet(&["check", &path(&good), "--inventory", &inv]).run();
+    out.expect_code(0);
+    assert!(out.stdout.contains("valid for 1 hosts"), "{}", out.stdout);
+    let bad = hosts.write_file(
+        "bad.kdl",
+        "workflow bad {\n    step a { run \"echo {{ limt }}\" }\n    step b { run \"echo {{ missing }}\" }\n}\n",
+    );
+    let out = fleet(&["check", &path(&bad), "--inventory", &inv]).run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("bad.kdl:2:27"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bad.kdl:3:27"),
+        "both errors in one pass: {}",
+        out.stderr
+    );
+    // --set defines the missing variables.
+    let out = fleet(&[
+        "check",
+        &path(&bad),
+        "--inventory",
+        &inv,
+        "--set",
+        "limt=1",
+        "--set",
+        "missing=x",
+    ])
+    .run();
+    out.expect_code(0);
+}
+
+#[test]
+fn usage_errors_share_the_config_exit_code() {
+    let out = fleet(&["run"]).run();
+    out.expect_code(2);
+    let out = fleet(&["run", "nonexistent-workflow", "--inventory", "nope"]).run();
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("workflow `nonexistent-workflow` not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("available: demo"), "{}", out.stderr);
+}
