@@ -9,6 +9,8 @@ pub mod evaluate;
 pub mod event;
 pub mod execute;
 pub mod exit_code;
+pub mod expr;
+pub mod extract;
 pub mod limit;
 pub mod load;
 pub mod model;
