@@ -80,7 +80,7 @@ fn lines(text: &str) -> Value {
     while lines.last().is_some_and(|l| l.trim().is_empty()) {
         lines.pop();
     }
-    Value::Array(lines.into_iter().map(|l| Value::from(l)).collect())
+    Value::Array(lines.into_iter().map(Value::from).collect())
 }
 
 fn json(text: &str) -> Result<Value, ExtractError> {

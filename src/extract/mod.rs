@@ -19,6 +19,6 @@ pub use extractor::{Extractor, RegexBuildError, extract};
 pub use table::TableOptions;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod table_tests;
+#[cfg(test)]
+mod tests;

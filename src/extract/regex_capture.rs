@@ -22,7 +22,9 @@ pub(super) fn parse(text: &str, regex: &regex::Regex, all: bool) -> Result<Value
         Value::Object(object)
     };
     if all {
-        return Ok(Value::Array(regex.captures_iter(text).map(record).collect()));
+        return Ok(Value::Array(
+            regex.captures_iter(text).map(record).collect(),
+        ));
     }
     regex
         .captures(text)

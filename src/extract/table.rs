@@ -56,8 +56,7 @@ pub(super) fn parse(text: &str, options: &TableOptions) -> Result<Value, Extract
         .lines()
         .skip(options.skip_lines)
         .map(expand)
-        .skip_while(|l| l.iter().all(|c| c.is_whitespace()))
-        ;
+        .skip_while(|l| l.iter().all(|c| c.is_whitespace()));
     let (columns, rows) = match &options.columns {
         Some(names) if names.is_empty() => return Err(ExtractError::NoColumns),
         Some(names) => {

@@ -131,7 +131,10 @@ fn data_separates(second: Word, rows: &[Vec<Word>]) -> bool {
 pub(super) fn columns_from_data(names: &[String], rows: &[Vec<char>]) -> Vec<Column> {
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
     let blank: Vec<bool> = (0..width)
-        .map(|p| rows.iter().all(|r| r.get(p).is_none_or(|c| c.is_whitespace())))
+        .map(|p| {
+            rows.iter()
+                .all(|r| r.get(p).is_none_or(|c| c.is_whitespace()))
+        })
         .collect();
     let mut extents = extents(&blank, 2);
     if extents.len() < names.len() {
@@ -189,7 +192,10 @@ fn extents(blank: &[bool], min_gap: usize) -> Vec<Word> {
                 end = p;
                 continue;
             }
-            let gap_end = blank[p..].iter().position(|b| !b).map_or(blank.len(), |n| p + n);
+            let gap_end = blank[p..]
+                .iter()
+                .position(|b| !b)
+                .map_or(blank.len(), |n| p + n);
             if gap_end - p >= min_gap || gap_end == blank.len() {
                 break;
             }
@@ -203,6 +209,9 @@ fn extents(blank: &[bool], min_gap: usize) -> Vec<Word> {
 
 /// The cells of one row, one per column (rule 3); `""` for empty cells.
 pub(super) fn cells(columns: &[Column], line: &[char]) -> Vec<String> {
+    if columns.is_empty() {
+        return Vec::new();
+    }
     let mut spans: Vec<Option<Word>> = vec![None; columns.len()];
     let mut floor = 0;
     for word in words(line) {

@@ -32,8 +32,14 @@ fn lines_drop_only_trailing_blank_lines() {
 fn json_parses_and_reports_position() {
     assert_eq!(ok(&Extractor::Json, r#"{"ok": 1}"#), json!({"ok": 1}));
     let e = err(&Extractor::Json, "{\n  \"ok\": 1,\n}");
-    assert_eq!(e.to_string(), "output is not valid JSON: trailing comma at line 3, column 1");
-    assert_eq!(err(&Extractor::Json, " \n").to_string(), "output is empty, expected a JSON document");
+    assert_eq!(
+        e.to_string(),
+        "output is not valid JSON: trailing comma at line 3, column 1"
+    );
+    assert_eq!(
+        err(&Extractor::Json, " \n").to_string(),
+        "output is empty, expected a JSON document"
+    );
 }
 
 #[test]
@@ -58,20 +64,45 @@ fn key_value_separators_comments_and_whitespace_form() {
         ok(&kv(), text),
         json!({"Uptime": "12 days", "Load": "0.5 0.4", "state": "ok=yes"})
     );
-    let tabbed = Extractor::KeyValue { separator: Some(" ".into()) };
-    assert_eq!(ok(&tabbed, "MemTotal:\t16314788 kB\n"), json!({"MemTotal:": "16314788 kB"}));
-    let arrow = Extractor::KeyValue { separator: Some("->".into()) };
+    let tabbed = Extractor::KeyValue {
+        separator: Some(" ".into()),
+    };
+    assert_eq!(
+        ok(&tabbed, "MemTotal:\t16314788 kB\n"),
+        json!({"MemTotal:": "16314788 kB"})
+    );
+    let arrow = Extractor::KeyValue {
+        separator: Some("->".into()),
+    };
     assert_eq!(ok(&arrow, "a -> b:c\n"), json!({"a": "b:c"}));
 }
 
 #[test]
 fn key_value_error_names_the_line() {
     let e = err(&kv(), "a: 1\nSucceeded\n");
-    assert_eq!(e.to_string(), "line 2: expected `key: value`, found \"Succeeded\"");
-    let e = err(&Extractor::KeyValue { separator: Some("=".into()) }, "x=1\ny: 2\n");
-    assert_eq!(e.to_string(), "line 2: expected `key=value`, found \"y: 2\"");
+    assert_eq!(
+        e.to_string(),
+        "line 2: expected `key: value`, found \"Succeeded\""
+    );
+    let e = err(
+        &Extractor::KeyValue {
+            separator: Some("=".into()),
+        },
+        "x=1\ny: 2\n",
+    );
+    assert_eq!(
+        e.to_string(),
+        "line 2: expected `key=value`, found \"y: 2\""
+    );
     let e = err(&kv(), ": orphan\n");
-    assert_eq!(e, ExtractError::KeyValue { line: 1, separator: ": ".into(), text: ": orphan".into() });
+    assert_eq!(
+        e,
+        ExtractError::KeyValue {
+            line: 1,
+            separator: ": ".into(),
+            text: ": orphan".into()
+        }
+    );
 }
 
 fn replication_regex(all: bool) -> Extractor {
@@ -84,7 +115,10 @@ fn replication_regex(all: bool) -> Extractor {
 
 #[test]
 fn print_slave_replication_info_via_regex_all() {
-    let v = ok(&replication_regex(true), include_str!("fixtures/print_slave_replication_info.txt"));
+    let v = ok(
+        &replication_regex(true),
+        include_str!("fixtures/print_slave_replication_info.txt"),
+    );
     assert_eq!(
         v,
         json!([
