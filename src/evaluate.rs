@@ -1,50 +1,352 @@
-//! Rule evaluation: does a step's output satisfy its rules? Pure functions
-//! over captured output; every failed rule is reported, not just the first.
+//! Evaluation at run time: rendering templates and evaluating rules,
+//! `when`, `until` and exports against a step's result. Pure: the executor
+//! hands in the output and the variables, gets back failures and values.
 
-use crate::model::{Check, Matcher, Stream};
-use crate::plan::PlannedRule;
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, Value};
+
+use crate::expr::{Clock, environment};
+use crate::extract::extract;
+use crate::model::{Check, Export, Matcher, Rule, Spanned, Step, Stream};
+use crate::output::ExecOutput;
 use crate::results::{Captured, RuleFailure};
-
-/// What a finished command left behind, as rules see it.
-pub struct Observed<'a> {
-    pub stdout: &'a Captured,
-    pub stderr: &'a Captured,
-    pub exit_status: Option<u32>,
-    pub exit_signal: Option<&'a str>,
-}
 
 /// Lines of output quoted in a failure's `seen`.
 const EXCERPT_LINES: usize = 5;
 /// Characters per quoted line before it is cut.
 const EXCERPT_WIDTH: usize = 160;
+/// Offending rows reported per `expect-each` rule; the rest are counted.
+const MAX_ROW_FAILURES: usize = 10;
 
-pub fn evaluate(rules: &[PlannedRule], seen: &Observed<'_>) -> Vec<RuleFailure> {
-    rules
-        .iter()
-        .filter_map(|rule| {
-            check(&rule.check, seen).map(|what| RuleFailure {
-                expected: rule.check.describe(),
-                message: rule.message.clone(),
-                seen: what,
-                location: rule.location.clone(),
-            })
-        })
-        .collect()
+/// Variables visible to templates and expressions, by name.
+pub type Scope = BTreeMap<String, Value>;
+
+/// Holds the one expression environment of a run.
+pub struct Evaluator {
+    env: Environment<'static>,
 }
 
-/// `None` when the check holds, else what was seen instead.
-fn check(check: &Check, seen: &Observed<'_>) -> Option<String> {
+/// Why a template or expression could not be evaluated.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what} `{source_text}` ({location}): {detail}")]
+pub struct EvalError {
+    pub what: &'static str,
+    pub source_text: String,
+    pub location: String,
+    pub detail: String,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        Self::new(Clock::System)
+    }
+}
+
+impl Evaluator {
+    pub fn new(clock: Clock) -> Self {
+        Evaluator {
+            env: environment(clock),
+        }
+    }
+
+    pub fn env(&self) -> &Environment<'static> {
+        &self.env
+    }
+
+    pub fn render(&self, template: &Spanned<String>, scope: &Scope) -> Result<String, EvalError> {
+        self.env
+            .render_str(&template.value, scope)
+            .map_err(|e| error("template", template, &e))
+    }
+
+    pub fn eval(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {
+        self.env
+            .compile_expression(&expr.value)
+            .and_then(|compiled| compiled.eval(scope))
+            .map_err(|e| error("expression", expr, &e))
+    }
+
+    pub fn truthy(&self, expr: &Spanned<String>, scope: &Scope) -> Result<bool, EvalError> {
+        self.eval(expr, scope).map(|v| v.is_true())
+    }
+
+    /// Adds what a finished command produced to `scope`: `exit_code`,
+    /// `stdout`, `stderr` and, when the step parses its output, `data`.
+    /// A parse failure is returned as the reason the step cannot be judged.
+    pub fn step_scope(
+        &self,
+        step: &Step,
+        out: &ExecOutput,
+        scope: &mut Scope,
+    ) -> Result<(), String> {
+        scope.insert(
+            "exit_code".into(),
+            out.exit_status.map_or(Value::from(()), Value::from),
+        );
+        scope.insert("stdout".into(), Value::from(out.stdout.text.as_str()));
+        scope.insert("stderr".into(), Value::from(out.stderr.text.as_str()));
+        if let Some(parser) = &step.parse {
+            match extract(&parser.value, &out.stdout.text) {
+                Ok(data) => {
+                    scope.insert("data".into(), Value::from_serialize(&data));
+                }
+                Err(e) => {
+                    scope.insert("data".into(), Value::from(()));
+                    return Err(format!(
+                        "cannot parse the output ({}): {e}",
+                        parser.span.location()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every broken rule of `rules`; `scope` must hold the step's result.
+    pub fn rules(&self, rules: &[Rule], out: &ExecOutput, scope: &Scope) -> Vec<RuleFailure> {
+        let mut failures = Vec::new();
+        for rule in rules {
+            self.rule(rule, out, scope, &mut failures);
+        }
+        failures
+    }
+
+    fn rule(&self, rule: &Rule, out: &ExecOutput, scope: &Scope, failures: &mut Vec<RuleFailure>) {
+        let fail = |seen: String, message: Option<String>| RuleFailure {
+            severity: rule.severity,
+            expected: rule.check.describe(),
+            message,
+            seen,
+            location: rule.span.location(),
+        };
+        let message = |scope: &Scope| -> Option<String> {
+            let m = rule.message.as_ref()?;
+            Some(
+                self.render(m, scope)
+                    .unwrap_or_else(|e| format!("{} (message failed: {})", m.value, e.detail)),
+            )
+        };
+        match &rule.check {
+            Check::ExitCode(_) | Check::Stream { .. } => {
+                if let Some(seen) = literal(&rule.check, out) {
+                    failures.push(fail(seen, message(scope)));
+                }
+            }
+            Check::Expr(expr) => match self.truthy(expr, scope) {
+                Ok(true) => {}
+                Ok(false) => failures.push(fail(self.explain(expr, scope), message(scope))),
+                Err(e) => failures.push(fail(
+                    format!("cannot evaluate: {}", e.detail),
+                    message(scope),
+                )),
+            },
+            Check::Each { expr, filter } => {
+                let rows = match rows(scope) {
+                    Ok(rows) => rows,
+                    Err(why) => return failures.push(fail(why, message(scope))),
+                };
+                let mut broken = 0usize;
+                for row in rows {
+                    let mut row_scope = scope.clone();
+                    row_scope.insert("row".into(), row.clone());
+                    if let Some(f) = filter {
+                        match self.truthy(f, &row_scope) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => {
+                                broken += 1;
+                                if broken <= MAX_ROW_FAILURES {
+                                    failures.push(fail(
+                                        format!("cannot evaluate `where`: {}", e.detail),
+                                        message(&row_scope),
+                                    ));
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    let seen = match self.truthy(expr, &row_scope) {
+                        Ok(true) => continue,
+                        Ok(false) => format!("row: {}", describe_row(&row)),
+                        Err(e) => {
+                            format!("row: {}; cannot evaluate: {}", describe_row(&row), e.detail)
+                        }
+                    };
+                    broken += 1;
+                    if broken <= MAX_ROW_FAILURES {
+                        failures.push(fail(seen, message(&row_scope)));
+                    }
+                }
+                if broken > MAX_ROW_FAILURES {
+                    failures.push(fail(
+                        format!("… and {} more rows", broken - MAX_ROW_FAILURES),
+                        None,
+                    ));
+                }
+            }
+            Check::Count { expr, min, max } => {
+                let rows = match rows(scope) {
+                    Ok(rows) => rows,
+                    Err(why) => return failures.push(fail(why, message(scope))),
+                };
+                let mut hits = Vec::new();
+                for row in rows {
+                    let mut row_scope = scope.clone();
+                    row_scope.insert("row".into(), row.clone());
+                    match self.truthy(expr, &row_scope) {
+                        Ok(true) => hits.push(row),
+                        Ok(false) => {}
+                        Err(e) => {
+                            return failures.push(fail(
+                                format!(
+                                    "row: {}; cannot evaluate: {}",
+                                    describe_row(&row),
+                                    e.detail
+                                ),
+                                message(scope),
+                            ));
+                        }
+                    }
+                }
+                let n = hits.len() as u64;
+                if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
+                    let mut seen = format!("{n} matching row{}", if n == 1 { "" } else { "s" });
+                    for row in hits.iter().take(EXCERPT_LINES) {
+                        seen.push_str(&format!("\n  {}", describe_row(row)));
+                    }
+                    if hits.len() > EXCERPT_LINES {
+                        seen.push_str(&format!("\n  … {} more", hits.len() - EXCERPT_LINES));
+                    }
+                    let mut scope = scope.clone();
+                    scope.insert("count".into(), Value::from(n));
+                    scope.insert("rows".into(), Value::from(hits.clone()));
+                    failures.push(fail(seen, message(&scope)));
+                }
+            }
+        }
+    }
+
+    /// "false" plus the values of the variables the expression reads, so
+    /// the operator sees why without re-running anything.
+    fn explain(&self, expr: &Spanned<String>, scope: &Scope) -> String {
+        let Ok(compiled) = self.env.compile_expression(&expr.value) else {
+            return "false".into();
+        };
+        let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
+        names.sort();
+        let shown: Vec<String> = names
+            .iter()
+            .filter(|n| !matches!(n.as_str(), "stdout" | "stderr") || n.contains('.'))
+            .filter_map(|n| {
+                let v = self.env.compile_expression(n).ok()?.eval(scope).ok()?;
+                if v.is_undefined() {
+                    return None;
+                }
+                Some(format!("{n} = {}", cut(&short(&v))))
+            })
+            .take(6)
+            .collect();
+        if shown.is_empty() {
+            "false".into()
+        } else {
+            format!("false, with {}", shown.join(", "))
+        }
+    }
+
+    /// Exported values of a step, in order; each sees the earlier ones.
+    pub fn exports(
+        &self,
+        exports: &[Export],
+        scope: &mut Scope,
+        into: &mut BTreeMap<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let mut errors = Vec::new();
+        for export in exports {
+            let value = match self.eval(&export.expr, scope) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(format!("export `{}`: {}", export.name, e.detail));
+                    Value::from(())
+                }
+            };
+            into.insert(
+                export.name.clone(),
+                serde_json::to_value(&value).unwrap_or(serde_json::Value::Null),
+            );
+            scope.insert(export.name.clone(), value);
+        }
+        errors
+    }
+}
+
+fn error(what: &'static str, text: &Spanned<String>, e: &minijinja::Error) -> EvalError {
+    let mut detail = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), str::to_string);
+    if let Some(range) = e.range().filter(|r| r.end <= text.value.len()) {
+        detail.push_str(&format!(" (at `{}`)", &text.value[range]));
+    }
+    EvalError {
+        what,
+        source_text: text.value.clone(),
+        location: text.span.location(),
+        detail,
+    }
+}
+
+/// `data` as a list of rows; a single object counts as one row.
+fn rows(scope: &Scope) -> Result<Vec<Value>, String> {
+    let Some(data) = scope.get("data") else {
+        return Err("the step has no `parse`, so there are no rows".into());
+    };
+    if data.is_none() || data.is_undefined() {
+        return Err("no data: the output could not be parsed".into());
+    }
+    if data.kind() == minijinja::value::ValueKind::Seq {
+        return data
+            .try_iter()
+            .map(Iterator::collect)
+            .map_err(|e| format!("cannot read the rows: {e}"));
+    }
+    Ok(vec![data.clone()])
+}
+
+/// `key=value` pairs of a row, or the value itself.
+fn describe_row(row: &Value) -> String {
+    match serde_json::to_value(row) {
+        Ok(serde_json::Value::Object(map)) => cut(&map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")),
+        _ => cut(&short(row)),
+    }
+}
+
+fn short(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) => format!("{s:?}"),
+        None => serde_json::to_string(v).unwrap_or_else(|_| v.to_string()),
+    }
+}
+
+/// `None` when an `exit=` or stream rule holds, else what was seen instead.
+fn literal(check: &Check, out: &ExecOutput) -> Option<String> {
     match check {
-        Check::ExitCode(want) => match (seen.exit_status, seen.exit_signal) {
+        Check::ExitCode(want) => match (out.exit_status, out.exit_signal.as_deref()) {
             (Some(code), _) if code == *want => None,
-            (Some(code), _) => Some(format!("exit status {code}{}", stderr_hint(seen))),
+            (Some(code), _) => Some(format!("exit status {code}{}", stderr_hint(&out.stderr))),
             (None, Some(sig)) => Some(format!("killed by signal {sig}")),
             (None, None) => Some("no exit status reported".to_string()),
         },
         Check::Stream { stream, matcher } => {
             let captured = match stream {
-                Stream::Stdout => seen.stdout,
-                Stream::Stderr => seen.stderr,
+                Stream::Stdout => &out.stdout,
+                Stream::Stderr => &out.stderr,
             };
             let text = captured.text.as_str();
             let name = stream.as_str();
@@ -67,11 +369,12 @@ fn check(check: &Check, seen: &Observed<'_>) -> Option<String> {
                 }
             }
         }
+        _ => None,
     }
 }
 
-fn stderr_hint(seen: &Observed<'_>) -> String {
-    match seen.stderr.text.lines().find(|l| !l.trim().is_empty()) {
+fn stderr_hint(stderr: &Captured) -> String {
+    match stderr.text.lines().find(|l| !l.trim().is_empty()) {
         Some(line) => format!(", stderr: {}", cut(line.trim())),
         None => String::new(),
     }
@@ -134,120 +437,5 @@ fn cut(line: &str) -> String {
         let mut s: String = line.chars().take(EXCERPT_WIDTH).collect();
         s.push('…');
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use regex::Regex;
-
-    fn cap(s: &str) -> Captured {
-        Captured {
-            text: s.to_string(),
-            bytes: s.len() as u64,
-            truncated: false,
-        }
-    }
-
-    fn rule(check: Check) -> PlannedRule {
-        PlannedRule {
-            check,
-            message: Some("msg".into()),
-            location: "wf.kdl:3:9".into(),
-        }
-    }
-
-    fn run(check: Check, out: &str, err: &str, code: Option<u32>) -> Vec<RuleFailure> {
-        let (o, e) = (cap(out), cap(err));
-        evaluate(
-            &[rule(check)],
-            &Observed {
-                stdout: &o,
-                stderr: &e,
-                exit_status: code,
-                exit_signal: None,
-            },
-        )
-    }
-
-    fn stdout(m: Matcher) -> Check {
-        Check::Stream {
-            stream: Stream::Stdout,
-            matcher: m,
-        }
-    }
-
-    #[test]
-    fn exit_code_rule() {
-        assert!(run(Check::ExitCode(0), "", "", Some(0)).is_empty());
-        let f = run(Check::ExitCode(0), "", "boom\n", Some(2));
-        assert_eq!(f[0].seen, "exit status 2, stderr: boom");
-        assert_eq!(f[0].expected, "exit status 0");
-        assert_eq!(f[0].message.as_deref(), Some("msg"));
-        assert_eq!(f[0].location, "wf.kdl:3:9");
-        let f = run(Check::ExitCode(0), "", "", None);
-        assert_eq!(f[0].seen, "no exit status reported");
-    }
-
-    #[test]
-    fn contains_and_not_contains() {
-        let c = || stdout(Matcher::Contains("Leader".into()));
-        assert!(run(c(), "a Leader b", "", Some(0)).is_empty());
-        let f = run(c(), "one\ntwo\n", "", Some(0));
-        assert_eq!(f[0].seen, "stdout (2 lines):\n  one\n  two");
-        let n = || stdout(Matcher::NotContains("0/1".into()));
-        assert!(run(n(), "svc 1/1\n", "", Some(0)).is_empty());
-        let f = run(n(), "a 1/1\nb 0/1\nc 0/1\n", "", Some(0));
-        assert_eq!(f[0].seen, "stdout line 2: b 0/1\nstdout line 3: c 0/1");
-    }
-
-    #[test]
-    fn matches_and_not_matches() {
-        let re = || Regex::new(r"\b0/1\b").unwrap_or_else(|e| panic!("{e}"));
-        assert!(run(stdout(Matcher::Matches(re())), "x 0/1", "", Some(0)).is_empty());
-        assert_eq!(
-            run(stdout(Matcher::Matches(re())), "", "", Some(0))[0].seen,
-            "stdout was empty"
-        );
-        assert!(run(stdout(Matcher::NotMatches(re())), "10/10", "", Some(0)).is_empty());
-        let f = run(
-            stdout(Matcher::NotMatches(re())),
-            "ok\nworker 0/1\n",
-            "",
-            Some(0),
-        );
-        assert_eq!(f[0].seen, "stdout line 2: worker 0/1");
-    }
-
-    #[test]
-    fn stderr_stream_and_all_failures_reported() {
-        let (o, e) = (cap(""), cap("warning: disk\n"));
-        let rules = [
-            rule(Check::ExitCode(0)),
-            rule(Check::Stream {
-                stream: Stream::Stderr,
-                matcher: Matcher::NotContains("warning".into()),
-            }),
-        ];
-        let f = evaluate(
-            &rules,
-            &Observed {
-                stdout: &o,
-                stderr: &e,
-                exit_status: Some(1),
-                exit_signal: None,
-            },
-        );
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[1].seen, "stderr line 1: warning: disk");
-    }
-
-    #[test]
-    fn long_output_is_excerpted() {
-        let text: String = (1..=20).map(|i| format!("line {i}\n")).collect();
-        let f = run(stdout(Matcher::Contains("nope".into())), &text, "", Some(0));
-        assert!(f[0].seen.ends_with("… 15 more lines"), "{}", f[0].seen);
-        assert_eq!(f[0].seen.lines().count(), 7);
     }
 }

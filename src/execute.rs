@@ -1,21 +1,26 @@
-//! Execution: one task per host, bounded by `forks`, each owning its SSH
-//! session and running its steps in order. One coordinating loop receives
-//! every worker's events in order of occurrence and hands them to the
-//! caller's callback; it never prints.
+//! Execution: the controller's `local` steps first, then one task per host
+//! (bounded by `forks`) owning its SSH session and running its steps in
+//! order, then the fleet checks over every host's results. One
+//! coordinating loop receives every worker's events in order of occurrence
+//! and hands them to the caller's callback; nothing here prints.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use minijinja::Value;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::evaluate::{Observed, evaluate};
+use crate::evaluate::{Evaluator, Scope};
 use crate::event::Event;
-use crate::plan::{HostPlan, Plan, PlannedStep};
+use crate::model::{Check, OnFailure, Step, Vars};
+use crate::output::{ExecEnd, ExecOutput};
+use crate::plan::{HostPlan, Plan};
 use crate::results::{
-    Captured, HostReport, HostStatus, RunReport, SCHEMA_VERSION, StepReport, StepStatus, Totals,
-    Unreachable,
+    Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
+    StepReport, StepStatus, Totals, Unreachable, status_from_failures,
 };
-use crate::ssh::{ExecEnd, Session, SshContext, Target};
+use crate::ssh::{Session, SshContext, Target};
 
 /// Output kept per stream per step. Larger output is counted and dropped,
 /// so a runaway command cannot exhaust the controller's memory.
@@ -28,6 +33,21 @@ pub struct ExecuteOptions {
     pub output_cap: usize,
 }
 
+/// Where a step's command runs.
+enum Runner<'a> {
+    Host(&'a Session),
+    Controller,
+}
+
+impl Runner<'_> {
+    async fn run(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        match self {
+            Runner::Host(session) => session.exec(command, timeout, cap).await,
+            Runner::Controller => crate::local::run(command, timeout, cap).await,
+        }
+    }
+}
+
 /// Runs the plan and returns the full report; `on_event` sees every event,
 /// the last being `RunFinished`.
 pub async fn execute(
@@ -37,23 +57,69 @@ pub async fn execute(
 ) -> RunReport {
     let started = Instant::now();
     let started_at = now_rfc3339();
+    let workflow = &plan.workflow;
     on_event(&Event::RunStarted {
-        workflow: plan.workflow.name.clone(),
-        hosts: plan.hosts.len(),
-        steps: plan.hosts.first().map_or(0, |h| h.steps.len()),
+        workflow: workflow.name.clone(),
+        hosts: plan.hosts.len() + plan.refused.len(),
+        steps: workflow.steps.len(),
     });
+    let evaluator = Arc::new(Evaluator::default());
+
+    // The controller's steps, once, before any host.
+    let mut globals = scope_of(&plan.globals);
+    let mut local_exports = BTreeMap::new();
+    let mut local = Vec::new();
+    let mut stopped: Option<String> = None;
+    for step in &workflow.local {
+        let report = match &stopped {
+            Some(why) => skipped(step, why.clone(), String::new()),
+            None => {
+                run_step(
+                    &evaluator,
+                    &Runner::Controller,
+                    step,
+                    &mut globals,
+                    &mut local_exports,
+                    options.output_cap,
+                    workflow.timeout,
+                )
+                .await
+            }
+        };
+        if step.on_failure == OnFailure::StopHost && is_bad(report.status) {
+            stopped = Some(format!("not run: local step `{}` failed", step.name));
+        }
+        on_event(&Event::StepFinished {
+            host: "controller".into(),
+            step: report.clone(),
+        });
+        local.push(report);
+    }
 
     let ctx = Arc::new(SshContext::new());
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut tasks = tokio::task::JoinSet::new();
+    let shared = Arc::new(local_exports.clone());
     for (index, host) in plan.hosts.iter().enumerate() {
         let (ctx, limit, tx, host) = (ctx.clone(), limit.clone(), tx.clone(), host.clone());
+        let (evaluator, workflow, shared) =
+            (evaluator.clone(), plan.workflow.clone(), shared.clone());
         let cap = options.output_cap;
         tasks.spawn(async move {
             // The semaphore is never closed, so acquire cannot fail.
             let _permit = limit.acquire_owned().await;
-            let report = run_host(&ctx, &host, cap, &tx).await;
+            let report = run_host(
+                &ctx,
+                &evaluator,
+                &workflow.steps,
+                workflow.timeout,
+                &host,
+                &shared,
+                cap,
+                &tx,
+            )
+            .await;
             (index, report)
         });
     }
@@ -76,18 +142,29 @@ pub async fn execute(
             else => break,
         }
     }
-    let hosts: Vec<HostReport> = hosts.into_iter().flatten().collect();
+    let mut hosts: Vec<HostReport> = hosts.into_iter().flatten().collect();
+    for refusal in &plan.refused {
+        let report = refused_host(&refusal.host, &refusal.reason);
+        on_event(&Event::HostFinished {
+            host: report.clone(),
+        });
+        hosts.push(report);
+    }
+
+    let fleet_checks = fleet_checks(&evaluator, plan, &globals, &hosts);
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
         fleet_version: env!("CARGO_PKG_VERSION"),
-        workflow: plan.workflow.name.clone(),
-        workflow_path: plan.workflow.source.path.display().to_string(),
+        workflow: workflow.name.clone(),
+        workflow_path: workflow.source.path.display().to_string(),
         inventory: plan.inventory_name.clone(),
         inventory_path: plan.inventory_path.clone(),
         started_at,
         duration: started.elapsed(),
-        totals: Totals::count(&hosts),
+        totals: Totals::count(&hosts, &local, &fleet_checks),
+        local,
         hosts,
+        fleet_checks,
     };
     on_event(&Event::RunFinished {
         report: report.clone(),
@@ -95,9 +172,27 @@ pub async fn execute(
     report
 }
 
+fn scope_of(vars: &Vars) -> Scope {
+    vars.iter()
+        .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
+        .collect()
+}
+
+fn is_bad(status: StepStatus) -> bool {
+    matches!(
+        status,
+        StepStatus::Failed | StepStatus::Timeout | StepStatus::Error
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_host(
     ctx: &SshContext,
+    evaluator: &Evaluator,
+    steps: &[Step],
+    default_timeout: Duration,
     plan: &HostPlan,
+    local_exports: &BTreeMap<String, serde_json::Value>,
     cap: usize,
     tx: &mpsc::UnboundedSender<Event>,
 ) -> HostReport {
@@ -115,17 +210,7 @@ async fn run_host(
         known_hosts: host.known_hosts.clone(),
         connect_timeout: host.connect_timeout,
     };
-    let mut report = HostReport {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        status: HostStatus::Ok,
-        unreachable: None,
-        connect_time: None,
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-    };
+    let mut report = empty_host(host);
     let session = match Session::connect(ctx, &target).await {
         Ok(session) => session,
         Err(e) => {
@@ -141,18 +226,48 @@ async fn run_host(
     report.connect_time = Some(started.elapsed());
     let _ = tx.send(Event::HostConnected { host: name.clone() });
 
-    let mut broken: Option<String> = None;
-    for step in &plan.steps {
-        let result = match &broken {
-            Some(reason) => skipped(step, reason.clone()),
+    let mut scope = scope_of(&plan.vars);
+    for (k, v) in local_exports {
+        scope.insert(k.clone(), Value::from_serialize(v));
+    }
+    scope.insert("host".into(), host_value(host));
+    let mut stopped: Option<String> = None;
+    for step in steps {
+        let result = match &stopped {
+            Some(reason) => {
+                null_exports(step, &mut scope, &mut report.exports);
+                skipped(step, reason.clone(), String::new())
+            }
             None => {
                 let _ = tx.send(Event::StepStarted {
                     host: name.clone(),
                     step: step.name.clone(),
                 });
-                let result = run_step(&session, step, cap).await;
-                if result.status == StepStatus::Error {
-                    broken = Some(format!("not run: step `{}` errored before it", step.name));
+                let runner = if step.local {
+                    Runner::Controller
+                } else {
+                    Runner::Host(&session)
+                };
+                let result = run_step(
+                    evaluator,
+                    &runner,
+                    step,
+                    &mut scope,
+                    &mut report.exports,
+                    cap,
+                    default_timeout,
+                )
+                .await;
+                if result.status == StepStatus::Error && session.is_closed() {
+                    stopped = Some(format!(
+                        "not run: the connection was lost during step `{}`",
+                        step.name
+                    ));
+                } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
+                    stopped = Some(format!(
+                        "not run: step `{}` failed and has `on-failure \"stop-host\"`",
+                        step.name
+                    ));
                 }
                 result
             }
@@ -169,55 +284,212 @@ async fn run_host(
     report
 }
 
-async fn run_step(session: &Session, step: &PlannedStep, cap: usize) -> StepReport {
-    let out = session.exec(&step.command, step.timeout, cap).await;
-    let (status, failures, reason) = match &out.end {
-        ExecEnd::Completed => {
-            let failures = evaluate(
-                &step.rules,
-                &Observed {
-                    stdout: &out.stdout,
-                    stderr: &out.stderr,
-                    exit_status: out.exit_status,
-                    exit_signal: out.exit_signal.as_deref(),
-                },
-            );
-            let status = if failures.is_empty() {
-                StepStatus::Passed
-            } else {
-                StepStatus::Failed
-            };
-            (status, failures, None)
-        }
-        ExecEnd::TimedOut => (
-            StepStatus::Timeout,
-            Vec::new(),
-            Some(format!(
-                "still running after {}; channel closed",
-                humantime::format_duration(step.timeout)
-            )),
-        ),
-        ExecEnd::Failed(why) => (StepStatus::Error, Vec::new(), Some(why.clone())),
-    };
-    StepReport {
-        name: step.name.clone(),
-        command: step.command.clone(),
-        status,
-        exit_status: out.exit_status,
-        exit_signal: out.exit_signal,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        duration: out.duration,
-        failures,
-        reason,
+/// What templates see as `host`.
+fn host_value(host: &crate::model::Host) -> Value {
+    Value::from_serialize(serde_json::json!({
+        "name": host.name,
+        "address": host.address,
+        "port": host.port,
+        "user": host.user,
+        "groups": host.groups,
+    }))
+}
+
+fn empty_host(host: &crate::model::Host) -> HostReport {
+    HostReport {
+        name: host.name.clone(),
+        address: host.address.clone(),
+        port: host.port,
+        user: host.user.clone(),
+        status: HostStatus::Ok,
+        unreachable: None,
+        refused: None,
+        connect_time: None,
+        duration: Duration::ZERO,
+        steps: Vec::new(),
+        exports: BTreeMap::new(),
     }
 }
 
-fn skipped(step: &PlannedStep, reason: String) -> StepReport {
+fn refused_host(host: &crate::model::Host, reason: &str) -> HostReport {
+    let mut report = empty_host(host);
+    report.status = HostStatus::Refused;
+    report.refused = Some(reason.to_string());
+    report
+}
+
+/// A skipped step's exports are `none`, so later references read as
+/// absent instead of failing as undefined.
+fn null_exports(step: &Step, scope: &mut Scope, exports: &mut BTreeMap<String, serde_json::Value>) {
+    for e in &step.exports {
+        scope.insert(e.name.clone(), Value::from(()));
+        exports.insert(e.name.clone(), serde_json::Value::Null);
+    }
+}
+
+/// One step on one runner: `when`, template, the command (with `retry`),
+/// rules, exports.
+async fn run_step(
+    evaluator: &Evaluator,
+    runner: &Runner<'_>,
+    step: &Step,
+    scope: &mut Scope,
+    exports: &mut BTreeMap<String, serde_json::Value>,
+    cap: usize,
+    default_timeout: Duration,
+) -> StepReport {
+    if let Some(when) = &step.when {
+        match evaluator.truthy(when, scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                null_exports(step, scope, exports);
+                return skipped(
+                    step,
+                    format!("`when {}` is false", when.value),
+                    String::new(),
+                );
+            }
+            Err(e) => {
+                null_exports(step, scope, exports);
+                return errored(step, String::new(), format!("cannot evaluate `when`: {e}"));
+            }
+        }
+    }
+    let command = match evaluator.render(&step.run, scope) {
+        Ok(c) => c,
+        Err(e) => {
+            null_exports(step, scope, exports);
+            return errored(
+                step,
+                String::new(),
+                format!("cannot render the command: {e}"),
+            );
+        }
+    };
+    let wire = if step.sudo {
+        sudo(&command)
+    } else {
+        command.clone()
+    };
+    let timeout = step.timeout.unwrap_or(default_timeout);
+    let attempts = step.retry.as_ref().map_or(1, |r| r.attempts.max(1));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let out = runner.run(&wire, timeout, cap).await;
+        let mut step_scope = scope.clone();
+        let (status, failures, reason) = match &out.end {
+            ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {
+                Ok(()) => {
+                    let failures = evaluator.rules(&step.rules, &out, &step_scope);
+                    (status_from_failures(&failures), failures, None)
+                }
+                Err(why) => (
+                    StepStatus::Failed,
+                    vec![parse_failure(step, &why)],
+                    Some(why),
+                ),
+            },
+            ExecEnd::TimedOut => (
+                StepStatus::Timeout,
+                Vec::new(),
+                Some(format!(
+                    "still running after {}; channel closed and the command ended",
+                    humantime::format_duration(timeout)
+                )),
+            ),
+            ExecEnd::Failed(why) => (StepStatus::Error, Vec::new(), Some(why.clone())),
+        };
+        let done = match (&step.retry, &out.end) {
+            (None, _) => true,
+            (Some(_), ExecEnd::Failed(_)) => true,
+            (Some(r), ExecEnd::Completed) => match &r.until {
+                Some(until) => evaluator.truthy(until, &step_scope).unwrap_or(false),
+                None => failures.is_empty(),
+            },
+            (Some(_), ExecEnd::TimedOut) => false,
+        };
+        if done || attempt >= attempts {
+            let mut failures = failures;
+            let mut status = status;
+            let mut reason = reason;
+            if !done && let Some(until) = step.retry.as_ref().and_then(|r| r.until.as_ref()) {
+                failures.push(RuleFailure {
+                    severity: crate::model::Severity::Fail,
+                    expected: format!("until {}", until.value),
+                    message: None,
+                    seen: format!("still false after {attempt} attempts"),
+                    location: until.span.location(),
+                });
+                if status == StepStatus::Passed || status == StepStatus::Warned {
+                    status = StepStatus::Failed;
+                }
+            }
+            if out.end == ExecEnd::Completed {
+                let errors = evaluator.exports(&step.exports, &mut step_scope, exports);
+                for (k, v) in &step_scope {
+                    if step.exports.iter().any(|e| &e.name == k) {
+                        scope.insert(k.clone(), v.clone());
+                    }
+                }
+                if !errors.is_empty() {
+                    status = status.max(StepStatus::Error);
+                    reason = Some(errors.join("; "));
+                }
+            } else {
+                null_exports(step, scope, exports);
+            }
+            return StepReport {
+                name: step.name.clone(),
+                command,
+                status,
+                exit_status: out.exit_status,
+                exit_signal: out.exit_signal,
+                stdout: out.stdout,
+                stderr: out.stderr,
+                duration: out.duration,
+                failures,
+                reason,
+                attempts: attempt,
+            };
+        }
+        let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// `sudo -n`: never prompts (a prompt would hang the step), fails clearly
+/// when a password would be needed.
+fn sudo(command: &str) -> String {
+    format!("sudo -n -- sh -c '{}'", command.replace('\'', r"'\''"))
+}
+
+fn parse_failure(step: &Step, why: &str) -> RuleFailure {
+    RuleFailure {
+        severity: crate::model::Severity::Fail,
+        expected: "output the parser can read".into(),
+        message: None,
+        seen: why.to_string(),
+        location: step
+            .parse
+            .as_ref()
+            .map_or_else(|| step.span.location(), |p| p.span.location()),
+    }
+}
+
+fn skipped(step: &Step, reason: String, command: String) -> StepReport {
+    bare(step, StepStatus::Skipped, reason, command)
+}
+
+fn errored(step: &Step, command: String, reason: String) -> StepReport {
+    bare(step, StepStatus::Error, reason, command)
+}
+
+fn bare(step: &Step, status: StepStatus, reason: String, command: String) -> StepReport {
     StepReport {
         name: step.name.clone(),
-        command: step.command.clone(),
-        status: StepStatus::Skipped,
+        command,
+        status,
         exit_status: None,
         exit_signal: None,
         stdout: Captured::default(),
@@ -225,6 +497,123 @@ fn skipped(step: &PlannedStep, reason: String) -> StepReport {
         duration: Duration::ZERO,
         failures: Vec::new(),
         reason: Some(reason),
+        attempts: 0,
+    }
+}
+
+/// Fleet checks see `hosts`: every host with its status, groups, step
+/// statuses and exports (every exported name present, `none` when the
+/// host did not export it).
+fn fleet_checks(
+    evaluator: &Evaluator,
+    plan: &Plan,
+    globals: &Scope,
+    hosts: &[HostReport],
+) -> Vec<FleetCheckReport> {
+    let workflow = &plan.workflow;
+    if workflow.fleet_checks.is_empty() {
+        return Vec::new();
+    }
+    let export_names: Vec<&str> = workflow
+        .steps
+        .iter()
+        .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
+        .collect();
+    let groups: BTreeMap<&str, &Vec<String>> = plan
+        .hosts
+        .iter()
+        .map(|h| (h.host.name.as_str(), &h.host.groups))
+        .chain(
+            plan.refused
+                .iter()
+                .map(|r| (r.host.name.as_str(), &r.host.groups)),
+        )
+        .collect();
+    let list: Vec<serde_json::Value> = hosts
+        .iter()
+        .map(|h| {
+            let mut map = serde_json::Map::new();
+            for name in &export_names {
+                map.insert(
+                    (*name).to_string(),
+                    h.exports
+                        .get(*name)
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null),
+                );
+            }
+            map.insert("name".into(), h.name.clone().into());
+            map.insert("address".into(), h.address.clone().into());
+            map.insert(
+                "status".into(),
+                serde_json::to_value(h.status).unwrap_or_default(),
+            );
+            map.insert(
+                "groups".into(),
+                serde_json::to_value(
+                    groups
+                        .get(h.name.as_str())
+                        .copied()
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_default(),
+            );
+            map.insert(
+                "steps".into(),
+                serde_json::Value::Object(
+                    h.steps
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.name.clone(),
+                                serde_json::to_value(s.status).unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                ),
+            );
+            map.insert(
+                "exports".into(),
+                serde_json::to_value(&h.exports).unwrap_or_default(),
+            );
+            serde_json::Value::Object(map)
+        })
+        .collect();
+    let mut scope = globals.clone();
+    scope.insert("hosts".into(), Value::from_serialize(&list));
+    workflow
+        .fleet_checks
+        .iter()
+        .map(|check| {
+            let mut failures = Vec::new();
+            for rule in &check.rules {
+                if let Check::Expr(_) = rule.check {
+                    failures.extend(evaluator.rules(
+                        std::slice::from_ref(rule),
+                        &no_output(),
+                        &scope,
+                    ));
+                }
+            }
+            FleetCheckReport {
+                name: check.name.clone(),
+                status: status_from_failures(&failures),
+                failures,
+                reason: None,
+            }
+        })
+        .collect()
+}
+
+fn no_output() -> ExecOutput {
+    ExecOutput {
+        stdout: Captured::default(),
+        stderr: Captured::default(),
+        exit_status: None,
+        exit_signal: None,
+        end: ExecEnd::Completed,
+        duration: Duration::ZERO,
     }
 }
 

@@ -15,9 +15,9 @@ use crate::results::Totals;
 
 /// The exit code a finished run maps to.
 pub fn for_totals(t: &Totals) -> i32 {
-    if t.hosts_unreachable > 0 || t.steps_error > 0 || t.steps_timeout > 0 {
+    if t.hosts_unreachable > 0 || t.hosts_refused > 0 || t.steps_error > 0 || t.steps_timeout > 0 {
         INCOMPLETE
-    } else if t.steps_failed > 0 || t.hosts_failed > 0 {
+    } else if t.steps_failed > 0 || t.hosts_failed > 0 || t.fleet_checks_failed > 0 {
         CHECKS_FAILED
     } else {
         OK

@@ -1,19 +1,23 @@
-//! Planning: which hosts a run touches and exactly what runs on each.
+//! Planning: which hosts a run touches, with which variables, and a check
+//! of every name every template and expression uses.
 //!
-//! Every template (commands, rule messages) is rendered here, per host,
-//! with strict undefined variables, so a typo in a variable is reported
-//! with its file and line before any connection is made. The executor
-//! receives only finished strings.
+//! Commands and messages are rendered when their step starts (they may use
+//! values exported by earlier steps), so this is where a typo in a variable
+//! is caught: each template's undeclared names must be a variable of the
+//! host, an export of an earlier step, or a value of the step itself.
+//! Errors carry the file, line and column and are reported before any
+//! connection is made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use minijinja::{Environment, UndefinedBehavior};
-use serde::Serialize;
+use minijinja::Environment;
 
 use crate::limit::{Limit, LimitError};
+use crate::load::template::narrow;
 use crate::load::{LoadError, LoadErrors};
-use crate::model::{Check, Host, Inventory, SourceFile, Span, Spanned, Vars, Workflow};
+use crate::model::{Check, Host, Inventory, SourceFile, Spanned, Step, Vars, Workflow};
 
 /// A `--set key=value` override, highest precedence of all variables.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,34 +56,32 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Everything the executor needs: the workflow, the hosts with their
+/// variables, and the hosts refused by the workflow's `forbid-groups`.
 #[derive(Debug)]
 pub struct Plan {
-    pub workflow: Workflow,
+    pub workflow: Arc<Workflow>,
     pub inventory_name: String,
     pub inventory_path: String,
+    /// Variables for `local` steps and fleet checks: workflow `vars` and
+    /// `--set` (inventory variables differ per host).
+    pub globals: Vars,
     pub hosts: Vec<HostPlan>,
+    pub refused: Vec<Refusal>,
 }
 
 #[derive(Debug, Clone)]
 pub struct HostPlan {
     pub host: Host,
-    pub steps: Vec<PlannedStep>,
+    /// Merged: workflow vars < inventory (defaults < groups < host) < --set.
+    pub vars: Vars,
 }
 
+/// A selected host the workflow must never touch.
 #[derive(Debug, Clone)]
-pub struct PlannedStep {
-    pub name: String,
-    pub command: String,
-    pub timeout: Duration,
-    pub rules: Vec<PlannedRule>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PlannedRule {
-    pub check: Check,
-    pub message: Option<String>,
-    /// `file:line:col` of the rule, shown next to its failure.
-    pub location: String,
+pub struct Refusal {
+    pub host: Host,
+    pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,20 +92,13 @@ pub enum PlanError {
     Templates(LoadErrors),
 }
 
-/// What templates see: the host's facts under `host`, every variable at
-/// the top level.
-#[derive(Serialize)]
-struct TemplateHost<'a> {
-    name: &'a str,
-    address: &'a str,
-    port: u16,
-    user: &'a str,
-    groups: &'a [String],
-}
+/// Names a step's own result adds to templates and rules.
+const STEP_NAMES: &[&str] = &["exit_code", "stdout", "stderr"];
+/// Names every template sees.
+const ALWAYS: &[&str] = &["host"];
 
-/// Selects hosts (workflow `hosts` ∩ `limits`) and renders every step for
-/// each. All template errors of all hosts are collected, one per template
-/// location, so `fleet check` reports them in one pass.
+/// Selects hosts (workflow `hosts` ∩ `limits`), refuses those in forbidden
+/// groups, merges variables and checks every name used anywhere.
 pub fn plan(
     workflow: Workflow,
     inventory: &Inventory,
@@ -115,84 +110,231 @@ pub fn plan(
         workflow.hosts.as_ref().map(|h| h.value.as_str()),
         limits,
     )?;
+    for group in &workflow.forbid_groups {
+        if !inventory.groups.iter().any(|g| g.name == group.value) && !inventory.hosts.is_empty() {
+            // A forbidden group the inventory lacks protects nothing; say so
+            // rather than silently passing.
+            let e = LoadError::at(
+                &group.span,
+                format!(
+                    "forbidden group `{}` does not exist in inventory `{}`",
+                    group.value, inventory.name
+                ),
+                Some(
+                    "check the group name; production hosts must be in the group named here".into(),
+                ),
+            );
+            return Err(PlanError::Templates(LoadErrors(vec![e])));
+        }
+    }
+    let mut globals = workflow.vars.clone();
+    globals.extend(set.iter().map(|s| (s.name.clone(), s.value.clone())));
 
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let mut errors: BTreeMap<usize, LoadError> = BTreeMap::new();
-    let mut hosts = Vec::with_capacity(selected.len());
+    let mut hosts = Vec::new();
+    let mut refused = Vec::new();
     for host in selected {
-        let vars = merged_vars(&workflow.vars, &host.vars, set);
-        let mut ctx: BTreeMap<&str, minijinja::Value> = vars
+        if let Some(group) = workflow
+            .forbid_groups
             .iter()
-            .map(|(k, v)| (k.as_str(), minijinja::Value::from_serialize(v)))
-            .collect();
-        ctx.insert(
-            "host",
-            minijinja::Value::from_serialize(TemplateHost {
-                name: &host.name,
-                address: &host.address,
-                port: host.port,
-                user: &host.user,
-                groups: &host.groups,
-            }),
-        );
-        let mut render = |t: &Spanned<String>| -> String {
-            match env.render_str(&t.value, &ctx) {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.entry(t.span.offset).or_insert_with(|| {
-                        let (span, culprit) = template_error_span(t, &e);
-                        LoadError::at(
-                            &span,
-                            format!(
-                                "template error for host `{}`: {}{culprit}",
-                                host.name,
-                                e_detail(&e)
-                            ),
-                            Some(
-                                "define the variable in the workflow's `vars`, the inventory, or with --set NAME=VALUE"
-                                    .to_string(),
-                            ),
-                        )
-                    });
-                    String::new()
-                }
-            }
-        };
-        let steps = workflow
-            .steps
-            .iter()
-            .map(|step| PlannedStep {
-                name: step.name.clone(),
-                command: render(&step.run),
-                timeout: step.effective_timeout(&workflow),
-                rules: step
-                    .rules
-                    .iter()
-                    .map(|rule| PlannedRule {
-                        check: rule.check.clone(),
-                        message: rule.message.as_ref().map(&mut render),
-                        location: rule.span.location(),
-                    })
-                    .collect(),
-            })
-            .collect();
+            .find(|g| host.groups.iter().any(|hg| hg == &g.value))
+        {
+            refused.push(Refusal {
+                host: host.clone(),
+                reason: format!(
+                    "host is in group `{}`, which workflow `{}` must never touch ({})",
+                    group.value,
+                    workflow.name,
+                    group.span.location()
+                ),
+            });
+            continue;
+        }
         hosts.push(HostPlan {
             host: host.clone(),
-            steps,
+            vars: merged_vars(&workflow.vars, &host.vars, set),
         });
     }
+
+    let errors = check_names(&workflow, &globals, &hosts);
     if !errors.is_empty() {
-        return Err(PlanError::Templates(LoadErrors(
-            errors.into_values().collect(),
-        )));
+        return Err(PlanError::Templates(LoadErrors(errors)));
     }
     Ok(Plan {
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
-        workflow,
+        workflow: Arc::new(workflow),
+        globals,
         hosts,
+        refused,
     })
+}
+
+/// Every undefined name in every template and expression, once per place.
+/// Hosts with identical variable names share one check.
+fn check_names(workflow: &Workflow, globals: &Vars, hosts: &[HostPlan]) -> Vec<LoadError> {
+    let env = crate::expr::environment(crate::expr::Clock::System);
+    let mut errors = Checker {
+        functions: env.globals().map(|(k, _)| k.to_string()).collect(),
+        env: &env,
+        found: BTreeMap::new(),
+    };
+    let local_exports: BTreeSet<String> = workflow
+        .local
+        .iter()
+        .flat_map(|s| s.exports.iter().map(|e| e.name.clone()))
+        .collect();
+
+    // The controller's `local` steps see globals and earlier local exports.
+    let mut scope: BTreeSet<String> = globals.keys().cloned().collect();
+    for step in &workflow.local {
+        check_step(step, &mut scope, "the controller", &mut errors);
+    }
+
+    let mut seen_scopes = BTreeSet::new();
+    for h in hosts {
+        let mut scope: BTreeSet<String> = h.vars.keys().cloned().collect();
+        scope.extend(local_exports.iter().cloned());
+        if !seen_scopes.insert(scope.clone()) {
+            continue;
+        }
+        let who = format!("host `{}`", h.host.name);
+        for step in &workflow.steps {
+            check_step(step, &mut scope, &who, &mut errors);
+        }
+    }
+
+    // Fleet checks see `hosts`, globals and the controller's exports.
+    let mut scope: BTreeSet<String> = globals.keys().cloned().collect();
+    scope.extend(local_exports);
+    scope.insert("hosts".into());
+    for check in &workflow.fleet_checks {
+        for rule in &check.rules {
+            if let Check::Expr(e) = &rule.check {
+                errors.names_in(e, true, &scope, "fleet checks");
+            }
+            if let Some(m) = &rule.message {
+                errors.names_in(m, false, &scope, "fleet checks");
+            }
+        }
+    }
+    errors.found.into_values().collect()
+}
+
+/// Collects undefined-name errors, one per (place, name).
+struct Checker<'e> {
+    env: &'e Environment<'static>,
+    /// Functions and globals of the expression environment (`now`, `range`…).
+    functions: BTreeSet<String>,
+    found: BTreeMap<(usize, String), LoadError>,
+}
+
+/// Checks one step's templates and expressions, then adds its exports to
+/// `scope` for the steps after it.
+fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut Checker<'_>) {
+    if let Some(when) = &step.when {
+        errors.names_in(when, true, scope, who);
+    }
+    errors.names_in(&step.run, false, scope, who);
+    let mut inner = scope.clone();
+    inner.extend(STEP_NAMES.iter().map(|s| s.to_string()));
+    if step.parse.is_some() {
+        inner.insert("data".into());
+    }
+    if let Some(until) = step.retry.as_ref().and_then(|r| r.until.as_ref()) {
+        errors.names_in(until, true, &inner, who);
+    }
+    for rule in &step.rules {
+        let mut rule_scope = inner.clone();
+        match &rule.check {
+            Check::Expr(e) => errors.names_in(e, true, &rule_scope, who),
+            Check::Each { expr, filter } => {
+                rule_scope.insert("row".into());
+                errors.names_in(expr, true, &rule_scope, who);
+                if let Some(f) = filter {
+                    errors.names_in(f, true, &rule_scope, who);
+                }
+            }
+            Check::Count { expr, .. } => {
+                rule_scope.insert("row".into());
+                errors.names_in(expr, true, &rule_scope, who);
+                rule_scope.insert("count".into());
+                rule_scope.insert("rows".into());
+                rule_scope.remove("row");
+            }
+            Check::ExitCode(_) | Check::Stream { .. } => {}
+        }
+        if let Some(m) = &rule.message {
+            errors.names_in(m, false, &rule_scope, who);
+        }
+    }
+    for export in &step.exports {
+        errors.names_in(&export.expr, true, &inner, who);
+        inner.insert(export.name.clone());
+        scope.insert(export.name.clone());
+    }
+}
+
+/// Reports names `text` reads that are not in `scope` (nor always there,
+/// nor a global of the environment).
+impl Checker<'_> {
+    fn names_in(
+        &mut self,
+        text: &Spanned<String>,
+        expression: bool,
+        scope: &BTreeSet<String>,
+        who: &str,
+    ) {
+        let env = self.env;
+        let names = if expression {
+            match env.compile_expression(&text.value) {
+                Ok(e) => e.undeclared_variables(false),
+                Err(_) => return, // syntax errors were reported by the loader
+            }
+        } else {
+            match env.template_from_str(&text.value) {
+                Ok(t) => t.undeclared_variables(false),
+                Err(_) => return,
+            }
+        };
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        for name in names {
+            if scope.contains(&name)
+                || ALWAYS.contains(&name.as_str())
+                || self.functions.contains(&name)
+            {
+                continue;
+            }
+            let key = (text.span.offset, name.clone());
+            if self.found.contains_key(&key) {
+                continue;
+            }
+            let at = text
+                .value
+                .find(name.as_str())
+                .map_or_else(|| text.span.clone(), |i| narrow(text, &(i..i + name.len())));
+            let mut known: Vec<&String> = scope.iter().collect();
+            known.sort();
+            let help = format!(
+                "define it in the workflow's `vars`, the inventory, with --set {name}=VALUE, or export it from an earlier step; known here: {}",
+                known
+                    .iter()
+                    .map(|k| k.as_str())
+                    .chain(ALWAYS.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            self.found.insert(
+                key,
+                LoadError::at(
+                    &at,
+                    format!("undefined variable `{name}` (for {who})"),
+                    Some(help),
+                )
+                .with_label("not defined"),
+            );
+        }
+    }
 }
 
 /// Hosts selected by `limits`, narrowed to the workflow's own `hosts`
@@ -210,22 +352,32 @@ pub fn select_hosts<'a>(
     Ok(selected)
 }
 
-/// A plan for `fleet exec` (one literal command, not a template: shell
-/// text like `${#a[@]}` must reach the host untouched) or `fleet ping`
-/// (no command at all).
+/// A plan for `fleet exec` (one literal command: shell text like `${#a[@]}`
+/// must reach the host untouched, so it is wrapped in a raw block) or
+/// `fleet ping` (no command at all).
 pub fn plan_adhoc(
     inventory: &Inventory,
     limits: &[String],
     command: Option<(&str, Duration)>,
 ) -> Result<Plan, LimitError> {
     let selected = select_hosts(inventory, None, limits)?;
-    let source = SourceFile::new("<command line>", command.map(|c| c.0).unwrap_or_default());
-    let steps: Vec<PlannedStep> = command
-        .map(|(command, timeout)| PlannedStep {
+    let text = command.map(|c| c.0).unwrap_or_default();
+    let source = SourceFile::new("<command line>", text);
+    let span = crate::model::Span::new(&source, 0, text.len());
+    let steps: Vec<Step> = command
+        .map(|(command, timeout)| Step {
             name: "exec".to_string(),
-            command: command.to_string(),
-            timeout,
+            span: span.clone(),
+            run: Spanned::new(format!("{{% raw %}}{command}{{% endraw %}}"), span.clone()),
+            timeout: Some(timeout),
+            parse: None,
             rules: Vec::new(),
+            exports: Vec::new(),
+            when: None,
+            retry: None,
+            on_failure: Default::default(),
+            local: false,
+            sudo: false,
         })
         .into_iter()
         .collect();
@@ -237,19 +389,25 @@ pub fn plan_adhoc(
         forks: None,
         timeout: crate::model::workflow::DEFAULT_STEP_TIMEOUT,
         vars: Vars::new(),
-        steps: Vec::new(),
+        steps,
+        local: Vec::new(),
+        fleet_checks: Vec::new(),
+        forbid_groups: Vec::new(),
+        destructive: false,
     };
     Ok(Plan {
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
-        workflow,
+        workflow: Arc::new(workflow),
+        globals: Vars::new(),
         hosts: selected
             .into_iter()
             .map(|host| HostPlan {
                 host: host.clone(),
-                steps: steps.clone(),
+                vars: host.vars.clone(),
             })
             .collect(),
+        refused: Vec::new(),
     })
 }
 
@@ -260,31 +418,6 @@ fn merged_vars(workflow: &Vars, host: &Vars, set: &[SetVar]) -> Vars {
     vars.extend(host.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars.extend(set.iter().map(|s| (s.name.clone(), s.value.clone())));
     vars
-}
-
-/// Narrows an error to the failing expression inside the string when the
-/// KDL value is a plain quoted string (so offsets in the value equal
-/// offsets in the file after the opening quote), and names the expression.
-fn template_error_span(t: &Spanned<String>, e: &minijinja::Error) -> (Span, String) {
-    let Some(range) = e.range().filter(|r| r.end <= t.value.len()) else {
-        return (t.span.clone(), String::new());
-    };
-    let culprit = format!(" `{}`", &t.value[range.clone()]);
-    let plain = t.span.len == t.value.len() + 2
-        && !t.value.contains(['\\', '"'])
-        && t.span.source.text.get(t.span.offset..t.span.offset + 1) == Some("\"");
-    if plain {
-        (t.span.sub(range.start + 1, range.len()), culprit)
-    } else {
-        (t.span.clone(), culprit)
-    }
-}
-
-fn e_detail(e: &minijinja::Error) -> String {
-    match e.detail() {
-        Some(d) => d.to_string(),
-        None => e.kind().to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -300,6 +433,7 @@ group prod {
     host a { vars { level "host" } }
     host b
 }
+group dr { host d }
 host c
 "#;
         parse_inventory(SourceFile::new("inventory/t.kdl", text))
@@ -310,36 +444,44 @@ host c
         parse_workflow(SourceFile::new("workflows/w.kdl", text)).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
-    fn commands(plan: &Plan) -> Vec<(String, String)> {
-        plan.hosts
+    fn var(p: &Plan, host: &str, name: &str) -> serde_json::Value {
+        p.hosts
             .iter()
-            .map(|h| (h.host.name.clone(), h.steps[0].command.clone()))
-            .collect()
+            .find(|h| h.host.name == host)
+            .and_then(|h| h.vars.get(name).cloned())
+            .unwrap_or_else(|| panic!("no {name} for {host}"))
+    }
+
+    fn errors(wf: &str, set: &[SetVar]) -> Vec<String> {
+        match plan(workflow(wf), &inventory(), &[], set) {
+            Err(PlanError::Templates(errors)) => errors
+                .0
+                .iter()
+                .map(|e| format!("{} {}", e.location(), e.message()))
+                .collect(),
+            Err(e) => panic!("{e}"),
+            Ok(_) => Vec::new(),
+        }
     }
 
     #[test]
     fn variables_follow_precedence() {
         let wf = workflow(
-            r#"workflow w {
-                vars { level "workflow"; only_wf 1 }
-                step s { run "{{ level }} {{ region }} {{ only_wf }} {{ host.name }}" }
-            }"#,
+            r#"workflow w { vars { level "workflow"; only_wf 1 }; step s { run "{{ level }}" } }"#,
         );
         let p = plan(wf.clone(), &inventory(), &[], &[]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            commands(&p),
-            [
-                ("a".to_string(), "host eu 1 a".to_string()),
-                ("b".to_string(), "group eu 1 b".to_string()),
-                ("c".to_string(), "defaults eu 1 c".to_string()),
-            ]
-        );
+        assert_eq!(var(&p, "a", "level"), "host");
+        assert_eq!(var(&p, "b", "level"), "group");
+        assert_eq!(var(&p, "c", "level"), "defaults");
+        assert_eq!(var(&p, "c", "only_wf"), 1);
         let set: Vec<SetVar> = ["level=cli", "only_wf=2"]
             .iter()
             .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
             .collect();
         let p = plan(wf, &inventory(), &["c".to_string()], &set).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(commands(&p), [("c".to_string(), "cli eu 2 c".to_string())]);
+        assert_eq!(var(&p, "c", "level"), "cli");
+        assert_eq!(var(&p, "c", "only_wf"), 2);
+        assert_eq!(p.globals.get("level"), Some(&serde_json::json!("cli")));
     }
 
     #[test]
@@ -348,18 +490,28 @@ host c
         let p = plan(wf.clone(), &inventory(), &[], &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.hosts.len(), 2);
         let p = plan(wf, &inventory(), &["b,c".to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(commands(&p), [("b".to_string(), "true".to_string())]);
+        let names: Vec<&str> = p.hosts.iter().map(|h| h.host.name.as_str()).collect();
+        assert_eq!(names, ["b"]);
     }
 
     #[test]
-    fn rule_messages_are_rendered_per_host() {
-        let wf = workflow(
-            r#"workflow w { step s { run "true"; expect exit=0 message="{{ host.name }} at {{ level }}" } }"#,
+    fn forbidden_groups_refuse_hosts_even_when_selected() {
+        let wf = workflow(r#"workflow w { forbid-groups "prod"; step s { run "true" } }"#);
+        let p = plan(wf, &inventory(), &["a,d".to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = p.hosts.iter().map(|h| h.host.name.as_str()).collect();
+        assert_eq!(names, ["d"]);
+        assert_eq!(p.refused.len(), 1);
+        assert_eq!(p.refused[0].host.name, "a");
+        assert!(
+            p.refused[0].reason.contains("group `prod`"),
+            "{}",
+            p.refused[0].reason
         );
-        let p = plan(wf, &inventory(), &["a".to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
-        let rule = &p.hosts[0].steps[0].rules[0];
-        assert_eq!(rule.message.as_deref(), Some("a at host"));
-        assert_eq!(rule.location, "workflows/w.kdl:1:35");
+        let wf = workflow(r#"workflow w { forbid-groups "production"; step s { run "true" } }"#);
+        assert!(matches!(
+            plan(wf, &inventory(), &[], &[]),
+            Err(PlanError::Templates(_))
+        ));
     }
 
     #[test]
@@ -375,13 +527,42 @@ host c
     }
 
     #[test]
-    fn undefined_variables_are_reported_once_per_place() {
-        let wf = workflow("workflow w {\n  step s { run \"echo {{ nope }}\" }\n}\n");
-        let Err(PlanError::Templates(errors)) = plan(wf, &inventory(), &[], &[]) else {
-            panic!("expected template errors");
-        };
-        assert_eq!(errors.0.len(), 1);
-        assert_eq!(errors.0[0].location(), "workflows/w.kdl:2:25");
-        assert!(errors.0[0].message().contains("undefined value `nope`"));
+    fn undefined_names_are_found_everywhere_in_one_pass() {
+        let wf = "workflow w {\n  step s {\n    run \"echo {{ nope }}\"\n    parse table\n    expect-each \"row.Use | number < limit\" message=\"{{ row.x }} {{ typo }}\"\n    export used \"data | length\"\n  }\n  step t {\n    when \"used > 0 and unknown_flag\"\n    run \"echo {{ used }} {{ data }}\"\n  }\n  fleet-check f { expect \"hosts | length > minimum\" }\n}\n";
+        assert_eq!(
+            errors(wf, &[]),
+            [
+                "workflows/w.kdl:3:18 undefined variable `nope` (for host `a`)",
+                "workflows/w.kdl:5:37 undefined variable `limit` (for host `a`)",
+                "workflows/w.kdl:5:68 undefined variable `typo` (for host `a`)",
+                "workflows/w.kdl:9:24 undefined variable `unknown_flag` (for host `a`)",
+                "workflows/w.kdl:10:29 undefined variable `data` (for host `a`)",
+                "workflows/w.kdl:12:44 undefined variable `minimum` (for fleet checks)",
+            ]
+        );
+        let set: Vec<SetVar> = [
+            "nope=1",
+            "limit=80",
+            "typo=x",
+            "unknown_flag=true",
+            "minimum=1",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+        assert_eq!(
+            errors(wf, &set),
+            ["workflows/w.kdl:10:29 undefined variable `data` (for host `a`)"]
+        );
+    }
+
+    #[test]
+    fn exports_of_local_steps_are_visible_to_hosts_and_fleet_checks() {
+        let wf = r#"workflow w {
+            local latest { run "echo 1.2"; export latest_version "stdout | trim" }
+            step s { run "echo {{ latest_version }}"; export v "stdout" }
+            fleet-check same { expect "hosts | map(attribute='v') | unique | list | length == 1 and latest_version" }
+        }"#;
+        assert_eq!(errors(wf, &[]), Vec::<String>::new());
     }
 }

@@ -2,6 +2,7 @@
 //! executor, read by every reporter, serialized as the JSON report. The
 //! JSON shape is versioned by [`SCHEMA_VERSION`]; see `docs/report-json.md`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -14,6 +15,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum StepStatus {
     Passed,
     Skipped,
+    /// Only rules of severity `warn` broke.
+    Warned,
     Failed,
     Timeout,
     Error,
@@ -23,8 +26,37 @@ pub enum StepStatus {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HostStatus {
     Ok,
+    /// Every step passed or only warned.
+    Warned,
     Failed,
     Unreachable,
+    /// Selected, but in a group the workflow must never touch.
+    Refused,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Passed => "PASSED",
+            StepStatus::Skipped => "SKIPPED",
+            StepStatus::Warned => "WARNED",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Timeout => "TIMEOUT",
+            StepStatus::Error => "ERROR",
+        }
+    }
+}
+
+impl HostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "OK",
+            HostStatus::Warned => "WARNED",
+            HostStatus::Failed => "FAILED",
+            HostStatus::Unreachable => "UNREACHABLE",
+            HostStatus::Refused => "REFUSED",
+        }
+    }
 }
 
 /// Why a host could not be reached; decides what the operator does next.
@@ -80,6 +112,7 @@ pub struct Captured {
 /// One rule that did not hold.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleFailure {
+    pub severity: crate::model::Severity,
     /// What the rule expects, e.g. `stdout contains "Leader"`.
     pub expected: String,
     /// The rule's message, rendered for this host, if it has one.
@@ -106,6 +139,8 @@ pub struct StepReport {
     pub failures: Vec<RuleFailure>,
     /// Why the step errored, timed out or was skipped.
     pub reason: Option<String>,
+    /// Times the command ran (more than 1 with `retry`; 0 when not run).
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,26 +151,47 @@ pub struct HostReport {
     pub user: String,
     pub status: HostStatus,
     pub unreachable: Option<Unreachable>,
+    /// Why a REFUSED host was not touched.
+    pub refused: Option<String>,
     #[serde(serialize_with = "ser_opt_ms", rename = "connect_ms")]
     pub connect_time: Option<Duration>,
     #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
     pub duration: Duration,
     pub steps: Vec<StepReport>,
+    /// Values exported by this host's steps, for fleet checks and history.
+    pub exports: BTreeMap<String, serde_json::Value>,
 }
 
 impl HostReport {
-    /// A host's status follows from its steps: any step not passed or
-    /// skipped fails the host.
+    /// A host takes its worst step: any step failed, timed out or errored
+    /// fails the host; warnings alone make it WARNED.
     pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
-        if steps
-            .iter()
-            .all(|s| matches!(s.status, StepStatus::Passed | StepStatus::Skipped))
-        {
-            HostStatus::Ok
-        } else {
-            HostStatus::Failed
+        match steps.iter().map(|s| s.status).max() {
+            None | Some(StepStatus::Passed | StepStatus::Skipped) => HostStatus::Ok,
+            Some(StepStatus::Warned) => HostStatus::Warned,
+            Some(_) => HostStatus::Failed,
         }
     }
+}
+
+/// A step's status from its broken rules: the worst severity decides.
+pub fn status_from_failures(failures: &[RuleFailure]) -> StepStatus {
+    match failures.iter().map(|f| f.severity).max() {
+        None => StepStatus::Passed,
+        Some(crate::model::Severity::Warn) => StepStatus::Warned,
+        Some(crate::model::Severity::Fail) => StepStatus::Failed,
+    }
+}
+
+/// The result of one `fleet-check`, evaluated over every host.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetCheckReport {
+    pub name: String,
+    /// PASSED, WARNED or FAILED from its rules; ERROR when an expression
+    /// could not be evaluated.
+    pub status: StepStatus,
+    pub failures: Vec<RuleFailure>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -151,24 +207,40 @@ pub struct RunReport {
     #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
     pub duration: Duration,
     pub totals: Totals,
+    /// Steps run once on the controller before the hosts (`local` blocks).
+    pub local: Vec<StepReport>,
     pub hosts: Vec<HostReport>,
+    pub fleet_checks: Vec<FleetCheckReport>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     pub hosts: usize,
     pub hosts_ok: usize,
+    pub hosts_warned: usize,
     pub hosts_failed: usize,
     pub hosts_unreachable: usize,
+    pub hosts_refused: usize,
     pub steps_passed: usize,
+    pub steps_warned: usize,
     pub steps_failed: usize,
     pub steps_timeout: usize,
     pub steps_error: usize,
     pub steps_skipped: usize,
+    pub fleet_checks_passed: usize,
+    pub fleet_checks_warned: usize,
+    /// Failed or errored fleet checks.
+    pub fleet_checks_failed: usize,
 }
 
 impl Totals {
-    pub fn count(hosts: &[HostReport]) -> Totals {
+    /// Counts hosts, their steps, the controller's `local` steps (as
+    /// steps) and fleet checks.
+    pub fn count(
+        hosts: &[HostReport],
+        local: &[StepReport],
+        checks: &[FleetCheckReport],
+    ) -> Totals {
         let mut t = Totals {
             hosts: hosts.len(),
             ..Totals::default()
@@ -176,17 +248,27 @@ impl Totals {
         for h in hosts {
             match h.status {
                 HostStatus::Ok => t.hosts_ok += 1,
+                HostStatus::Warned => t.hosts_warned += 1,
                 HostStatus::Failed => t.hosts_failed += 1,
                 HostStatus::Unreachable => t.hosts_unreachable += 1,
+                HostStatus::Refused => t.hosts_refused += 1,
             }
-            for s in &h.steps {
-                match s.status {
-                    StepStatus::Passed => t.steps_passed += 1,
-                    StepStatus::Failed => t.steps_failed += 1,
-                    StepStatus::Timeout => t.steps_timeout += 1,
-                    StepStatus::Error => t.steps_error += 1,
-                    StepStatus::Skipped => t.steps_skipped += 1,
-                }
+        }
+        for s in hosts.iter().flat_map(|h| &h.steps).chain(local) {
+            match s.status {
+                StepStatus::Passed => t.steps_passed += 1,
+                StepStatus::Warned => t.steps_warned += 1,
+                StepStatus::Failed => t.steps_failed += 1,
+                StepStatus::Timeout => t.steps_timeout += 1,
+                StepStatus::Error => t.steps_error += 1,
+                StepStatus::Skipped => t.steps_skipped += 1,
+            }
+        }
+        for c in checks {
+            match c.status {
+                StepStatus::Passed | StepStatus::Skipped => t.fleet_checks_passed += 1,
+                StepStatus::Warned => t.fleet_checks_warned += 1,
+                _ => t.fleet_checks_failed += 1,
             }
         }
         t

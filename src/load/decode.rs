@@ -279,6 +279,45 @@ impl Decoder {
         }
     }
 
+    pub(crate) fn boolean(&mut self, entry: &KdlEntry) -> Option<bool> {
+        match entry.value() {
+            KdlValue::Bool(b) => Some(*b),
+            KdlValue::String(s) if matches!(s.as_str(), "true" | "false") => {
+                let help = format!("KDL v2 writes booleans as #{s}");
+                self.type_error(entry, "a boolean", Some(help));
+                None
+            }
+            _ => {
+                self.type_error(entry, "a boolean (#true or #false)", None);
+                None
+            }
+        }
+    }
+
+    /// A node whose single argument is a boolean flag; `sudo` alone (no
+    /// argument) means `sudo #true`.
+    pub(crate) fn flag(&mut self, node: &KdlNode) -> Option<bool> {
+        self.props(node, &[]);
+        self.no_children(node);
+        let args: Vec<&KdlEntry> = Self::args(node).collect();
+        match args.as_slice() {
+            [] => Some(true),
+            [one] => self.boolean(one),
+            [_, extra @ ..] => {
+                for e in extra {
+                    let span = self.entry_span(e);
+                    self.error(
+                        &span,
+                        format!("`{}` takes one value", node.name().value()),
+                        "extra value",
+                        None,
+                    );
+                }
+                None
+            }
+        }
+    }
+
     pub(crate) fn integer(&mut self, entry: &KdlEntry) -> Option<Spanned<i128>> {
         match entry.value() {
             KdlValue::Integer(i) => Some(Spanned::new(*i, self.value_span(entry))),

@@ -1,13 +1,20 @@
-//! `expect` lines → `Rule`s. A rule is either `exit=N` or a stream
-//! (`stdout` / `stderr`) with exactly one matcher; regexes are compiled
-//! here so a bad pattern is a load error, not a surprise on host 40.
+//! Rule nodes → `Rule`s:
+//! - `expect exit=N` / `expect stdout|stderr MATCHER=…` (the literal forms);
+//! - `expect "EXPR"` (a minijinja expression that must be true);
+//! - `expect-each "EXPR" where="EXPR"` (true for every row of `data`);
+//! - `expect-count "EXPR" min=N max=N` (how many rows it holds for).
+//!
+//! Each takes `message=` and `severity="warn"|"fail"`. Regexes and
+//! expressions are compiled here so a bad one is a load error, not a
+//! surprise on host 40.
 
 use kdl::{KdlEntry, KdlNode, KdlValue};
 use regex::Regex;
 
-use super::decode::Decoder;
+use super::decode::{Decoder, Props};
 use super::suggest;
-use crate::model::{Check, Matcher, Rule, Stream};
+use super::template::check_expression;
+use crate::model::{Check, Matcher, Rule, Severity, Spanned, Stream};
 
 const PROPS: &[&str] = &[
     "exit",
@@ -16,33 +23,134 @@ const PROPS: &[&str] = &[
     "matches",
     "not-matches",
     "message",
+    "severity",
 ];
+const EACH_PROPS: &[&str] = &["where", "message", "severity"];
+const COUNT_PROPS: &[&str] = &["min", "max", "message", "severity"];
 const MATCHERS: &[&str] = &["contains", "not-contains", "matches", "not-matches"];
 const STREAMS: &[&str] = &["stdout", "stderr"];
-const EXAMPLES: &str = "e.g. `expect exit=0` or `expect stdout contains=\"ok\"`";
+const SEVERITIES: &[&str] = &["warn", "fail"];
+const EXAMPLES: &str =
+    "e.g. `expect exit=0`, `expect stdout contains=\"ok\"` or `expect \"exit_code == 0\"`";
 
-pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode) -> Option<Rule> {
+/// Which rule node is being decoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleKind {
+    Expect,
+    Each,
+    Count,
+}
+
+pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Option<Rule> {
     d.no_children(node);
-    let props = d.props(node, PROPS);
+    let allowed = match kind {
+        RuleKind::Expect => PROPS,
+        RuleKind::Each => EACH_PROPS,
+        RuleKind::Count => COUNT_PROPS,
+    };
+    let props = d.props(node, allowed);
     let message = props.get("message").and_then(|entry| d.string(entry));
-    let matchers: Vec<(&str, &KdlEntry)> = props
-        .iter()
-        .filter(|(key, _)| MATCHERS.contains(key))
-        .collect();
-    let args: Vec<&KdlEntry> = Decoder::args(node).collect();
-
-    let check = match props.get("exit") {
-        Some(exit) => {
-            reject_beside_exit(d, &args, &matchers);
-            exit_code(d, exit).map(Check::ExitCode)
+    if let Some(m) = &message {
+        super::template::check_template(d, m);
+    }
+    let severity = severity(d, &props);
+    let check = match kind {
+        RuleKind::Expect => expect_check(d, node, &props),
+        RuleKind::Each => {
+            let expr = expression_arg(d, node, "an expression over `row`");
+            let filter = props.get("where").and_then(|e| d.string(e));
+            if let Some(f) = &filter {
+                check_expression(d, f);
+            }
+            expr.map(|expr| Check::Each { expr, filter })
         }
-        None => stream_check(d, node, &args, &matchers),
+        RuleKind::Count => {
+            let expr = expression_arg(d, node, "an expression over `row`");
+            let min = props.get("min").and_then(|e| count(d, e));
+            let max = props.get("max").and_then(|e| count(d, e));
+            if props.get("min").is_none() && props.get("max").is_none() {
+                let span = d.node_span(node);
+                d.error(
+                    &span,
+                    "`expect-count` needs `min=` or `max=`",
+                    "no bound",
+                    Some("e.g. `expect-count \"row.REPLICAS == '0/1'\" max=0`".to_owned()),
+                );
+            }
+            expr.map(|expr| Check::Count { expr, min, max })
+        }
     };
     Some(Rule {
         span: d.node_span(node),
         check: check?,
         message,
+        severity: severity?,
     })
+}
+
+fn expect_check(d: &mut Decoder, node: &KdlNode, props: &Props<'_>) -> Option<Check> {
+    let matchers: Vec<(&str, &KdlEntry)> = props
+        .iter()
+        .filter(|(key, _)| MATCHERS.contains(key))
+        .collect();
+    let args: Vec<&KdlEntry> = Decoder::args(node).collect();
+    if let Some(exit) = props.get("exit") {
+        reject_beside_exit(d, &args, &matchers);
+        return exit_code(d, exit).map(Check::ExitCode);
+    }
+    // One string argument that is not a stream name, and no matcher: an
+    // expression.
+    if let ([arg], []) = (args.as_slice(), matchers.as_slice())
+        && let KdlValue::String(text) = arg.value()
+        && !STREAMS.contains(&text.as_str())
+    {
+        let expr = d.string(arg)?;
+        check_expression(d, &expr);
+        return Some(Check::Expr(expr));
+    }
+    stream_check(d, node, &args, &matchers)
+}
+
+/// The expression argument of `expect-each` / `expect-count`, compiled.
+pub(crate) fn expression_arg(
+    d: &mut Decoder,
+    node: &KdlNode,
+    what: &str,
+) -> Option<Spanned<String>> {
+    let expr = d.exactly_one_arg(node, what).and_then(|e| d.string(e))?;
+    check_expression(d, &expr);
+    Some(expr)
+}
+
+fn severity(d: &mut Decoder, props: &Props<'_>) -> Option<Severity> {
+    let Some(entry) = props.get("severity") else {
+        return Some(Severity::Fail);
+    };
+    let text = d.string(entry)?;
+    match text.value.as_str() {
+        "warn" => Some(Severity::Warn),
+        "fail" => Some(Severity::Fail),
+        other => {
+            d.error(
+                &text.span,
+                format!("unknown severity `{other}`"),
+                "unknown severity",
+                Some(suggest::unknown_help(other, SEVERITIES, "as a severity")),
+            );
+            None
+        }
+    }
+}
+
+fn count(d: &mut Decoder, entry: &KdlEntry) -> Option<u64> {
+    let n = d.integer(entry)?;
+    match u64::try_from(n.value) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            d.error(&n.span, "a row count cannot be negative", "negative", None);
+            None
+        }
+    }
 }
 
 /// `exit=` is a rule of its own; a stream or matcher beside it would be

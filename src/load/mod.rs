@@ -11,8 +11,10 @@ mod duration;
 mod expect;
 mod inventory;
 mod resolve;
+mod step;
 mod suggest;
 mod syntax;
+pub mod template;
 mod vars;
 mod workflow;
 

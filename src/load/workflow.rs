@@ -9,15 +9,31 @@ use kdl::{KdlDocument, KdlNode};
 use super::decode::{Decoder, Seen};
 use super::diagnostic::LoadErrors;
 use super::duration::duration;
-use super::expect::decode_rule;
+use super::expect::{RuleKind, decode_rule};
+use super::step::{StepPlace, decode_step};
 use super::syntax;
 use super::vars::decode_vars;
 use crate::model::workflow::DEFAULT_STEP_TIMEOUT;
-use crate::model::{SourceFile, Span, Spanned, Step, Vars, Workflow};
+use crate::model::{FleetCheck, SourceFile, Span, Spanned, Vars, Workflow};
 
 const TOP_NODES: &[&str] = &["workflow"];
-const WORKFLOW_NODES: &[&str] = &["description", "hosts", "forks", "timeout", "vars", "step"];
-const STEP_NODES: &[&str] = &["run", "timeout", "expect"];
+const WORKFLOW_NODES: &[&str] = &[
+    "description",
+    "hosts",
+    "forks",
+    "timeout",
+    "vars",
+    "destructive",
+    "forbid-groups",
+    "include",
+    "local",
+    "step",
+    "fleet-check",
+];
+/// Nodes that may appear several times in a workflow.
+const REPEATABLE: &[&str] = &["step", "local", "fleet-check", "include"];
+/// Nodes an included file may hold.
+const INCLUDE_NODES: &[&str] = &["step", "local", "fleet-check"];
 
 /// Reads and decodes a workflow file.
 pub fn load_workflow(path: &Path) -> Result<Workflow, LoadErrors> {
@@ -84,6 +100,10 @@ fn empty_workflow(source: &Arc<SourceFile>) -> Workflow {
         timeout: DEFAULT_STEP_TIMEOUT,
         vars: Vars::new(),
         steps: Vec::new(),
+        local: Vec::new(),
+        fleet_checks: Vec::new(),
+        forbid_groups: Vec::new(),
+        destructive: false,
     }
 }
 
@@ -94,10 +114,10 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
         workflow.name = name.value;
     }
     let mut seen = Seen::default();
-    let mut step_names = Vec::new();
+    let mut names = Names::default();
     for child in Decoder::children(node) {
         let key = child.name().value();
-        if key != "step" && WORKFLOW_NODES.contains(&key) {
+        if !REPEATABLE.contains(&key) && WORKFLOW_NODES.contains(&key) {
             d.once(&mut seen, child);
         }
         match key {
@@ -115,16 +135,25 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
                 }
             }
             "vars" => workflow.vars = decode_vars(d, child),
-            "step" => workflow
-                .steps
-                .extend(decode_step(d, child, &mut step_names)),
+            "destructive" => workflow.destructive = d.flag(child).unwrap_or(false),
+            "forbid-groups" => {
+                d.props(child, &[]);
+                d.no_children(child);
+                workflow.forbid_groups.extend(
+                    Decoder::args(child)
+                        .filter_map(|e| d.string(e))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            "include" => include(d, child, &mut workflow, &mut names),
+            "step" | "local" | "fleet-check" => body_node(d, child, &mut workflow, &mut names),
             _ => d.unknown_node(child, WORKFLOW_NODES, "in `workflow`"),
         }
     }
-    if !Decoder::children(node)
+    let has_steps = Decoder::children(node)
         .iter()
-        .any(|c| c.name().value() == "step")
-    {
+        .any(|c| matches!(c.name().value(), "step" | "local" | "include"));
+    if !has_steps {
         let span = d.node_span(node);
         d.error(
             &span,
@@ -136,71 +165,142 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
     workflow
 }
 
-/// A step, or `None` when it is invalid (the errors are recorded). Its name
-/// is checked against and added to `names` first, so a duplicate is
-/// reported even when either step has other errors.
-fn decode_step(d: &mut Decoder, node: &KdlNode, names: &mut Vec<(String, Span)>) -> Option<Step> {
+/// Names already taken, shared across included files.
+#[derive(Default)]
+struct Names {
+    steps: Vec<(String, Span)>,
+    checks: Vec<(String, Span)>,
+    included: Vec<std::path::PathBuf>,
+}
+
+/// `step`, `local` or `fleet-check`, in the workflow or an included file.
+fn body_node(d: &mut Decoder, node: &KdlNode, workflow: &mut Workflow, names: &mut Names) {
+    match node.name().value() {
+        "step" => workflow
+            .steps
+            .extend(decode_step(d, node, &mut names.steps, StepPlace::Host)),
+        "local" => workflow.local.extend(decode_step(
+            d,
+            node,
+            &mut names.steps,
+            StepPlace::Controller,
+        )),
+        _ => workflow
+            .fleet_checks
+            .extend(fleet_check(d, node, &mut names.checks)),
+    }
+}
+
+/// `fleet-check NAME { expect "EXPR" … }`: only expression rules, since
+/// there is no single output to match.
+fn fleet_check(
+    d: &mut Decoder,
+    node: &KdlNode,
+    names: &mut Vec<(String, Span)>,
+) -> Option<FleetCheck> {
     d.props(node, &[]);
-    let name = name_arg(d, node, "the step name");
-    let mut unique = true;
-    if let Some(name) = &name {
-        let span = d.node_span(node);
-        match names.iter().find(|(n, _)| *n == name.value) {
-            Some((_, first)) => {
-                d.duplicate("step", &name.value, first, &span);
-                unique = false;
-            }
-            None => names.push((name.value.clone(), span)),
-        }
+    let name = name_arg(d, node, "the fleet check name")?;
+    let span = d.node_span(node);
+    if let Some((_, first)) = names.iter().find(|(n, _)| *n == name.value) {
+        d.duplicate("fleet-check", &name.value, first, &span);
+        return None;
     }
-    let mut run: Option<Spanned<String>> = None;
-    let mut timeout = None;
+    names.push((name.value.clone(), span.clone()));
     let mut rules = Vec::new();
-    let mut seen = Seen::default();
     for child in Decoder::children(node) {
-        let key = child.name().value();
-        if key != "expect" && STEP_NODES.contains(&key) {
-            d.once(&mut seen, child);
-        }
-        match key {
-            "run" => run = string_setting(d, child, "the command"),
-            "timeout" => {
-                timeout = d
-                    .single_arg(child, "a duration")
-                    .and_then(|e| duration(d, e))
+        if child.name().value() == "expect" {
+            if let Some(rule) = decode_rule(d, child, RuleKind::Expect) {
+                if matches!(rule.check, crate::model::Check::Expr(_)) {
+                    rules.push(rule);
+                } else {
+                    d.error(
+                        &rule.span,
+                        "a fleet check takes expressions over `hosts`",
+                        "not an expression",
+                        Some("e.g. `expect \"hosts | selectattr('mongo_state', 'eq', 'PRIMARY') | list | length == 1\"`".to_owned()),
+                    );
+                }
             }
-            "expect" => rules.extend(decode_rule(d, child)),
-            _ => d.unknown_node(child, STEP_NODES, "in `step`"),
+        } else {
+            d.unknown_node(child, &["expect"], "in `fleet-check`");
         }
     }
-    let has_run = Decoder::children(node)
-        .iter()
-        .any(|c| c.name().value() == "run");
-    if !has_run {
-        let span = d.node_span(node);
-        let what = name
-            .as_ref()
-            .map_or_else(|| "step".to_owned(), |n| format!("step `{}`", n.value));
+    if rules.is_empty() {
         d.error(
             &span,
-            format!("{what} has no `run` command"),
-            "missing `run`",
-            Some("add the command to run: `run \"uptime\"`".to_owned()),
+            format!("fleet check `{}` has no rules", name.value),
+            "no `expect`",
+            None,
         );
     }
-    let name = name.filter(|_| unique)?;
-    Some(Step {
+    Some(FleetCheck {
         name: name.value,
-        span: d.node_span(node),
-        run: run?,
-        timeout,
+        span,
         rules,
     })
 }
 
+/// `include "path.kdl"`: steps, local steps and fleet checks shared between
+/// workflows, read relative to the including file. Errors in the included
+/// file are reported with its own path.
+fn include(d: &mut Decoder, node: &KdlNode, workflow: &mut Workflow, names: &mut Names) {
+    d.props(node, &[]);
+    d.no_children(node);
+    let Some(rel) = d.single_arg(node, "a file path").and_then(|e| d.string(e)) else {
+        return;
+    };
+    let base = d
+        .source()
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = base.join(&rel.value);
+    if names.included.contains(&path) {
+        d.error(
+            &rel.span,
+            format!("`{}` is included twice", rel.value),
+            "repeated include",
+            None,
+        );
+        return;
+    }
+    names.included.push(path.clone());
+    let source = match syntax::read(&path) {
+        Ok(source) => source,
+        Err(e) => {
+            d.error(
+                &rel.span,
+                format!("cannot include `{}`: {}", path.display(), e.message()),
+                "unreadable include",
+                Some("include paths are relative to the file that includes them".to_owned()),
+            );
+            return;
+        }
+    };
+    let document = match syntax::parse_document(&source) {
+        Ok(doc) => doc,
+        Err(errors) => {
+            errors.into_iter().for_each(|e| d.report(e));
+            return;
+        }
+    };
+    let mut sub = Decoder::new(Arc::clone(&source));
+    for child in document.nodes() {
+        if INCLUDE_NODES.contains(&child.name().value()) {
+            body_node(&mut sub, child, workflow, names);
+        } else {
+            sub.unknown_node(child, INCLUDE_NODES, "in an included file");
+        }
+    }
+    if let Err(errors) = sub.finish(()) {
+        errors.0.into_iter().for_each(|e| d.report(e));
+    }
+}
+
 /// The required name argument of `workflow` or `step`; an empty name would
 /// be unreadable in reports.
-fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
+pub(crate) fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
     let name = d.exactly_one_arg(node, what).and_then(|e| d.string(e))?;
     if name.value.trim().is_empty() {
         d.error(&name.span, format!("{what} is empty"), "empty", None);

@@ -8,7 +8,9 @@ pub mod workflow;
 
 pub use inventory::{Host, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
-pub use workflow::{Check, Matcher, Rule, Step, Stream, Workflow};
+pub use workflow::{
+    Check, Export, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity, Step, Stream, Workflow,
+};
 
 /// Variables as written in KDL: names are identifiers, values are any KDL
 /// scalar (string, number, bool, null), or a list when a node has several

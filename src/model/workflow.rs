@@ -7,6 +7,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::{SourceFile, Span, Spanned, Vars};
+use crate::extract::Extractor;
 
 /// Per-step timeout when neither the workflow nor the step sets one: long
 /// enough for real maintenance commands, short enough that a hung host
@@ -28,6 +29,14 @@ pub struct Workflow {
     /// Workflow-level variable defaults; inventory and `--set` override them.
     pub vars: Vars,
     pub steps: Vec<Step>,
+    /// Steps run once on the controller before any host; their exports are
+    /// variables for every host and fleet check.
+    pub local: Vec<Step>,
+    pub fleet_checks: Vec<FleetCheck>,
+    /// Groups this workflow must never touch, whatever `--limit` says.
+    pub forbid_groups: Vec<Spanned<String>>,
+    /// Changes hosts (stops services, …): asks for confirmation.
+    pub destructive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -35,10 +44,59 @@ pub struct Step {
     /// Unique within the workflow.
     pub name: String,
     pub span: Span,
-    /// The command, a minijinja template rendered per host.
+    /// The command, a minijinja template rendered per host when the step
+    /// starts (so it can use values exported by earlier steps).
     pub run: Spanned<String>,
     /// Overrides the workflow's timeout.
     pub timeout: Option<Duration>,
+    /// Turns stdout into `data` for rules and exports.
+    pub parse: Option<Spanned<Extractor>>,
+    pub rules: Vec<Rule>,
+    /// Values this step publishes for later steps and fleet checks.
+    pub exports: Vec<Export>,
+    /// Run the step only where this expression is true; SKIPPED elsewhere.
+    pub when: Option<Spanned<String>>,
+    pub retry: Option<Retry>,
+    pub on_failure: OnFailure,
+    /// Runs on the controller (`sh -c`) instead of the host.
+    pub local: bool,
+    /// Runs under `sudo -n` on the host.
+    pub sudo: bool,
+}
+
+/// `export NAME "EXPR"`: a named value per host.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub name: String,
+    pub span: Span,
+    pub expr: Spanned<String>,
+}
+
+/// `retry attempts=N interval="5s" until="EXPR"`: run the command again
+/// until `until` holds (or, without `until`, until every rule holds).
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub attempts: u32,
+    pub interval: Duration,
+    pub until: Option<Spanned<String>>,
+}
+
+/// What a failed step means for the host's remaining steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Later steps still run (the default: a checklist wants every answer).
+    #[default]
+    Continue,
+    /// Later steps on this host are SKIPPED.
+    StopHost,
+}
+
+/// `fleet-check NAME { expect "EXPR" }`: rules over every host's results,
+/// evaluated once after all hosts finish.
+#[derive(Debug, Clone)]
+pub struct FleetCheck {
+    pub name: String,
+    pub span: Span,
     pub rules: Vec<Rule>,
 }
 
@@ -53,8 +111,20 @@ impl Step {
 pub struct Rule {
     pub span: Span,
     pub check: Check,
-    /// Operator-facing explanation, a template rendered per host.
+    /// Operator-facing explanation, a template rendered per host (and per
+    /// row for `expect-each`).
     pub message: Option<Spanned<String>>,
+    pub severity: Severity,
+}
+
+/// How bad a broken rule is: a warning is reported apart from failures and
+/// does not change the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    #[default]
+    Fail,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +134,21 @@ pub enum Check {
     Stream {
         stream: Stream,
         matcher: Matcher,
+    },
+    /// `expect "EXPR"`: the expression must be true.
+    Expr(Spanned<String>),
+    /// `expect-each "EXPR"`: true for every row of `data` (bound to
+    /// `row`), optionally only rows where `filter` holds.
+    Each {
+        expr: Spanned<String>,
+        filter: Option<Spanned<String>>,
+    },
+    /// `expect-count "EXPR" min=N max=N`: how many rows of `data` the
+    /// expression holds for.
+    Count {
+        expr: Spanned<String>,
+        min: Option<u64>,
+        max: Option<u64>,
     },
 }
 
@@ -105,6 +190,21 @@ impl Check {
                     Matcher::NotMatches(r) => format!("{s} does not match /{}/", r.as_str()),
                 }
             }
+            Check::Expr(e) => e.value.clone(),
+            Check::Each { expr, filter: None } => format!("every row: {}", expr.value),
+            Check::Each {
+                expr,
+                filter: Some(f),
+            } => format!("every row where {}: {}", f.value, expr.value),
+            Check::Count { expr, min, max } => match (min, max) {
+                (Some(lo), Some(hi)) if lo == hi => {
+                    format!("exactly {lo} rows where {}", expr.value)
+                }
+                (Some(lo), Some(hi)) => format!("{lo} to {hi} rows where {}", expr.value),
+                (Some(lo), None) => format!("at least {lo} rows where {}", expr.value),
+                (None, Some(hi)) => format!("no more than {hi} rows where {}", expr.value),
+                (None, None) => format!("any number of rows where {}", expr.value),
+            },
         }
     }
 }

@@ -29,6 +29,7 @@ fn step(name: &str, command: &str, status: StepStatus, ms: u64) -> StepReport {
         duration: Duration::from_millis(ms),
         failures: Vec::new(),
         reason: None,
+        attempts: 1,
     }
 }
 
@@ -57,6 +58,8 @@ fn host(name: &str, status: HostStatus, ms: u64, steps: Vec<StepReport>) -> Host
         connect_time: Some(Duration::from_millis(80)),
         duration: Duration::from_millis(ms),
         steps,
+        exports: Default::default(),
+        refused: None,
     }
 }
 
@@ -77,12 +80,14 @@ fn full_disk() -> StepReport {
          /dev/sdb1       500G  489G   11G  98% /var/lib/mongodb\n");
     s.failures = vec![
         RuleFailure {
+            severity: crate::model::Severity::Fail,
             expected: r#"stdout not matches "(9[0-9]|100)% /$""#.to_string(),
             message: Some("root filesystem on db-2 is above 90%, rotate logs".to_string()),
             seen: "/dev/sda1        50G   47G  3.0G  94% /".to_string(),
             location: "checks/mongo.kdl:12:9".to_string(),
         },
         RuleFailure {
+            severity: crate::model::Severity::Fail,
             expected: r#"stdout not matches "(9[0-9]|100)% /var/lib/mongodb""#.to_string(),
             message: None,
             seen: "/dev/sdb1       500G  489G   11G  98% /var/lib/mongodb".to_string(),
@@ -142,8 +147,10 @@ fn run(hosts: Vec<HostReport>) -> RunReport {
         inventory_path: "inventory/prod.kdl".to_string(),
         started_at: "2024-05-01T10:00:00Z".to_string(),
         duration: Duration::from_millis(31_240),
-        totals: Totals::count(&hosts),
+        totals: Totals::count(&hosts, &[], &[]),
+        local: Vec::new(),
         hosts,
+        fleet_checks: Vec::new(),
     }
 }
 

@@ -129,8 +129,8 @@ impl Progress {
         self.running.retain(|(h, _)| *h != host.name);
         self.done += 1;
         match host.status {
-            HostStatus::Ok => {}
-            HostStatus::Failed => self.failed += 1,
+            HostStatus::Ok | HostStatus::Warned => {}
+            HostStatus::Failed | HostStatus::Refused => self.failed += 1,
             HostStatus::Unreachable => self.unreachable += 1,
         }
         match &self.out {
@@ -147,6 +147,16 @@ impl Progress {
                     );
                     bar.println(line);
                 }
+                if let Some(why) = &host.refused {
+                    let line = format!(
+                        "{} {}: {} — {}",
+                        self.paint.red("✗"),
+                        host.name,
+                        self.paint.red("REFUSED"),
+                        first_line(why, MAX_DETAIL_CHARS),
+                    );
+                    bar.println(line);
+                }
             }
             Output::Plain(_) => {
                 let line = self.host_line(host);
@@ -158,9 +168,10 @@ impl Progress {
     /// `[2/6] db-2  FAILED  2/3 steps passed (1.5s)`: one line per host so a
     /// CI log shows both progress and every host's outcome.
     fn host_line(&self, host: &HostReport) -> String {
-        let detail = match &host.unreachable {
-            Some(u) => u.kind.as_str().to_string(),
-            None => {
+        let detail = match (&host.unreachable, &host.refused) {
+            (Some(u), _) => u.kind.as_str().to_string(),
+            (None, Some(why)) => first_line(why, MAX_DETAIL_CHARS),
+            (None, None) => {
                 let run = host
                     .steps
                     .iter()
@@ -169,11 +180,7 @@ impl Progress {
                 format!("{}/{} steps passed", passed.count(), run.count())
             }
         };
-        let status = match host.status {
-            HostStatus::Ok => "OK",
-            HostStatus::Failed => "FAILED",
-            HostStatus::Unreachable => "UNREACHABLE",
-        };
+        let status = host.status.as_str();
         format!(
             "[{}/{}] {}  {status}  {detail} ({})",
             self.done,
@@ -190,6 +197,7 @@ impl Progress {
         let p = self.paint;
         let (mark, status) = match step.status {
             StepStatus::Passed | StepStatus::Skipped => return None,
+            StepStatus::Warned => (p.yellow("!"), p.yellow("WARNED")),
             StepStatus::Failed => (p.red("✗"), p.red("FAILED")),
             StepStatus::Timeout => (p.yellow("✗"), p.yellow("TIMEOUT")),
             StepStatus::Error => (p.red("✗"), p.red("ERROR")),

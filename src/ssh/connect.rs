@@ -15,8 +15,9 @@ use tokio::net::TcpStream;
 
 use super::auth::{self, describe_key};
 use super::context::SshContext;
-use super::exec::{self, ExecOutput};
+use super::exec;
 use super::known_hosts::{self, KnownHostsFile, Verdict};
+use crate::output::ExecOutput;
 use crate::results::UnreachableKind;
 
 /// Everything needed to reach one host (built by the planner from the

@@ -13,6 +13,6 @@ mod context;
 mod exec;
 mod known_hosts;
 
+pub use crate::output::{ExecEnd, ExecOutput};
 pub use connect::{ConnectError, Session, Target};
 pub use context::SshContext;
-pub use exec::{ExecEnd, ExecOutput};

@@ -1,0 +1,373 @@
+//! `step NAME { … }` (and `local NAME { … }`) → `model::Step`: the command,
+//! how to parse its output, its rules, exports and control (`when`,
+//! `retry`, `on-failure`, `sudo`, `local`).
+
+use kdl::{KdlEntry, KdlNode, KdlValue};
+
+use super::decode::{Decoder, Seen};
+use super::duration::duration;
+use super::expect::{RuleKind, decode_rule};
+use super::suggest;
+use super::template::{check_expression, check_template};
+use crate::extract::{Extractor, TableOptions};
+use crate::model::{Export, OnFailure, Retry, Span, Spanned, Step};
+
+const STEP_NODES: &[&str] = &[
+    "run",
+    "timeout",
+    "parse",
+    "expect",
+    "expect-each",
+    "expect-count",
+    "export",
+    "when",
+    "retry",
+    "on-failure",
+    "sudo",
+    "local",
+];
+/// Nodes that may appear several times in a step.
+const REPEATABLE: &[&str] = &["expect", "expect-each", "expect-count", "export"];
+const PARSERS: &[&str] = &["lines", "json", "kv", "table", "regex"];
+const ON_FAILURE: &[&str] = &["continue", "stop-host"];
+
+/// Where a step is declared: per host (`step`) or once on the controller
+/// before the hosts (`local`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepPlace {
+    Host,
+    Controller,
+}
+
+/// A step, or `None` when it is invalid (the errors are recorded). Its name
+/// is checked against and added to `names` first, so a duplicate is
+/// reported even when either step has other errors.
+pub(crate) fn decode_step(
+    d: &mut Decoder,
+    node: &KdlNode,
+    names: &mut Vec<(String, Span)>,
+    place: StepPlace,
+) -> Option<Step> {
+    d.props(node, &[]);
+    let name = super::workflow::name_arg(d, node, "the step name");
+    let mut unique = true;
+    if let Some(name) = &name {
+        let span = d.node_span(node);
+        match names.iter().find(|(n, _)| *n == name.value) {
+            Some((_, first)) => {
+                d.duplicate("step", &name.value, first, &span);
+                unique = false;
+            }
+            None => names.push((name.value.clone(), span)),
+        }
+    }
+    let mut step = Step {
+        name: String::new(),
+        span: d.node_span(node),
+        run: Spanned::new(String::new(), d.node_span(node)),
+        timeout: None,
+        parse: None,
+        rules: Vec::new(),
+        exports: Vec::new(),
+        when: None,
+        retry: None,
+        on_failure: OnFailure::Continue,
+        local: place == StepPlace::Controller,
+        sudo: false,
+    };
+    let mut run = None;
+    let mut seen = Seen::default();
+    for child in Decoder::children(node) {
+        let key = child.name().value();
+        if STEP_NODES.contains(&key) && !REPEATABLE.contains(&key) {
+            d.once(&mut seen, child);
+        }
+        match key {
+            "run" => {
+                run = d.single_arg(child, "the command").and_then(|e| d.string(e));
+                if let Some(r) = &run {
+                    check_template(d, r);
+                }
+            }
+            "timeout" => {
+                step.timeout = d
+                    .single_arg(child, "a duration")
+                    .and_then(|e| duration(d, e))
+            }
+            "parse" => step.parse = parse(d, child),
+            "expect" => step.rules.extend(decode_rule(d, child, RuleKind::Expect)),
+            "expect-each" => step.rules.extend(decode_rule(d, child, RuleKind::Each)),
+            "expect-count" => step.rules.extend(decode_rule(d, child, RuleKind::Count)),
+            "export" => step.exports.extend(export(d, child, &step.exports)),
+            "when" => step.when = expression_setting(d, child),
+            "retry" => step.retry = retry(d, child),
+            "on-failure" => step.on_failure = on_failure(d, child).unwrap_or_default(),
+            "sudo" => step.sudo = d.flag(child).unwrap_or(false),
+            "local" if place == StepPlace::Host => step.local = d.flag(child).unwrap_or(false),
+            _ => d.unknown_node(child, STEP_NODES, "in `step`"),
+        }
+    }
+    if run.is_none()
+        && !Decoder::children(node)
+            .iter()
+            .any(|c| c.name().value() == "run")
+    {
+        let span = d.node_span(node);
+        let what = name
+            .as_ref()
+            .map_or_else(|| "step".to_owned(), |n| format!("step `{}`", n.value));
+        d.error(
+            &span,
+            format!("{what} has no `run` command"),
+            "missing `run`",
+            Some("add the command to run: `run \"uptime\"`".to_owned()),
+        );
+    }
+    if step.sudo && step.local {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`sudo` applies to commands on hosts, not `local` steps",
+            "sudo and local",
+            Some("remove `sudo`, or run the step on the hosts".to_owned()),
+        );
+    }
+    let name = name.filter(|_| unique)?;
+    step.name = name.value;
+    step.run = run?;
+    Some(step)
+}
+
+/// `when "EXPR"`, `on-failure`… : a single string argument, compiled as an
+/// expression.
+fn expression_setting(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<String>> {
+    d.props(node, &[]);
+    d.no_children(node);
+    let expr = d
+        .single_arg(node, "an expression")
+        .and_then(|e| d.string(e))?;
+    check_expression(d, &expr);
+    Some(expr)
+}
+
+fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> {
+    d.props(node, &[]);
+    d.no_children(node);
+    let args: Vec<&KdlEntry> = Decoder::args(node).collect();
+    let [name, expr] = args.as_slice() else {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`export` takes a name and an expression",
+            "expected NAME \"EXPR\"",
+            Some("e.g. `export disk_use \"data | map(attribute='Capacity') | first\"`".to_owned()),
+        );
+        return None;
+    };
+    let name = d.string(name)?;
+    let expr = d.string(expr)?;
+    check_expression(d, &expr);
+    if !crate::plan::is_identifier(&name.value) {
+        d.error(
+            &name.span,
+            format!("export name `{}` is not an identifier", name.value),
+            "not an identifier",
+            Some(format!(
+                "use letters, digits and `_`, e.g. `{}`",
+                name.value.replace('-', "_")
+            )),
+        );
+        return None;
+    }
+    if before.iter().any(|e| e.name == name.value) {
+        d.error(
+            &name.span,
+            format!("`{}` is exported twice by this step", name.value),
+            "repeated",
+            None,
+        );
+        return None;
+    }
+    Some(Export {
+        name: name.value,
+        span: d.node_span(node),
+        expr,
+    })
+}
+
+fn retry(d: &mut Decoder, node: &KdlNode) -> Option<Retry> {
+    d.no_args(node);
+    d.no_children(node);
+    let props = d.props(node, &["attempts", "interval", "until"]);
+    let attempts = match props.get("attempts") {
+        None => 3,
+        Some(e) => {
+            let n = d.integer(e)?;
+            match u32::try_from(n.value) {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    d.error(
+                        &n.span,
+                        "`attempts` must be 1 or more",
+                        "out of range",
+                        None,
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let interval = match props.get("interval") {
+        None => std::time::Duration::from_secs(5),
+        Some(e) => duration(d, e)?,
+    };
+    let until = match props.get("until") {
+        None => None,
+        Some(e) => {
+            let expr = d.string(e)?;
+            check_expression(d, &expr);
+            Some(expr)
+        }
+    };
+    Some(Retry {
+        attempts,
+        interval,
+        until,
+    })
+}
+
+fn on_failure(d: &mut Decoder, node: &KdlNode) -> Option<OnFailure> {
+    d.props(node, &[]);
+    d.no_children(node);
+    let value = d
+        .single_arg(node, "`continue` or `stop-host`")
+        .and_then(|e| d.string(e))?;
+    match value.value.as_str() {
+        "continue" => Some(OnFailure::Continue),
+        "stop-host" => Some(OnFailure::StopHost),
+        other => {
+            d.error(
+                &value.span,
+                format!("unknown on-failure `{other}`"),
+                "unknown",
+                Some(suggest::unknown_help(other, ON_FAILURE, "for `on-failure`")),
+            );
+            None
+        }
+    }
+}
+
+/// `parse lines|json|kv|table|regex …`.
+fn parse(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<Extractor>> {
+    d.no_children(node);
+    let span = d.node_span(node);
+    let mut args = Decoder::args(node);
+    let Some(kind_entry) = args.next() else {
+        d.error(
+            &span,
+            "`parse` needs a parser",
+            "which parser?",
+            Some(format!("one of {}", suggest::list(PARSERS))),
+        );
+        return None;
+    };
+    let kind = d.string(kind_entry)?;
+    let rest: Vec<&KdlEntry> = args.collect();
+    let extractor = match kind.value.as_str() {
+        "lines" | "json" => {
+            d.props(node, &[]);
+            no_more(d, &rest, &kind.value);
+            Some(if kind.value == "lines" {
+                Extractor::Lines
+            } else {
+                Extractor::Json
+            })
+        }
+        "kv" => {
+            let props = d.props(node, &["separator"]);
+            no_more(d, &rest, "kv");
+            let separator = match props.get("separator") {
+                Some(e) => Some(d.string(e)?.value),
+                None => None,
+            };
+            Some(Extractor::KeyValue { separator })
+        }
+        "table" => {
+            let props = d.props(node, &["skip", "fill-down"]);
+            let mut options = TableOptions::default();
+            if let Some(e) = props.get("skip") {
+                let n = d.integer(e)?;
+                options.skip_lines = usize::try_from(n.value).unwrap_or(0);
+            }
+            if let Some(e) = props.get("fill-down") {
+                options.fill_down = d.boolean(e)?;
+            }
+            let columns: Vec<String> = rest
+                .iter()
+                .filter_map(|e| d.string(e).map(|s| s.value))
+                .collect();
+            if !columns.is_empty() {
+                options.columns = Some(columns);
+            }
+            Some(Extractor::Table(options))
+        }
+        "regex" => {
+            let props = d.props(node, &["all"]);
+            let all = match props.get("all") {
+                Some(e) => d.boolean(e)?,
+                None => false,
+            };
+            let [pattern] = rest.as_slice() else {
+                d.error(
+                    &span,
+                    "`parse regex` takes one pattern",
+                    "expected a pattern",
+                    Some(
+                        "e.g. `parse regex #\"(?<state>PRIMARY|SECONDARY)\"# all=#true`".to_owned(),
+                    ),
+                );
+                return None;
+            };
+            let pattern = d.string(pattern)?;
+            match Extractor::regex(&pattern.value, all) {
+                Ok(x) => Some(x),
+                Err(e) => {
+                    d.error(
+                        &pattern.span,
+                        "invalid pattern for `parse regex`",
+                        e.to_string(),
+                        Some("name the parts to keep: `(?<name>…)`".to_owned()),
+                    );
+                    None
+                }
+            }
+        }
+        other => {
+            d.error(
+                &kind.span,
+                format!("unknown parser `{other}`"),
+                "unknown parser",
+                Some(suggest::unknown_help(other, PARSERS, "after `parse`")),
+            );
+            None
+        }
+    }?;
+    Some(Spanned::new(extractor, span))
+}
+
+fn no_more(d: &mut Decoder, rest: &[&KdlEntry], kind: &str) {
+    for e in rest {
+        if matches!(
+            e.value(),
+            KdlValue::String(_) | KdlValue::Integer(_) | KdlValue::Bool(_)
+        ) {
+            let span = d.entry_span(e);
+            d.error(
+                &span,
+                format!("`parse {kind}` takes no more arguments"),
+                "unexpected argument",
+                None,
+            );
+        }
+    }
+}
