@@ -6,4 +6,5 @@ mod auth;
 mod cli;
 mod harness;
 mod harness_selftest;
+mod language;
 mod run;

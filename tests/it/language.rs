@@ -1,0 +1,234 @@
+//! The workflow language end to end: parsers, per-row and fleet-wide
+//! rules, retries, local steps, severities, `when` and `on-failure`.
+
+use crate::cli::{Outcome, fleet};
+use crate::harness::Fleet;
+
+fn run(hosts: &Fleet, workflow: &str) -> Outcome {
+    let wf = hosts.write_file("wf.kdl", workflow);
+    let inv = hosts.write_inventory("hosts");
+    fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+    .run()
+}
+
+const DF_OK: &str = "Filesystem     1024-blocks      Used Available Capacity Mounted on
+/dev/sda1         41152736  12345678  26700000      32% /
+/dev/sdb1        103081248  61848749  41232499      60% /data
+";
+
+#[test]
+fn per_row_rule_names_the_one_bad_row_on_the_one_bad_host() {
+    let hosts = Fleet::start(3);
+    for h in ["host-1", "host-2", "host-3"] {
+        let text = if h == "host-2" {
+            DF_OK.replace("60% /data", "85% /data")
+        } else {
+            DF_OK.to_string()
+        };
+        hosts.write_file(&format!("df-{h}"), &text);
+    }
+    let dir = hosts.dir().display().to_string();
+    let out = run(
+        &hosts,
+        &format!(
+            r#"workflow disk {{
+    vars {{ disk_max 80 }}
+    step disk {{
+        run "cat {dir}/df-{{{{ host.name }}}}"
+        parse table
+        expect-each "row.Capacity | number <= disk_max" message="{{{{ row['Mounted on'] }}}} is {{{{ row.Capacity }}}} full"
+        export disk_use "data | map(attribute='Capacity') | map('number') | max"
+    }}
+}}"#
+        ),
+    );
+    out.expect_code(1);
+    let step = out.step("host-2", "disk");
+    assert_eq!(step["status"], "FAILED");
+    let failures = step["failures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["message"], "/data is 85% full");
+    assert!(
+        failures[0]["seen"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Mounted on=/data")
+    );
+    assert_eq!(out.step("host-1", "disk")["status"], "PASSED");
+    assert_eq!(out.step("host-3", "disk")["status"], "PASSED");
+    assert_eq!(out.host("host-2")["exports"]["disk_use"], 85);
+    assert_eq!(out.host("host-1")["exports"]["disk_use"], 60);
+    assert!(out.stdout.contains("/data is 85% full"), "{}", out.stdout);
+}
+
+#[test]
+fn fleet_check_fails_with_two_primaries() {
+    let hosts = Fleet::start(3);
+    hosts.write_file("state-host-1", "PRIMARY\n");
+    hosts.write_file("state-host-2", "PRIMARY\n");
+    hosts.write_file("state-host-3", "SECONDARY\n");
+    let dir = hosts.dir().display().to_string();
+    let workflow = format!(
+        r#"workflow mongo {{
+    step state {{
+        run "cat {dir}/state-{{{{ host.name }}}}"
+        export mongo_state "stdout | trim"
+    }}
+    fleet-check one-primary {{
+        expect "hosts | selectattr('mongo_state', 'eq', 'PRIMARY') | list | length == 1" message="the replica set has {{{{ hosts | selectattr('mongo_state', 'eq', 'PRIMARY') | map(attribute='name') | join(', ') }}}} as PRIMARY"
+    }}
+}}"#
+    );
+    let out = run(&hosts, &workflow);
+    out.expect_code(1);
+    let check = &out.json()["fleet_checks"][0];
+    assert_eq!(check["name"], "one-primary");
+    assert_eq!(check["status"], "FAILED");
+    assert_eq!(
+        check["failures"][0]["message"],
+        "the replica set has host-1, host-2 as PRIMARY"
+    );
+    assert_eq!(out.json()["totals"]["hosts_ok"], 3);
+    // Fixed: one primary.
+    hosts.write_file("state-host-2", "SECONDARY\n");
+    let out = run(&hosts, &workflow);
+    out.expect_code(0);
+    assert_eq!(out.json()["fleet_checks"][0]["status"], "PASSED");
+}
+
+#[test]
+fn retry_until_succeeds_on_the_third_attempt() {
+    let hosts = Fleet::start(1);
+    let counter = hosts.dir().join("counter").display().to_string();
+    let out = run(
+        &hosts,
+        &format!(
+            r#"workflow wait {{
+    step services-down {{
+        run "n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; echo $n"
+        retry attempts=5 interval="100ms" until="stdout | trim | int >= 3"
+        expect "stdout | trim | int == 3"
+    }}
+}}"#
+        ),
+    );
+    out.expect_code(0);
+    let step = out.step("host-1", "services-down");
+    assert_eq!(step["status"], "PASSED");
+    assert_eq!(step["attempts"], 3);
+    assert_eq!(step["stdout"]["text"], "3\n");
+}
+
+#[test]
+fn retry_that_never_succeeds_fails_loudly() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r#"workflow wait {
+    step services-down {
+        run "echo scanner running"
+        retry attempts=2 interval="50ms" until="'running' not in stdout"
+    }
+}"#,
+    );
+    out.expect_code(1);
+    let step = out.step("host-1", "services-down");
+    assert_eq!(step["status"], "FAILED");
+    assert_eq!(step["attempts"], 2);
+    assert_eq!(step["failures"][0]["seen"], "still false after 2 attempts");
+}
+
+#[test]
+fn local_step_feeds_remote_steps() {
+    let hosts = Fleet::start(2);
+    let out = run(
+        &hosts,
+        r#"workflow stemcell {
+    local latest {
+        run "printf '{\"version\": \"621.64\"}'"
+        parse json
+        export latest_stemcell "data.version"
+    }
+    step deployed {
+        run "echo bosh-aws-xen-hvm-ubuntu-xenial-go_agent/{{ latest_stemcell }}"
+        expect "version(stdout | trim) >= version(latest_stemcell)"
+        export stemcell "stdout | trim | version | string"
+    }
+}"#,
+    );
+    out.expect_code(0);
+    assert_eq!(out.json()["local"][0]["status"], "PASSED");
+    assert_eq!(
+        out.step("host-1", "deployed")["command"],
+        "echo bosh-aws-xen-hvm-ubuntu-xenial-go_agent/621.64"
+    );
+    assert_eq!(out.host("host-2")["exports"]["stemcell"], "621.64");
+}
+
+#[test]
+fn warnings_when_and_stop_host() {
+    let hosts = Fleet::start(2);
+    let out = run(
+        &hosts,
+        r#"workflow mixed {
+    step usage {
+        run "echo 75%"
+        expect "stdout | number < 70" severity="warn" message="disk at {{ stdout | trim }}"
+        expect "stdout | number < 80" message="disk above 80%"
+    }
+    step only-on-host-1 {
+        when "host.name == 'host-1'"
+        run "echo one"
+    }
+    step gate {
+        run "exit 3"
+        expect exit=0
+        on-failure "stop-host"
+    }
+    step after-gate {
+        run "echo never"
+    }
+}"#,
+    );
+    out.expect_code(1);
+    let usage = out.step("host-1", "usage");
+    assert_eq!(usage["status"], "WARNED");
+    assert_eq!(usage["failures"][0]["severity"], "warn");
+    assert_eq!(usage["failures"][0]["message"], "disk at 75%");
+    assert_eq!(out.step("host-1", "only-on-host-1")["status"], "PASSED");
+    let skipped = out.step("host-2", "only-on-host-1");
+    assert_eq!(skipped["status"], "SKIPPED");
+    assert_eq!(skipped["reason"], "`when host.name == 'host-1'` is false");
+    assert_eq!(out.step("host-2", "gate")["status"], "FAILED");
+    let after = out.step("host-2", "after-gate");
+    assert_eq!(after["status"], "SKIPPED");
+    assert!(
+        after["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("stop-host")
+    );
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r#"workflow w {
+    step s {
+        run "echo 75%"
+        expect "stdout | number < 70" severity="warn"
+    }
+}"#,
+    );
+    out.expect_code(0);
+    assert_eq!(out.host("host-1")["status"], "WARNED");
+    assert_eq!(out.json()["totals"]["steps_warned"], 1);
+}
