@@ -439,3 +439,149 @@ fn cut(line: &str) -> String {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_workflow;
+    use crate::model::SourceFile;
+    use crate::output::ExecEnd;
+    use std::time::Duration;
+
+    fn step(body: &str) -> Step {
+        let text = format!("workflow w {{\n  step s {{\n    run \"x\"\n{body}\n  }}\n}}\n");
+        let wf = parse_workflow(SourceFile::new("w.kdl", text)).unwrap_or_else(|e| panic!("{e:?}"));
+        wf.steps[0].clone()
+    }
+
+    fn output(stdout: &str, stderr: &str, code: Option<u32>) -> ExecOutput {
+        let cap = |s: &str| Captured {
+            text: s.to_string(),
+            bytes: s.len() as u64,
+            truncated: false,
+        };
+        ExecOutput {
+            stdout: cap(stdout),
+            stderr: cap(stderr),
+            exit_status: code,
+            exit_signal: None,
+            end: ExecEnd::Completed,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn failures(body: &str, out: &ExecOutput) -> Vec<RuleFailure> {
+        let s = step(body);
+        let ev = Evaluator::default();
+        let mut scope = Scope::new();
+        scope.insert("limit".into(), Value::from(80));
+        ev.step_scope(&s, out, &mut scope)
+            .unwrap_or_else(|e| panic!("{e}"));
+        ev.rules(&s.rules, out, &scope)
+    }
+
+    #[test]
+    fn literal_rules_show_what_was_seen() {
+        let f = failures("expect exit=0", &output("", "boom\n", Some(2)));
+        assert_eq!(f[0].seen, "exit status 2, stderr: boom");
+        assert_eq!(f[0].expected, "exit status 0");
+        assert_eq!(f[0].location, "w.kdl:4:1");
+        let f = failures(
+            r#"expect stdout not-contains="0/1""#,
+            &output("a 1/1\nb 0/1\n", "", Some(0)),
+        );
+        assert_eq!(f[0].seen, "stdout line 2: b 0/1");
+        let f = failures(
+            r#"expect stdout contains="Leader""#,
+            &output("one\n", "", Some(0)),
+        );
+        assert_eq!(f[0].seen, "stdout (1 line):\n  one");
+        let f = failures(
+            r#"expect stdout matches="^ok$""#,
+            &output("x\nok\n", "", Some(0)),
+        );
+        assert!(f.is_empty(), "multi-line regex: {f:?}");
+    }
+
+    #[test]
+    fn expression_failure_explains_the_values_it_read() {
+        let f = failures(
+            r#"expect "data.health == '1'" message="health is {{ data.health }}"
+    parse kv"#,
+            &output("health: 0\nstate: 8\n", "", Some(0)),
+        );
+        assert_eq!(f[0].message.as_deref(), Some("health is 0"));
+        assert_eq!(f[0].seen, "false, with data.health = \"0\"");
+    }
+
+    #[test]
+    fn each_reports_every_bad_row_with_its_message_and_counts_obey_bounds() {
+        let df = "Filesystem     1024-blocks      Used Available Capacity Mounted on
+/dev/sda1         41152736  37037462   4115274      90% /
+/dev/sda2           999320     99932    899388      10% /boot
+/dev/sdb1        103081248  87619060  15462188      85% /data
+";
+        let f = failures(
+            r#"parse table
+    expect-each "row.Capacity | number < limit" where="row['Mounted on'] != '/boot'" message="{{ row['Mounted on'] }} is {{ row.Capacity }} full" severity="warn""#,
+            &output(df, "", Some(0)),
+        );
+        let messages: Vec<_> = f.iter().filter_map(|f| f.message.clone()).collect();
+        assert_eq!(messages, ["/ is 90% full", "/data is 85% full"]);
+        assert_eq!(f[0].severity, crate::model::Severity::Warn);
+        assert_eq!(
+            crate::results::status_from_failures(&f),
+            crate::results::StepStatus::Warned
+        );
+        let f = failures(
+            r#"parse table
+    expect-count "row.Capacity | number >= limit" max=0 message="{{ count }} filesystems above {{ limit }}%""#,
+            &output(df, "", Some(0)),
+        );
+        assert_eq!(f[0].message.as_deref(), Some("2 filesystems above 80%"));
+        assert!(f[0].seen.starts_with("2 matching rows"), "{}", f[0].seen);
+        assert!(
+            failures(
+                r#"parse table
+    expect-count "row.Capacity | number >= limit" min=2 max=2"#,
+                &output(df, "", Some(0))
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn evaluation_errors_fail_the_rule_with_the_reason() {
+        let f = failures(
+            r#"expect "stdout | number > 1""#,
+            &output("not a number\n", "", Some(0)),
+        );
+        assert!(f[0].seen.starts_with("cannot evaluate:"), "{}", f[0].seen);
+    }
+
+    #[test]
+    fn parse_errors_are_reported() {
+        let s = step("parse json");
+        let ev = Evaluator::default();
+        let mut scope = Scope::new();
+        let err = ev.step_scope(&s, &output("{oops", "", Some(0)), &mut scope);
+        assert!(err.is_err_and(|e| e.contains("cannot parse the output (w.kdl:4:1)")));
+    }
+
+    #[test]
+    fn exports_see_earlier_exports() {
+        let s = step(
+            r#"    export a "stdout | trim | int"
+    export b "a * 2""#,
+        );
+        let ev = Evaluator::default();
+        let mut scope = Scope::new();
+        let out = output("21\n", "", Some(0));
+        ev.step_scope(&s, &out, &mut scope)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut values = BTreeMap::new();
+        let errors = ev.exports(&s.exports, &mut scope, &mut values);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(values["b"], serde_json::json!(42));
+    }
+}
