@@ -23,6 +23,8 @@ mod diagnostic_tests;
 #[cfg(test)]
 mod inventory_tests;
 #[cfg(test)]
+mod language_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod workflow_tests;
