@@ -57,11 +57,11 @@ if [ "$FLEET_ROLE" = s1 ]; then
     for svc in "${S1_SERVICES[@]}"; do
         s1_service_id "$svc" >/dev/null
         s1_container_id "$svc" >/dev/null
-        cached_id 25 "task-$HOSTNAME-$svc" >/dev/null
+        s1_task_id "$svc" >/dev/null
         ln -sf /bin/sleep "/opt/fleet/lib/s1-$svc"
     done
     for entry in $FLEET_S1_NODES; do s1_node_id "${entry%%:*}" >/dev/null; done
-    for n in 1 2 3 4 5; do cached_id 12 "uuid$n-$HOSTNAME" >/dev/null; done
+    mongo_uuid >/dev/null
     for svc in "${S1_SERVICES[@]}"; do
         case " ${FLEET_S1_DOWN:-} " in
             *" $svc "*) rm -f "/var/lib/s1/$svc.pid" ;;
@@ -72,7 +72,7 @@ if [ "$FLEET_ROLE" = s1 ]; then
     # Backups: one a day at about 02:00 for a week; the newest is
     # FLEET_*_AGE_DAYS days old (and a few hours).
     seed_backups() { # dir newest_age_days
-        local dir=$1 age=$2 i t name
+        local dir=$1 age=$2 i t name newest=""
         mkdir -p "$dir"
         rm -f "$dir"/SecureONE-*
         for i in 0 1 2 3 4 5 6; do
@@ -80,8 +80,9 @@ if [ "$FLEET_ROLE" = s1 ]; then
             name="SecureONE-$(date -u -d "@$t" +%Y%m%d-%H%M).archive.gz"
             truncate -s $((1300 + i * 7))K "$dir/$name"
             touch -d "@$t" "$dir/$name"
+            [ -n "$newest" ] || newest=$t
         done
-        touch -d "@$t" "$dir"
+        touch -d "@$newest" "$dir"
     }
     [ -n "${FLEET_BACKUP_AGE_DAYS:-}" ] && seed_backups /secureone/data/db/backups "$FLEET_BACKUP_AGE_DAYS"
     [ -n "${FLEET_RESTORE_AGE_DAYS:-}" ] && seed_backups /secureone/data/db/restore "$FLEET_RESTORE_AGE_DAYS"

@@ -36,8 +36,8 @@ s1_ports() {
     esac
 }
 
-# Stable pseudo-random hex ids: fleet_id LENGTH SEED (cksum only, no md5sum
-# fork chains; ids are cached in the state dir by the entrypoint).
+# Stable pseudo-random ids: fleet_id LENGTH SEED [alnum]: hex (container
+# ids, UUIDs) or lower-case alphanumeric (swarm service, node and task ids).
 fleet_id() {
     local len=$1 seed=$2 out="" n i=0
     while [ ${#out} -lt "$len" ]; do
@@ -45,7 +45,11 @@ fleet_id() {
         out+=$(printf '%08x' "${n%% *}")
         i=$((i + 1))
     done
-    printf '%s\n' "${out:0:$len}" | tr '0-9a-f' 'k2m9x4q7v1z8c3b6'
+    if [ "${3:-}" = alnum ]; then
+        printf '%s\n' "${out:0:$len}" | tr '0-9a-f' 'k2m9x4q7v1z8c3b6'
+    else
+        printf '%s\n' "${out:0:$len}"
+    fi
 }
 
 # s1_canon NAME: short service name for NAME, secureone_NAME or s1-NAME.
@@ -99,29 +103,34 @@ s1_stop_proc() {
     rm -f "$FLEET_STATE/$svc.pid"
 }
 
-# cached_id LENGTH SEED: fleet_id, cached under $FLEET_STATE/ids (the
-# entrypoint fills the cache, so a tool call costs no forks for ids).
+# cached_id LENGTH SEED [alnum]: fleet_id, cached under $FLEET_STATE/ids
+# (the entrypoint fills the cache, so a tool call costs no forks for ids).
 cached_id() {
     local f="$FLEET_STATE/ids/$2" id
     if [ -r "$f" ] && read -r id <"$f"; then echo "$id"; return 0; fi
-    id=$(fleet_id "$1" "$2")
+    id=$(fleet_id "$1" "$2" "${3:-}")
     { mkdir -p "$FLEET_STATE/ids" && echo "$id" >"$f"; } 2>/dev/null || true
     echo "$id"
 }
-s1_service_id() { cached_id 12 "svc-$HOSTNAME-$1"; }
-s1_node_id() { cached_id 25 "node-$1"; }
+s1_service_id() { cached_id 12 "svc-$HOSTNAME-$1" alnum; }
+s1_node_id() { cached_id 25 "node-$1" alnum; }
+s1_task_id() { cached_id 25 "task-$HOSTNAME-$1" alnum; }
+mongo_uuid() {
+    echo "$(cached_id 8 "uuid1-$HOSTNAME")-$(cached_id 4 "uuid2-$HOSTNAME")-4$(cached_id 3 "uuid3-$HOSTNAME")-8$(cached_id 3 "uuid4-$HOSTNAME")-$(cached_id 12 "uuid5-$HOSTNAME")"
+}
 s1_container_id() { cached_id 12 "ctr-$HOSTNAME-$1"; }
 
 # Docker-style table printing: rows of TAB-separated cells, padded to the
 # widest cell plus 3 spaces (docker's tabwriter), trailing spaces trimmed.
 fleet_table() {
     awk -F'\t' -v gap="${1:-3}" '
-        { rows[NR] = $0; n = NF; for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i); if (NF > maxf) maxf = NF }
+        function width(v,  t) { t = v; gsub(/…/, ".", t); return length(t) }
+        { rows[NR] = $0; for (i = 1; i <= NF; i++) if (width($i) > w[i]) w[i] = width($i) }
         END {
             for (r = 1; r <= NR; r++) {
                 k = split(rows[r], c, "\t"); line = ""
                 for (i = 1; i <= k; i++) {
-                    if (i < k) line = line sprintf("%-" (w[i] + gap) "s", c[i]); else line = line c[i]
+                    if (i < k) line = line sprintf("%-" (w[i] + gap + length(c[i]) - width(c[i])) "s", c[i]); else line = line c[i]
                 }
                 sub(/ +$/, "", line); print line
             }
