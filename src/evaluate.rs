@@ -141,8 +141,12 @@ impl Evaluator {
                     message(scope),
                 )),
             },
-            Check::Each { expr, filter } => {
-                let rows = match rows(scope) {
+            Check::Each {
+                expr,
+                filter,
+                rows: source,
+            } => {
+                let rows = match self.rows(scope, source.as_ref()) {
                     Ok(rows) => rows,
                     Err(why) => return failures.push(fail(why, message(scope))),
                 };
@@ -185,8 +189,13 @@ impl Evaluator {
                     ));
                 }
             }
-            Check::Count { expr, min, max } => {
-                let rows = match rows(scope) {
+            Check::Count {
+                expr,
+                min,
+                max,
+                rows: source,
+            } => {
+                let rows = match self.rows(scope, source.as_ref()) {
                     Ok(rows) => rows,
                     Err(why) => return failures.push(fail(why, message(scope))),
                 };
@@ -295,11 +304,26 @@ fn error(what: &'static str, text: &Spanned<String>, e: &minijinja::Error) -> Ev
     }
 }
 
-/// `data` as a list of rows; a single object counts as one row.
-fn rows(scope: &Scope) -> Result<Vec<Value>, String> {
-    let Some(data) = scope.get("data") else {
-        return Err("the step has no `parse`, so there are no rows".into());
-    };
+impl Evaluator {
+    /// The rows a per-row rule walks: `in="EXPR"` when given, else `data`.
+    fn rows(&self, scope: &Scope, source: Option<&Spanned<String>>) -> Result<Vec<Value>, String> {
+        match source {
+            Some(expr) => {
+                let value = self
+                    .eval(expr, scope)
+                    .map_err(|e| format!("cannot evaluate `in`: {}", e.detail))?;
+                as_rows(&value)
+            }
+            None => match scope.get("data") {
+                Some(data) => as_rows(data),
+                None => Err("the step has no `parse`, so there are no rows".into()),
+            },
+        }
+    }
+}
+
+/// A list of rows; a single object counts as one row.
+fn as_rows(data: &Value) -> Result<Vec<Value>, String> {
     if data.is_none() || data.is_undefined() {
         return Err("no data: the output could not be parsed".into());
     }

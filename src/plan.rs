@@ -63,8 +63,9 @@ pub struct Plan {
     pub workflow: Arc<Workflow>,
     pub inventory_name: String,
     pub inventory_path: String,
-    /// Variables for `local` steps and fleet checks: workflow `vars` and
-    /// `--set` (inventory variables differ per host).
+    /// Variables for `local` steps and fleet checks: workflow `vars`, the
+    /// inventory's `defaults` vars and `--set` (group and host variables
+    /// differ per host).
     pub globals: Vars,
     pub hosts: Vec<HostPlan>,
     pub refused: Vec<Refusal>,
@@ -128,6 +129,12 @@ pub fn plan(
         }
     }
     let mut globals = workflow.vars.clone();
+    globals.extend(
+        inventory
+            .defaults_vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     globals.extend(set.iter().map(|s| (s.name.clone(), s.value.clone())));
 
     let mut hosts = Vec::new();
@@ -247,14 +254,20 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
         let mut rule_scope = inner.clone();
         match &rule.check {
             Check::Expr(e) => errors.names_in(e, true, &rule_scope, who),
-            Check::Each { expr, filter } => {
+            Check::Each { expr, filter, rows } => {
+                if let Some(r) = rows {
+                    errors.names_in(r, true, &rule_scope, who);
+                }
                 rule_scope.insert("row".into());
                 errors.names_in(expr, true, &rule_scope, who);
                 if let Some(f) = filter {
                     errors.names_in(f, true, &rule_scope, who);
                 }
             }
-            Check::Count { expr, .. } => {
+            Check::Count { expr, rows, .. } => {
+                if let Some(r) = rows {
+                    errors.names_in(r, true, &rule_scope, who);
+                }
                 rule_scope.insert("row".into());
                 errors.names_in(expr, true, &rule_scope, who);
                 rule_scope.insert("count".into());

@@ -1,7 +1,8 @@
 //! Rule nodes → `Rule`s:
 //! - `expect exit=N` / `expect stdout|stderr MATCHER=…` (the literal forms);
 //! - `expect "EXPR"` (a minijinja expression that must be true);
-//! - `expect-each "EXPR" where="EXPR"` (true for every row of `data`);
+//! - `expect-each "EXPR" where="EXPR"` (true for every row of `data`, or
+//!   of the list `in="EXPR"` gives);
 //! - `expect-count "EXPR" min=N max=N` (how many rows it holds for).
 //!
 //! Each takes `message=` and `severity="warn"|"fail"`. Regexes and
@@ -25,8 +26,8 @@ const PROPS: &[&str] = &[
     "message",
     "severity",
 ];
-const EACH_PROPS: &[&str] = &["where", "message", "severity"];
-const COUNT_PROPS: &[&str] = &["min", "max", "message", "severity"];
+const EACH_PROPS: &[&str] = &["in", "where", "message", "severity"];
+const COUNT_PROPS: &[&str] = &["in", "min", "max", "message", "severity"];
 const MATCHERS: &[&str] = &["contains", "not-contains", "matches", "not-matches"];
 const STREAMS: &[&str] = &["stdout", "stderr"];
 const SEVERITIES: &[&str] = &["warn", "fail"];
@@ -54,6 +55,10 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
         super::template::check_template(d, m);
     }
     let severity = severity(d, &props);
+    let rows = props.get("in").and_then(|e| d.string(e));
+    if let Some(r) = &rows {
+        check_expression(d, r);
+    }
     let check = match kind {
         RuleKind::Expect => expect_check(d, node, &props),
         RuleKind::Each => {
@@ -62,7 +67,7 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
             if let Some(f) = &filter {
                 check_expression(d, f);
             }
-            expr.map(|expr| Check::Each { expr, filter })
+            expr.map(|expr| Check::Each { expr, filter, rows })
         }
         RuleKind::Count => {
             let expr = expression_arg(d, node, "an expression over `row`");
@@ -77,7 +82,12 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
                     Some("e.g. `expect-count \"row.REPLICAS == '0/1'\" max=0`".to_owned()),
                 );
             }
-            expr.map(|expr| Check::Count { expr, min, max })
+            expr.map(|expr| Check::Count {
+                expr,
+                min,
+                max,
+                rows,
+            })
         }
     };
     Some(Rule {

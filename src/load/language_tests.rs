@@ -88,7 +88,7 @@ fn decodes_rules_parsers_and_exports() {
         Some(Extractor::Table(_))
     ));
     match &disk.rules[0].check {
-        Check::Each { expr, filter } => {
+        Check::Each { expr, filter, .. } => {
             assert_eq!(expr.value, "row.Capacity | number < 80");
             assert_eq!(
                 filter.as_ref().map(|f| f.value.as_str()),

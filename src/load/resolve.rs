@@ -41,6 +41,7 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         name,
         source: d.source().clone(),
         groups,
+        defaults_vars: tree.defaults.vars.clone(),
         hosts,
     }
 }

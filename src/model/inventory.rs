@@ -17,6 +17,9 @@ pub struct Inventory {
     pub source: Arc<SourceFile>,
     /// Every group name, in declaration order (children after parents).
     pub groups: Vec<GroupInfo>,
+    /// `defaults { vars { … } }`: shared by every host, so also visible to
+    /// the controller's `local` steps and to fleet checks.
+    pub defaults_vars: Vars,
     /// Every host, in declaration order.
     pub hosts: Vec<Host>,
 }

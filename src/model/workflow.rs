@@ -142,6 +142,8 @@ pub enum Check {
     Each {
         expr: Spanned<String>,
         filter: Option<Spanned<String>>,
+        /// `in="EXPR"`: the list to check instead of `data`.
+        rows: Option<Spanned<String>>,
     },
     /// `expect-count "EXPR" min=N max=N`: how many rows of `data` the
     /// expression holds for.
@@ -149,6 +151,8 @@ pub enum Check {
         expr: Spanned<String>,
         min: Option<u64>,
         max: Option<u64>,
+        /// `in="EXPR"`: the list to count in instead of `data`.
+        rows: Option<Spanned<String>>,
     },
 }
 
@@ -191,12 +195,17 @@ impl Check {
                 }
             }
             Check::Expr(e) => e.value.clone(),
-            Check::Each { expr, filter: None } => format!("every row: {}", expr.value),
-            Check::Each {
-                expr,
-                filter: Some(f),
-            } => format!("every row where {}: {}", f.value, expr.value),
-            Check::Count { expr, min, max } => match (min, max) {
+            Check::Each { expr, filter, rows } => {
+                let of = rows
+                    .as_ref()
+                    .map(|r| format!(" of {}", r.value))
+                    .unwrap_or_default();
+                match filter {
+                    None => format!("every row{of}: {}", expr.value),
+                    Some(f) => format!("every row{of} where {}: {}", f.value, expr.value),
+                }
+            }
+            Check::Count { expr, min, max, .. } => match (min, max) {
                 (Some(lo), Some(hi)) if lo == hi => {
                     format!("exactly {lo} rows where {}", expr.value)
                 }
