@@ -246,7 +246,9 @@ impl Evaluator {
         names.sort();
         let shown: Vec<String> = names
             .iter()
-            .filter(|n| !matches!(n.as_str(), "stdout" | "stderr") || n.contains('.'))
+            .filter(|n| !matches!(n.as_str(), "stdout" | "stderr" | "hosts") || n.contains('.'))
+            // Helper functions (`age`, `now`) are globals, not values.
+            .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
             .filter_map(|n| {
                 let v = self.env.compile_expression(n).ok()?.eval(scope).ok()?;
                 if v.is_undefined() {

@@ -319,11 +319,15 @@ fn refused_host(host: &crate::model::Host, reason: &str) -> HostReport {
 }
 
 /// A skipped step's exports are `none`, so later references read as
-/// absent instead of failing as undefined.
+/// absent instead of failing as undefined. A value an earlier step already
+/// exported under the same name (e.g. `backup_age` from the production or
+/// the DR variant of a step) is kept.
 fn null_exports(step: &Step, scope: &mut Scope, exports: &mut BTreeMap<String, serde_json::Value>) {
     for e in &step.exports {
-        scope.insert(e.name.clone(), Value::from(()));
-        exports.insert(e.name.clone(), serde_json::Value::Null);
+        if !exports.contains_key(&e.name) {
+            scope.insert(e.name.clone(), Value::from(()));
+            exports.insert(e.name.clone(), serde_json::Value::Null);
+        }
     }
 }
 

@@ -137,9 +137,19 @@ pub fn plan(
     );
     globals.extend(set.iter().map(|s| (s.name.clone(), s.value.clone())));
 
+    // A host named by --limit in a forbidden group is refused (and says
+    // so in the report) even when the workflow's `hosts` would drop it.
+    let mut candidates: Vec<&Host> = selected;
+    if !limits.is_empty() && !workflow.forbid_groups.is_empty() {
+        for host in Limit::parse(limits)?.select(inventory)? {
+            if !candidates.iter().any(|c| c.name == host.name) {
+                candidates.push(host);
+            }
+        }
+    }
     let mut hosts = Vec::new();
     let mut refused = Vec::new();
-    for host in selected {
+    for host in candidates {
         if let Some(group) = workflow
             .forbid_groups
             .iter()

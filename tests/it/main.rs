@@ -4,6 +4,7 @@
 mod adhoc;
 mod auth;
 mod cli;
+mod compose;
 mod harness;
 mod harness_selftest;
 mod language;
