@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::event::Event;
+use crate::model::Severity;
 use crate::results::{
-    Captured, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION, StepReport,
-    StepStatus, Totals, Unreachable, UnreachableKind,
+    Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
+    StepReport, StepStatus, Totals, Unreachable, UnreachableKind,
 };
 
 fn out(text: &str) -> Captured {
@@ -37,6 +38,7 @@ fn passed(name: &str, ms: u64) -> StepReport {
     let command = match name {
         "disk" => "df -h /",
         "mongod" => "systemctl is-active mongod",
+        "controller-disk" => "df -h /backups",
         _ => "mongosh --quiet --eval 'rs.status().ok'",
     };
     let mut s = step(name, command, StepStatus::Passed, ms);
@@ -80,14 +82,14 @@ fn full_disk() -> StepReport {
          /dev/sdb1       500G  489G   11G  98% /var/lib/mongodb\n");
     s.failures = vec![
         RuleFailure {
-            severity: crate::model::Severity::Fail,
+            severity: Severity::Fail,
             expected: r#"stdout not matches "(9[0-9]|100)% /$""#.to_string(),
             message: Some("root filesystem on db-2 is above 90%, rotate logs".to_string()),
             seen: "/dev/sda1        50G   47G  3.0G  94% /".to_string(),
             location: "checks/mongo.kdl:12:9".to_string(),
         },
         RuleFailure {
-            severity: crate::model::Severity::Fail,
+            severity: Severity::Fail,
             expected: r#"stdout not matches "(9[0-9]|100)% /var/lib/mongodb""#.to_string(),
             message: None,
             seen: "/dev/sdb1       500G  489G   11G  98% /var/lib/mongodb".to_string(),
@@ -137,7 +139,130 @@ fn skipped(name: &str) -> StepReport {
     s
 }
 
-fn run(hosts: Vec<HostReport>) -> RunReport {
+fn rule(
+    severity: Severity,
+    expected: &str,
+    message: Option<&str>,
+    seen: &str,
+    at: &str,
+) -> RuleFailure {
+    RuleFailure {
+        severity,
+        expected: expected.to_string(),
+        message: message.map(str::to_string),
+        seen: seen.to_string(),
+        location: format!("checks/mongo.kdl:{at}"),
+    }
+}
+
+/// `/data` above the fail threshold: the same rule and message on every
+/// host it hits, with each host's own `df` line, so reporters can group.
+/// `inodes` adds a warning to the failed step.
+fn data_full(use_pct: u32, inodes: bool) -> StepReport {
+    let mut s = step("data", "df -P /data", StepStatus::Failed, 120);
+    let line = format!("/dev/sdc1  524288000  {use_pct}0000  1000  {use_pct}% /data");
+    s.stdout = out(&format!(
+        "Filesystem 1024-blocks Used Available Capacity Mounted on\n{line}\n"
+    ));
+    s.failures = vec![rule(
+        Severity::Fail,
+        r#"stdout not matches "(8[0-9]|9[0-9]|100)% /data""#,
+        Some("/data above 80%, move old dumps to cold storage"),
+        &line,
+        "31:9",
+    )];
+    if inodes {
+        s.failures.push(rule(
+            Severity::Warn,
+            "inode_use < 75",
+            Some("/data inodes 81% used (warn above 75%)"),
+            "81",
+            "33:9",
+        ));
+    }
+    s
+}
+
+/// `/data` above the warn threshold only.
+fn data_warm(use_pct: u32) -> StepReport {
+    let mut s = step("data", "df -P /data", StepStatus::Warned, 110);
+    s.failures = vec![rule(
+        Severity::Warn,
+        r#"stdout not matches "(7[0-9])% /data""#,
+        Some(&format!("/data is {use_pct}% full (warn above 70%)")),
+        &format!("/dev/sdc1  524288000  {use_pct}0000  1000  {use_pct}% /data"),
+        "35:9",
+    )];
+    s
+}
+
+/// The controller's backup freshness check, failing after its retries.
+fn stale_backup() -> StepReport {
+    let mut s = step(
+        "backup-fresh",
+        "find /backups -mmin -60 -name 'mongo-*.gz'",
+        StepStatus::Failed,
+        2_040,
+    );
+    s.attempts = 3;
+    s.failures = vec![rule(
+        Severity::Fail,
+        "stdout not empty",
+        Some("no mongo backup newer than 60 minutes on the controller"),
+        "",
+        "5:7",
+    )];
+    s
+}
+
+fn one_primary() -> FleetCheckReport {
+    FleetCheckReport {
+        name: "replica-set".to_string(),
+        status: StepStatus::Failed,
+        failures: vec![
+            rule(
+                Severity::Fail,
+                r#"hosts | selectattr("mongo_state", "eq", "PRIMARY") | list | length == 1"#,
+                Some("expected exactly one PRIMARY, found 2: db-2, db-7"),
+                "2",
+                "48:5",
+            ),
+            rule(
+                Severity::Fail,
+                r#"hosts | map(attribute="mongo_version") | unique | list | length == 1"#,
+                Some("members run different versions"),
+                r#"["6.0.14", "7.0.5"]"#,
+                "50:5",
+            ),
+        ],
+        reason: None,
+    }
+}
+
+fn passed_check(name: &str) -> FleetCheckReport {
+    FleetCheckReport {
+        name: name.to_string(),
+        status: StepStatus::Passed,
+        failures: Vec::new(),
+        reason: None,
+    }
+}
+
+fn exporting(mut h: HostReport, state: &str, version: &str) -> HostReport {
+    h.exports.insert("mongo_state".into(), state.into());
+    h.exports.insert("mongo_version".into(), version.into());
+    h
+}
+
+fn refused(name: &str) -> HostReport {
+    let mut h = host(name, HostStatus::Refused, 0, Vec::new());
+    h.refused =
+        Some("host is in group prod, which workflow mongo-health must never touch".to_string());
+    h.connect_time = None;
+    h
+}
+
+fn run(local: Vec<StepReport>, hosts: Vec<HostReport>, checks: Vec<FleetCheckReport>) -> RunReport {
     RunReport {
         schema_version: SCHEMA_VERSION,
         fleet_version: "0.1.0",
@@ -147,39 +272,73 @@ fn run(hosts: Vec<HostReport>) -> RunReport {
         inventory_path: "inventory/prod.kdl".to_string(),
         started_at: "2024-05-01T10:00:00Z".to_string(),
         duration: Duration::from_millis(31_240),
-        totals: Totals::count(&hosts, &[], &[]),
-        local: Vec::new(),
+        totals: Totals::count(&hosts, &local, &checks),
+        local,
         hosts,
-        fleet_checks: Vec::new(),
+        fleet_checks: checks,
     }
 }
 
-/// Six hosts: one healthy, one with failed rules, one with a timeout and an
-/// error, two refusing connections and one with a bad host key.
+/// Every outcome a reporter must render: a failed controller step (after
+/// retries) and a passed one; a healthy host; failed rules; an error and a
+/// timeout (retried) on one host; the same `/data` failure on two hosts
+/// (one with an extra warning); a warned host; a refused host; three
+/// unreachable hosts; a failed fleet check with two broken rules and a
+/// passed one.
 pub(crate) fn mixed_run() -> RunReport {
-    run(vec![
+    let mut slow = slow_replication();
+    slow.attempts = 2;
+    let local = vec![passed("controller-disk", 40), stale_backup()];
+    let hosts = vec![
         host(
             "web-1",
             HostStatus::Ok,
             1200,
             vec![passed("disk", 300), passed("mongod", 90), skipped("stats")],
         ),
-        host(
-            "db-2",
-            HostStatus::Failed,
-            1500,
-            vec![
-                full_disk(),
-                passed("mongod", 80),
-                passed("replication", 700),
-            ],
+        exporting(
+            host(
+                "db-2",
+                HostStatus::Failed,
+                1500,
+                vec![
+                    full_disk(),
+                    passed("mongod", 80),
+                    passed("replication", 700),
+                ],
+            ),
+            "PRIMARY",
+            "6.0.14",
         ),
         host(
             "db-3",
             HostStatus::Failed,
             30_800,
-            vec![passed("disk", 310), broken_status(), slow_replication()],
+            vec![passed("disk", 310), broken_status(), slow],
         ),
+        exporting(
+            host(
+                "db-7",
+                HostStatus::Failed,
+                900,
+                vec![passed("disk", 300), data_full(84, true)],
+            ),
+            "PRIMARY",
+            "7.0.5",
+        ),
+        host(
+            "db-8",
+            HostStatus::Failed,
+            900,
+            vec![passed("disk", 300), data_full(87, false)],
+        ),
+        host(
+            "db-9",
+            HostStatus::Warned,
+            900,
+            vec![passed("disk", 300), data_warm(72)],
+        ),
+        refused("ps-prod-1"),
         unreachable(
             "db-4",
             UnreachableKind::Refused,
@@ -196,17 +355,76 @@ pub(crate) fn mixed_run() -> RunReport {
             UnreachableKind::Refused,
             "connect to 10.0.0.6:22: Connection refused (os error 111)",
         ),
-    ])
+    ];
+    run(local, hosts, vec![one_primary(), passed_check("quorum")])
 }
 
-/// Three healthy hosts.
+/// Three healthy hosts, no local steps, no fleet checks.
 pub(crate) fn healthy_run() -> RunReport {
     let steps = || vec![passed("disk", 300), passed("mongod", 90)];
-    run(vec![
-        host("db-1", HostStatus::Ok, 900, steps()),
-        host("db-2", HostStatus::Ok, 1100, steps()),
-        host("db-3", HostStatus::Ok, 950, steps()),
-    ])
+    run(
+        Vec::new(),
+        vec![
+            host("db-1", HostStatus::Ok, 900, steps()),
+            host("db-2", HostStatus::Ok, 1100, steps()),
+            host("db-3", HostStatus::Ok, 950, steps()),
+        ],
+        Vec::new(),
+    )
+}
+
+/// Nothing failed, but two hosts warn the same way (different values) and
+/// one fleet check warned: the run passes with warnings.
+pub(crate) fn warned_run() -> RunReport {
+    let steps = |pct| vec![passed("disk", 300), data_warm(pct)];
+    let mut versions = passed_check("same-version");
+    versions.status = StepStatus::Warned;
+    versions.failures = vec![rule(
+        Severity::Warn,
+        r#"hosts | map(attribute="mongo_version") | unique | list | length == 1"#,
+        None,
+        r#"["6.0.14", "7.0.5"]"#,
+        "52:5",
+    )];
+    run(
+        Vec::new(),
+        vec![
+            host(
+                "db-1",
+                HostStatus::Ok,
+                900,
+                vec![passed("disk", 300), passed("data", 90)],
+            ),
+            host("db-2", HostStatus::Warned, 1100, steps(72)),
+            host("db-3", HostStatus::Warned, 950, steps(75)),
+        ],
+        vec![versions, passed_check("replica-set")],
+    )
+}
+
+/// A 1000-host run: the same `/data` rule broken on 40 hosts with 20
+/// different `df` lines, 25 hosts refusing connections, 10 refused as
+/// forbidden. The summary must stay a screen long.
+pub(crate) fn large_run() -> RunReport {
+    let hosts = (1..=1000)
+        .map(|i| {
+            let name = format!("ps-prod-{i}");
+            match i {
+                i if i % 25 == 0 => {
+                    let steps = vec![passed("disk", 300), data_full(80 + (i / 25) % 20, false)];
+                    host(&name, HostStatus::Failed, 900, steps)
+                }
+                i if i % 40 == 1 => unreachable(
+                    &name,
+                    UnreachableKind::Refused,
+                    &format!("connect to 10.0.0.{i}:22: Connection refused (os error 111)"),
+                ),
+                i if i > 990 => refused(&name),
+                _ => host(&name, HostStatus::Ok, 900, vec![passed("disk", 300)]),
+            }
+        })
+        .collect();
+    run(Vec::new(), hosts, Vec::new())
 }
 
 /// The events an executor would emit for `report`, hosts one after another.
@@ -222,8 +440,19 @@ pub(crate) fn events(report: &RunReport) -> Vec<Event> {
         hosts: report.hosts.len(),
         steps,
     }];
+    for s in &report.local {
+        events.push(Event::StepFinished {
+            host: "controller".into(),
+            step: s.clone(),
+        });
+    }
     for h in &report.hosts {
         let name = || h.name.clone();
+        // Refused hosts are never started, only reported as finished.
+        if h.status == HostStatus::Refused {
+            events.push(Event::HostFinished { host: h.clone() });
+            continue;
+        }
         events.push(Event::HostStarted { host: name() });
         if h.unreachable.is_none() {
             events.push(Event::HostConnected { host: name() });

@@ -104,7 +104,7 @@ mod tests {
         write_json(&fixture::mixed_run(), &path)?;
         let value: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path)?)?;
         assert_eq!(value["schema_version"], 1);
-        assert_eq!(value["totals"]["hosts"], 6);
+        assert_eq!(value["totals"]["hosts"], 10);
         let names: Vec<_> = fs::read_dir(dir.path())?
             .map(|e| e.map(|e| e.file_name()))
             .collect::<Result<_, _>>()?;

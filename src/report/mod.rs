@@ -3,6 +3,7 @@
 //! executor's [`Event`](crate::event::Event)s and
 //! [`RunReport`](crate::results::RunReport) and know nothing of SSH.
 
+mod groups;
 mod json;
 mod progress;
 mod style;

@@ -26,7 +26,9 @@ pub struct Progress {
     total: usize,
     done: usize,
     failed: usize,
+    warned: usize,
     unreachable: usize,
+    refused: usize,
     /// Hosts in flight, oldest first, with the step each is running
     /// (`None` while connecting). The oldest is shown because it is the one
     /// most likely holding the run up.
@@ -70,7 +72,9 @@ impl Progress {
             total: 0,
             done: 0,
             failed: 0,
+            warned: 0,
             unreachable: 0,
+            refused: 0,
             running: Vec::new(),
         }
     }
@@ -129,9 +133,11 @@ impl Progress {
         self.running.retain(|(h, _)| *h != host.name);
         self.done += 1;
         match host.status {
-            HostStatus::Ok | HostStatus::Warned => {}
-            HostStatus::Failed | HostStatus::Refused => self.failed += 1,
+            HostStatus::Ok => {}
+            HostStatus::Warned => self.warned += 1,
+            HostStatus::Failed => self.failed += 1,
             HostStatus::Unreachable => self.unreachable += 1,
+            HostStatus::Refused => self.refused += 1,
         }
         match &self.out {
             Output::Bar(bar) => {
@@ -177,22 +183,32 @@ impl Progress {
                     .iter()
                     .filter(|s| s.status != StepStatus::Skipped);
                 let passed = run.clone().filter(|s| s.status == StepStatus::Passed);
-                format!("{}/{} steps passed", passed.count(), run.count())
+                let warned = run.clone().filter(|s| s.status == StepStatus::Warned);
+                let mut detail = format!("{}/{} steps passed", passed.count(), run.count());
+                match warned.count() {
+                    0 => {}
+                    n => detail.push_str(&format!(", {n} warned")),
+                }
+                detail
             }
         };
         let status = host.status.as_str();
-        format!(
-            "[{}/{}] {}  {status}  {detail} ({})",
-            self.done,
-            self.total,
-            host.name,
-            style::duration(host.duration)
-        )
+        let line = format!(
+            "[{}/{}] {}  {status}  {detail}",
+            self.done, self.total, host.name
+        );
+        // A refused host was never contacted: it has no duration to show.
+        match host.status {
+            HostStatus::Refused => line,
+            _ => format!("{line} ({})", style::duration(host.duration)),
+        }
     }
 
     /// `✗ db-2 disk: FAILED — root filesystem is above 90%` for a step that
     /// did not pass: the rule's message when it has one (it was written for
     /// humans), else what was expected; the reason for timeouts and errors.
+    /// A failed step leads with a `fail` rule, not a warning that broke
+    /// alongside it; retries are mentioned because they rule out a blip.
     fn step_problem(&self, host: &str, step: &StepReport) -> Option<String> {
         let p = self.paint;
         let (mark, status) = match step.status {
@@ -202,7 +218,9 @@ impl Progress {
             StepStatus::Timeout => (p.yellow("✗"), p.yellow("TIMEOUT")),
             StepStatus::Error => (p.red("✗"), p.red("ERROR")),
         };
-        let mut detail = match (step.failures.first(), &step.reason) {
+        let worst = step.failures.iter().map(|f| f.severity).max();
+        let lead = step.failures.iter().find(|f| Some(f.severity) == worst);
+        let mut detail = match (lead, &step.reason) {
             (Some(rule), _) => match &rule.message {
                 Some(msg) => first_line(msg, MAX_DETAIL_CHARS),
                 None => format!("expected {}", first_line(&rule.expected, MAX_DETAIL_CHARS)),
@@ -210,22 +228,37 @@ impl Progress {
             (None, Some(reason)) => first_line(reason, MAX_DETAIL_CHARS),
             (None, None) => String::from("no reason given"),
         };
-        if step.failures.len() > 1 {
-            let more = step.failures.len() - 1;
+        // Only rules as bad as the one quoted; warnings alongside a failure
+        // are left to the summary.
+        let alike = step.failures.iter().filter(|f| Some(f.severity) == worst);
+        if alike.clone().count() > 1 {
+            let more = alike.count() - 1;
             detail.push_str(&format!(" (+{more} more)"));
         }
-        Some(format!("{mark} {host} {}: {status} — {detail}", step.name))
+        let after = match step.attempts {
+            0 | 1 => String::new(),
+            n => format!(" after {n} attempts"),
+        };
+        Some(format!(
+            "{mark} {host} {}: {status}{after} — {detail}",
+            step.name
+        ))
     }
 
-    /// ` · 2 failed · 1 unreachable · db-7: disk +3`, appended to the bar's
-    /// `12/20 hosts`.
+    /// ` · 2 failed · 1 warned · 1 unreachable · db-7: disk +3`, appended
+    /// to the bar's `12/20 hosts`; zero counts are left out.
     fn bar_message(&self) -> String {
         let mut msg = String::new();
-        if self.failed > 0 {
-            msg.push_str(&format!(" · {} failed", self.failed));
-        }
-        if self.unreachable > 0 {
-            msg.push_str(&format!(" · {} unreachable", self.unreachable));
+        let counts = [
+            (self.failed, "failed"),
+            (self.warned, "warned"),
+            (self.unreachable, "unreachable"),
+            (self.refused, "refused"),
+        ];
+        for (n, what) in counts {
+            if n > 0 {
+                msg.push_str(&format!(" · {n} {what}"));
+            }
         }
         if let Some((host, step)) = self.running.first() {
             let doing = step.as_deref().unwrap_or("connecting");
@@ -323,7 +356,7 @@ mod tests {
         let sink = Captured::default();
         let mut progress = Progress::with_writer(Box::new(sink));
         let events = fixture::events(&fixture::mixed_run());
-        // Up to db-3 finishing: 3 hosts done, one failed so far.
+        // Up to ps-prod-1 refused: four failed, one warned, one refused.
         for event in events
             .iter()
             .take_while(|e| !matches!(e, Event::HostStarted { host } if host == "db-4"))
@@ -340,7 +373,10 @@ mod tests {
             host: "db-5".into(),
             step: "disk".into(),
         });
-        assert_eq!(progress.bar_message(), " · 2 failed · db-4: connecting +1");
+        assert_eq!(
+            progress.bar_message(),
+            " · 4 failed · 1 warned · 1 refused · db-4: connecting +1"
+        );
     }
 
     #[test]
@@ -349,8 +385,8 @@ mod tests {
         replay(&mut progress);
         progress.finish();
         if let Output::Bar(bar) = &progress.out {
-            assert_eq!(bar.position(), 6);
-            assert_eq!(bar.length(), Some(6));
+            assert_eq!(bar.position(), 10);
+            assert_eq!(bar.length(), Some(10));
             assert!(bar.is_finished());
         }
     }

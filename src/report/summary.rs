@@ -1,11 +1,18 @@
 //! The final summary on stdout: what broke, where, and what was seen, so the
 //! operator knows what to do within seconds. Healthy hosts are not listed:
-//! a healthy fleet is a header and a verdict.
+//! a healthy fleet is a header and a verdict. Sections run from what needs
+//! action to what merely deserves a look: failed steps (controller first),
+//! fleet checks, hosts that were not checked (refused, unreachable),
+//! warnings, totals. The same problem on many hosts is shown once (see
+//! [`groups`](crate::report::groups)), so the length tracks the number of
+//! distinct problems, not the size of the fleet.
 
-use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, plural};
+use crate::model::Severity;
+use crate::report::groups::{self, StepProblem, Warning, host_list, variants};
+use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, first_line, plural};
 use crate::results::{
-    Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus, Totals,
-    UnreachableKind,
+    Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, StepReport,
+    StepStatus, Totals, UnreachableKind,
 };
 
 /// Longest line kept from text the operator's own files or the SSH layer
@@ -17,24 +24,44 @@ const MAX_MESSAGE_CHARS: usize = 300;
 const MAX_UNREACHABLE_MESSAGES: usize = 3;
 /// Width of `expected: ` and friends, so values line up.
 const LABEL_WIDTH: usize = 10;
+/// Distinct outputs shown for one grouped problem; more hosts with yet
+/// other output are counted, their output is in the JSON report.
+const MAX_VARIANTS: usize = 3;
+/// Distinct step problems shown in full. Past this the run is broken in so
+/// many ways that the next one adds no decision, only scrolling.
+const MAX_PROBLEMS: usize = 20;
+/// Warning lines shown; warnings never block, so they get less room.
+const MAX_WARNINGS: usize = 10;
+/// Distinct refusal reasons shown (reasons name a group, so they are few).
+const MAX_REFUSALS: usize = 5;
 
 /// The one-word outcome of a run, in order of what the operator must fix
-/// first: a failed check beats an unreachable host.
+/// first: a failure beats a refused host, which beats an unreachable one.
+/// It is `Passed` exactly when the exit code is
+/// [`OK`](crate::exit_code::OK): warnings never fail a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every host was reached and every step passed or was skipped.
+    /// Every host was reached and every step and fleet check passed,
+    /// warned or was skipped.
     Passed,
-    /// At least one host had a step that failed, timed out or errored.
+    /// A step (on a host or the controller) failed, timed out or errored,
+    /// or a fleet check failed.
     Failed,
+    /// Nothing failed, but hosts were refused as forbidden targets: the
+    /// run is incomplete and the selection probably wrong.
+    Refused,
     /// Nothing failed, but some hosts could not be checked at all.
     Unreachable,
 }
 
 impl Verdict {
-    pub fn from_totals(totals: &Totals) -> Self {
-        if totals.hosts_failed > 0 {
+    pub fn from_totals(t: &Totals) -> Self {
+        let failed = t.hosts_failed + t.steps_failed + t.steps_timeout + t.steps_error;
+        if failed + t.fleet_checks_failed > 0 {
             Verdict::Failed
-        } else if totals.hosts_unreachable > 0 {
+        } else if t.hosts_refused > 0 {
+            Verdict::Refused
+        } else if t.hosts_unreachable > 0 {
             Verdict::Unreachable
         } else {
             Verdict::Passed
@@ -45,6 +72,7 @@ impl Verdict {
         match self {
             Verdict::Passed => "PASSED",
             Verdict::Failed => "FAILED",
+            Verdict::Refused => "REFUSED",
             Verdict::Unreachable => "UNREACHABLE",
         }
     }
@@ -57,15 +85,13 @@ pub fn render_summary(report: &RunReport, config: &DisplayConfig) -> String {
         text: String::new(),
         paint: Paint::new(config.color),
     };
+    let problems = groups::collect(report);
     out.header(report);
-    for host in report
-        .hosts
-        .iter()
-        .filter(|h| h.status == HostStatus::Failed)
-    {
-        out.failed_host(host);
-    }
+    out.step_problems(&problems.steps);
+    out.fleet_checks(&report.fleet_checks);
+    out.refused(&report.hosts);
     out.unreachable(&report.hosts);
+    out.warnings(&problems.warnings);
     out.totals(&report.totals);
     out.text
 }
@@ -105,97 +131,204 @@ impl Summary {
         self.line(0, &head);
     }
 
-    fn failed_host(&mut self, host: &HostReport) {
-        let p = self.paint;
-        let run = host
-            .steps
-            .iter()
-            .filter(|s| s.status != StepStatus::Skipped)
-            .count();
-        let passed = host
-            .steps
-            .iter()
-            .filter(|s| s.status == StepStatus::Passed)
-            .count();
-        let mut head = format!("{} {}", p.red("✗"), p.bold(&host.name));
-        if let Some(addr) = address(host) {
-            head.push_str(&format!("  {}", p.dim(&addr)));
+    fn step_problems(&mut self, problems: &[StepProblem]) {
+        for problem in problems.iter().take(MAX_PROBLEMS) {
+            self.blank();
+            self.step_problem(problem);
         }
-        head.push_str(&format!(" · {passed}/{run} steps passed"));
-        self.blank();
-        self.line(0, &head);
-        for step in &host.steps {
-            if !matches!(step.status, StepStatus::Passed | StepStatus::Skipped) {
-                self.failed_step(step);
-            }
+        if let Some(rest) = problems.get(MAX_PROBLEMS..).filter(|r| !r.is_empty()) {
+            let results: usize = rest.iter().map(|p| p.members.len()).sum();
+            let note = format!(
+                "… {} more failures ({}) in the JSON report",
+                rest.len(),
+                plural(results, "step result"),
+            );
+            self.blank();
+            self.line(0, &self.paint.dim(&note));
         }
     }
 
-    fn failed_step(&mut self, step: &StepReport) {
+    /// `✗ db-7, db-8 · data  FAILED after 3 attempts`, then the broken
+    /// rules, or for timeouts and errors the reason and partial output.
+    fn step_problem(&mut self, problem: &StepProblem) {
         let p = self.paint;
-        let status = match step.status {
-            StepStatus::Timeout => p.yellow("TIMEOUT"),
-            StepStatus::Failed => p.red("FAILED"),
-            _ => p.red("ERROR"),
-        };
-        let after = format!("after {}", style::duration(step.duration));
-        self.line(
-            2,
-            &format!("{}  {status} {}", p.bold(&step.name), p.dim(&after)),
-        );
-        for rule in &step.failures {
-            self.rule(rule);
+        let names: Vec<&str> = problem.members.iter().map(|(s, _)| s.name).collect();
+        let mut head = format!("{} {}", p.red("✗"), p.bold(&host_list(&names)));
+        if let [(site, _)] = problem.members.as_slice()
+            && let Some(addr) = site.host.and_then(address)
+        {
+            head.push_str(&format!("  {}", p.dim(&addr)));
         }
-        if let Some(reason) = &step.reason {
-            self.field(4, "reason", &[message(reason)]);
+        head.push_str(&format!(
+            " · {}  {}",
+            p.bold(problem.step),
+            status_word(problem.status, p)
+        ));
+        if let Some(after) = after(problem) {
+            head.push_str(&format!(" {}", p.dim(&after)));
         }
-        if let Some(signal) = &step.exit_signal {
-            self.field(4, "signal", &[message(signal)]);
+        self.line(0, &head);
+        let rules = problem.rules();
+        for (i, rule) in rules.iter().enumerate() {
+            let seen = problem
+                .members
+                .iter()
+                .map(|(site, step)| {
+                    let seen = groups::fail_rules(step).nth(i).map_or("", |r| &r.seen);
+                    (site.name, seen_lines(seen, p))
+                })
+                .collect();
+            self.rule(2, "• ", rule, self.evidence(seen));
+        }
+        let first = problem.first();
+        if let Some(reason) = &first.reason {
+            self.field(2, "reason", &[message(reason)]);
+        }
+        if let Some(signal) = &first.exit_signal {
+            self.field(2, "signal", &[message(signal)]);
         }
         // A failed rule already quotes what it saw; for timeouts and errors
         // the partial output is the only clue to where the command stalled.
-        if step.failures.is_empty() {
-            self.output(4, "stdout", &step.stdout);
-            self.output(4, "stderr", &step.stderr);
+        if rules.is_empty() {
+            self.stream(problem, "stdout", |s| &s.stdout);
+            self.stream(problem, "stderr", |s| &s.stderr);
         }
     }
 
-    /// One failed rule as a bulleted block; the bullet separates rules when
-    /// a step has several.
-    fn rule(&mut self, rule: &RuleFailure) {
+    /// One broken rule as a bulleted block; the bullet separates rules when
+    /// a step has several. `seen` is already rendered (see `evidence`).
+    fn rule(&mut self, indent: usize, bullet: &str, rule: &RuleFailure, seen: Vec<String>) {
         let p = self.paint;
         let mut block = labeled("expected", &[message(&rule.expected)]);
         if let Some(msg) = &rule.message {
             block.extend(labeled("message", &[message(msg)]));
         }
-        // An empty output is itself a finding, so it is said, not omitted.
-        let mut seen = excerpt(&rule.seen, p);
-        if seen.is_empty() {
-            seen.push(p.dim("(empty)").into_owned());
-        }
         block.extend(labeled("seen", &seen));
         block.extend(labeled("rule", &[p.dim(&rule.location).into_owned()]));
         for (i, l) in block.iter().enumerate() {
-            let bullet = if i == 0 { "• " } else { "  " };
-            self.line(4, &format!("{bullet}{l}"));
+            let lead = if i == 0 { bullet } else { "  " };
+            self.line(indent, &format!("{lead}{l}"));
         }
     }
 
-    /// A stream's partial output; silent streams are omitted, unlike a
-    /// rule's `seen`, because most commands use only one of the two.
-    fn output(&mut self, indent: usize, label: &str, captured: &Captured) {
-        let mut lines = excerpt(&captured.text, self.paint);
-        if lines.is_empty() {
+    /// Per-site evidence of a grouped problem: shown once when every site
+    /// saw the same, else each distinct value under the sites that saw it,
+    /// up to [`MAX_VARIANTS`].
+    fn evidence(&self, items: Vec<(&str, Vec<String>)>) -> Vec<String> {
+        let p = self.paint;
+        let mut found = variants(items);
+        if found.len() == 1 {
+            return found.remove(0).1;
+        }
+        let mut out = Vec::new();
+        for (names, lines) in found.iter().take(MAX_VARIANTS) {
+            let who = format!("{}:", host_list(names));
+            match lines.as_slice() {
+                [one] => out.push(format!("{} {one}", p.dim(&who))),
+                _ => {
+                    out.push(p.dim(&who).into_owned());
+                    out.extend(lines.iter().map(|l| format!("  {l}")));
+                }
+            }
+        }
+        if let Some(rest) = found.get(MAX_VARIANTS..).filter(|r| !r.is_empty()) {
+            let hosts: usize = rest.iter().map(|(n, _)| n.len()).sum();
+            let note = format!(
+                "… {} with other output in the JSON report",
+                plural(hosts, "more host")
+            );
+            out.push(p.dim(&note).into_owned());
+        }
+        out
+    }
+
+    /// A stream's partial output per site; omitted when every site's is
+    /// silent, unlike a rule's `seen`, because most commands use only one
+    /// of the two streams.
+    fn stream(&mut self, problem: &StepProblem, label: &str, pick: fn(&StepReport) -> &Captured) {
+        let p = self.paint;
+        let items: Vec<(&str, Vec<String>)> = problem
+            .members
+            .iter()
+            .map(|(site, step)| (site.name, captured_lines(pick(step), p)))
+            .collect();
+        if items.iter().all(|(_, lines)| lines.is_empty()) {
             return;
         }
-        if captured.truncated {
-            let note = format!(
-                "… capture capped; {} written in total",
-                style::bytes(captured.bytes)
+        let items = items
+            .into_iter()
+            .map(|(name, lines)| (name, or_empty(lines, p)))
+            .collect();
+        let lines = self.evidence(items);
+        self.field(2, label, &lines);
+    }
+
+    /// Failed and warned fleet checks with every rule that broke; passed
+    /// ones are only counted in the totals.
+    fn fleet_checks(&mut self, checks: &[FleetCheckReport]) {
+        let p = self.paint;
+        for check in checks {
+            let (mark, warned) = match check.status {
+                StepStatus::Passed | StepStatus::Skipped => continue,
+                StepStatus::Warned => (p.yellow("!"), true),
+                _ => (p.red("✗"), false),
+            };
+            self.blank();
+            let head = format!(
+                "{mark} fleet check {}  {}",
+                p.bold(&check.name),
+                status_word(check.status, p)
             );
-            lines.push(self.paint.dim(&note).into_owned());
+            self.line(0, &head);
+            for rule in &check.failures {
+                // In a failed check, `!` tells the warnings from the failures.
+                let bullet = match rule.severity {
+                    Severity::Warn if !warned => "! ",
+                    _ => "• ",
+                };
+                self.rule(2, bullet, rule, seen_lines(&rule.seen, p));
+            }
+            if let Some(reason) = &check.reason {
+                self.field(2, "reason", &[message(reason)]);
+            }
         }
-        self.field(indent, label, &lines);
+    }
+
+    /// Hosts the workflow must never touch, grouped by reason. Red: the
+    /// selection included hosts it should not have, which the operator
+    /// must see even when everything else passed.
+    fn refused(&mut self, hosts: &[HostReport]) {
+        let p = self.paint;
+        let items: Vec<(&str, &str)> = hosts
+            .iter()
+            .filter(|h| h.status == HostStatus::Refused)
+            .map(|h| {
+                (
+                    h.name.as_str(),
+                    h.refused.as_deref().unwrap_or("no reason recorded"),
+                )
+            })
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        self.blank();
+        let found = variants(items);
+        for (names, why) in found.iter().take(MAX_REFUSALS) {
+            let line = format!(
+                "{} {} {}: {}",
+                p.red("✗"),
+                p.red("REFUSED"),
+                p.bold(&host_list(names)),
+                message(why)
+            );
+            self.line(0, &line);
+        }
+        if let Some(rest) = found.get(MAX_REFUSALS..).filter(|r| !r.is_empty()) {
+            let hosts: usize = rest.iter().map(|(n, _)| n.len()).sum();
+            let note = format!("… {} refused for other reasons", plural(hosts, "more host"));
+            self.line(2, &p.dim(&note));
+        }
     }
 
     /// Unreachable hosts grouped by cause, because the cause decides the
@@ -222,7 +355,7 @@ impl Summary {
             let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
             self.line(
                 2,
-                &format!("{}: {}", p.yellow(kind.as_str()), names.join(", ")),
+                &format!("{}: {}", p.yellow(kind.as_str()), host_list(&names)),
             );
             let first = members[0].1;
             if members.iter().all(|(_, m)| *m == first) {
@@ -239,40 +372,145 @@ impl Summary {
         }
     }
 
-    /// The verdict first, then only the non-zero counts, so a healthy run
-    /// reads `PASSED  hosts 3 ok · steps 9 passed`.
+    /// One line per distinct warning, `! db-9 data: /data is 72% full`:
+    /// warnings never fail the run, so they come last and stay compact
+    /// (the rule's message was written for exactly this line).
+    fn warnings(&mut self, warnings: &[Warning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        let p = self.paint;
+        self.blank();
+        for w in warnings.iter().take(MAX_WARNINGS) {
+            let names: Vec<&str> = w.sites.iter().map(|s| s.name).collect();
+            let mut what = match &w.rule.message {
+                Some(m) => message(m),
+                None => format!("expected {}", message(&w.rule.expected)),
+            };
+            // Without a message, what was seen is the finding; quoted only
+            // when it is one value for every host listed.
+            if w.rule.message.is_none() && w.seen.iter().all(|s| *s == w.seen[0]) {
+                what.push_str(&format!(", seen {}", first_line(w.seen[0], 80)));
+            }
+            let line = format!(
+                "{} {} {}: {what}",
+                p.yellow("!"),
+                host_list(&names),
+                p.bold(w.step)
+            );
+            self.line(0, &line);
+        }
+        if warnings.len() > MAX_WARNINGS {
+            let more = warnings.len() - MAX_WARNINGS;
+            let note = format!("… {} in the JSON report", plural(more, "more warning"));
+            self.line(2, &p.dim(&note));
+        }
+    }
+
+    /// The verdict first, then only the non-zero counts (plus `ok` and
+    /// `passed`), so a healthy run reads `PASSED  hosts 3 ok · steps 9
+    /// passed`; fleet checks appear only when the workflow has some.
     fn totals(&mut self, t: &Totals) {
         let p = self.paint;
         let verdict = Verdict::from_totals(t);
-        let word = match verdict {
-            Verdict::Passed => p.green(verdict.as_str()),
-            Verdict::Failed => p.red(verdict.as_str()),
-            Verdict::Unreachable => p.yellow(verdict.as_str()),
+        let mut word = match verdict {
+            Verdict::Passed => p.green(verdict.as_str()).into_owned(),
+            Verdict::Failed | Verdict::Refused => p.red(verdict.as_str()).into_owned(),
+            Verdict::Unreachable => p.yellow(verdict.as_str()).into_owned(),
         };
-        let counts = |items: &[(usize, &str)]| {
-            let mut parts: Vec<String> = Vec::new();
-            for (i, (n, what)) in items.iter().enumerate() {
-                if i == 0 || *n > 0 {
-                    parts.push(format!("{n} {what}"));
-                }
-            }
-            parts.join(", ")
-        };
+        let warnings = t.steps_warned + t.fleet_checks_warned;
+        if verdict == Verdict::Passed && warnings > 0 {
+            let with = format!("with {}", plural(warnings, "warning"));
+            word.push_str(&format!(" {}", p.yellow(&with)));
+        }
         let hosts = counts(&[
             (t.hosts_ok, "ok"),
+            (t.hosts_warned, "warned"),
             (t.hosts_failed, "failed"),
             (t.hosts_unreachable, "unreachable"),
+            (t.hosts_refused, "refused"),
         ]);
         let steps = counts(&[
             (t.steps_passed, "passed"),
+            (t.steps_warned, "warned"),
             (t.steps_failed, "failed"),
             (t.steps_timeout, "timeout"),
             (t.steps_error, "error"),
             (t.steps_skipped, "skipped"),
         ]);
+        let mut line = format!("{word}  hosts {hosts} · steps {steps}");
+        if t.fleet_checks_passed + t.fleet_checks_warned + t.fleet_checks_failed > 0 {
+            let checks = counts(&[
+                (t.fleet_checks_passed, "passed"),
+                (t.fleet_checks_warned, "warned"),
+                (t.fleet_checks_failed, "failed"),
+            ]);
+            line.push_str(&format!(" · fleet checks {checks}"));
+        }
         self.blank();
-        self.line(0, &format!("{word}  hosts {hosts} · steps {steps}"));
+        self.line(0, &line);
     }
+}
+
+/// `3 ok, 1 failed`: the first count always, the others when non-zero.
+fn counts(items: &[(usize, &str)]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for (i, (n, what)) in items.iter().enumerate() {
+        if i == 0 || *n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.join(", ")
+}
+
+fn status_word(status: StepStatus, p: Paint) -> String {
+    match status {
+        StepStatus::Timeout | StepStatus::Warned => p.yellow(status.as_str()).into_owned(),
+        _ => p.red(status.as_str()).into_owned(),
+    }
+}
+
+/// `after 3 attempts, 2.0s`: retries say the failure is not a blip. The
+/// duration only for a single site; for a group it would be one of many.
+fn after(problem: &StepProblem) -> Option<String> {
+    let attempts = problem.members.iter().map(|(_, s)| s.attempts);
+    let most = attempts.clone().max().unwrap_or(0);
+    let mut parts = Vec::new();
+    if most > 1 {
+        let varied = attempts.clone().any(|a| a != most);
+        let up_to = if varied { "up to " } else { "" };
+        parts.push(format!("{up_to}{most} attempts"));
+    }
+    if let [(_, step)] = problem.members.as_slice() {
+        parts.push(style::duration(step.duration));
+    }
+    (!parts.is_empty()).then(|| format!("after {}", parts.join(", ")))
+}
+
+/// A rule's `seen` as excerpt lines. An empty output is itself a finding,
+/// so it is said, not omitted.
+fn seen_lines(seen: &str, p: Paint) -> Vec<String> {
+    or_empty(excerpt(seen, p), p)
+}
+
+fn or_empty(mut lines: Vec<String>, p: Paint) -> Vec<String> {
+    if lines.is_empty() {
+        lines.push(p.dim("(empty)").into_owned());
+    }
+    lines
+}
+
+/// A stream's excerpt, with a note when the capture was capped.
+fn captured_lines(captured: &Captured, p: Paint) -> Vec<String> {
+    let mut lines = excerpt(&captured.text, p);
+    if captured.truncated && !lines.is_empty() {
+        let note = format!(
+            "… capture capped; {} written in total",
+            style::bytes(captured.bytes)
+        );
+        lines.push(p.dim(&note).into_owned());
+    }
+    lines
 }
 
 /// `label:   first line`, further lines aligned under the first, so a
@@ -307,57 +545,5 @@ fn message(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::fixture;
-
-    #[test]
-    fn summary_of_mixed_run() {
-        let text = render_summary(&fixture::mixed_run(), &DisplayConfig::plain());
-        assert!(!text.contains('\x1b'), "no colour when disabled");
-        insta::assert_snapshot!("summary_mixed", text);
-    }
-
-    #[test]
-    fn summary_of_healthy_run() {
-        let text = render_summary(&fixture::healthy_run(), &DisplayConfig::plain());
-        insta::assert_snapshot!("summary_healthy", text);
-    }
-
-    #[test]
-    fn colour_marks_failures_red_and_passes_green() {
-        let config = DisplayConfig {
-            color: true,
-            interactive: false,
-        };
-        let mixed = render_summary(&fixture::mixed_run(), &config);
-        assert!(mixed.contains("\x1b[1;31mFAILED\x1b[0m"));
-        assert!(mixed.contains("\x1b[33mTIMEOUT\x1b[0m"));
-        let healthy = render_summary(&fixture::healthy_run(), &config);
-        assert!(healthy.contains("\x1b[32mPASSED\x1b[0m"));
-    }
-
-    #[test]
-    fn verdict_prefers_failures_over_unreachable() {
-        let mut t = Totals {
-            hosts: 3,
-            hosts_ok: 1,
-            hosts_unreachable: 1,
-            ..Totals::default()
-        };
-        assert_eq!(Verdict::from_totals(&t), Verdict::Unreachable);
-        t.hosts_failed = 1;
-        assert_eq!(Verdict::from_totals(&t), Verdict::Failed);
-        assert_eq!(Verdict::from_totals(&Totals::default()), Verdict::Passed);
-    }
-
-    #[test]
-    fn address_is_shown_only_when_it_adds_something() {
-        let mut h = fixture::mixed_run().hosts.remove(0);
-        assert_eq!(address(&h).as_deref(), Some("10.0.0.1"));
-        h.address = h.name.clone();
-        assert_eq!(address(&h), None);
-        h.port = 2222;
-        assert_eq!(address(&h).as_deref(), Some(":2222"));
-    }
-}
+#[path = "summary_tests.rs"]
+mod tests;

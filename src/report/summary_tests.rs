@@ -1,0 +1,98 @@
+//! Snapshot and behaviour tests of the summary, kept apart so the
+//! renderer stays readable.
+
+use super::*;
+use crate::exit_code;
+use crate::report::fixture;
+
+#[test]
+fn summary_of_mixed_run() {
+    let text = render_summary(&fixture::mixed_run(), &DisplayConfig::plain());
+    assert!(!text.contains('\x1b'), "no colour when disabled");
+    insta::assert_snapshot!("summary_mixed", text);
+}
+
+#[test]
+fn summary_of_healthy_run() {
+    let text = render_summary(&fixture::healthy_run(), &DisplayConfig::plain());
+    insta::assert_snapshot!("summary_healthy", text);
+}
+
+#[test]
+fn summary_of_run_with_only_warnings() {
+    let text = render_summary(&fixture::warned_run(), &DisplayConfig::plain());
+    insta::assert_snapshot!("summary_warned", text);
+}
+
+#[test]
+fn summary_of_a_thousand_hosts_stays_short() {
+    let text = render_summary(&fixture::large_run(), &DisplayConfig::plain());
+    assert!(text.lines().count() < 30, "{text}");
+    insta::assert_snapshot!("summary_large", text);
+}
+
+#[test]
+fn colour_marks_failures_red_and_passes_green() {
+    let config = DisplayConfig {
+        color: true,
+        interactive: false,
+    };
+    let mixed = render_summary(&fixture::mixed_run(), &config);
+    assert!(mixed.contains("\x1b[1;31mFAILED\x1b[0m"));
+    assert!(mixed.contains("\x1b[33mTIMEOUT\x1b[0m"));
+    assert!(mixed.contains("\x1b[1;31mREFUSED\x1b[0m"));
+    let healthy = render_summary(&fixture::healthy_run(), &config);
+    assert!(healthy.contains("\x1b[32mPASSED\x1b[0m"));
+}
+
+#[test]
+fn verdict_prefers_failures_over_refused_over_unreachable() {
+    let mut t = Totals {
+        hosts: 3,
+        hosts_ok: 1,
+        hosts_unreachable: 1,
+        ..Totals::default()
+    };
+    assert_eq!(Verdict::from_totals(&t), Verdict::Unreachable);
+    t.hosts_refused = 1;
+    assert_eq!(Verdict::from_totals(&t), Verdict::Refused);
+    t.fleet_checks_failed = 1;
+    assert_eq!(Verdict::from_totals(&t), Verdict::Failed);
+    assert_eq!(Verdict::from_totals(&Totals::default()), Verdict::Passed);
+}
+
+/// The verdict and the exit code must never disagree on pass/fail,
+/// whichever single count is set.
+#[test]
+fn verdict_passes_exactly_when_the_exit_code_is_ok() {
+    let setters: [fn(&mut Totals); 12] = [
+        |t| t.hosts_warned = 1,
+        |t| t.hosts_failed = 1,
+        |t| t.hosts_unreachable = 1,
+        |t| t.hosts_refused = 1,
+        |t| t.steps_warned = 1,
+        |t| t.steps_failed = 1,
+        |t| t.steps_timeout = 1,
+        |t| t.steps_error = 1,
+        |t| t.steps_skipped = 1,
+        |t| t.fleet_checks_passed = 1,
+        |t| t.fleet_checks_warned = 1,
+        |t| t.fleet_checks_failed = 1,
+    ];
+    for set in setters {
+        let mut t = Totals::default();
+        set(&mut t);
+        let passed = Verdict::from_totals(&t) == Verdict::Passed;
+        assert_eq!(passed, exit_code::for_totals(&t) == exit_code::OK, "{t:?}");
+    }
+}
+
+#[test]
+fn address_is_shown_only_when_it_adds_something() {
+    let mut h = fixture::mixed_run().hosts.remove(0);
+    assert_eq!(address(&h).as_deref(), Some("10.0.0.1"));
+    h.address = h.name.clone();
+    assert_eq!(address(&h), None);
+    h.port = 2222;
+    assert_eq!(address(&h).as_deref(), Some(":2222"));
+}
