@@ -21,6 +21,8 @@ mod workflow;
 #[cfg(test)]
 mod diagnostic_tests;
 #[cfg(test)]
+mod doc_tests;
+#[cfg(test)]
 mod inventory_tests;
 #[cfg(test)]
 mod language_tests;
