@@ -17,7 +17,7 @@ const EXCERPT_LINES: usize = 5;
 /// Characters per quoted line before it is cut.
 const EXCERPT_WIDTH: usize = 160;
 /// Offending rows reported per `expect-each` rule; the rest are counted.
-const MAX_ROW_FAILURES: usize = 10;
+const MAX_ROW_FAILURES: usize = 20;
 
 /// Variables visible to templates and expressions, by name.
 pub type Scope = BTreeMap<String, Value>;
@@ -177,9 +177,20 @@ impl Evaluator {
                             format!("row: {}; cannot evaluate: {}", describe_row(&row), e.detail)
                         }
                     };
+                    // Rows that render the same message (a table's
+                    // continuation rows filled down from their parent) are
+                    // one problem, reported once.
+                    let message = message(&row_scope);
+                    if message.is_some()
+                        && failures
+                            .iter()
+                            .any(|f| f.message == message && f.expected == rule.check.describe())
+                    {
+                        continue;
+                    }
                     broken += 1;
                     if broken <= MAX_ROW_FAILURES {
-                        failures.push(fail(seen, message(&row_scope)));
+                        failures.push(fail(seen, message));
                     }
                 }
                 if broken > MAX_ROW_FAILURES {

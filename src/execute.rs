@@ -72,7 +72,10 @@ pub async fn execute(
     let mut stopped: Option<String> = None;
     for step in &workflow.local {
         let report = match &stopped {
-            Some(why) => skipped(step, why.clone(), String::new()),
+            Some(why) => {
+                null_exports(step, &mut globals, &mut local_exports);
+                skipped(step, why.clone(), String::new())
+            }
             None => {
                 run_step(
                     &evaluator,

@@ -41,8 +41,17 @@ impl std::str::FromStr for SetVar {
                 "variable name `{name}` must be an identifier (letters, digits, `_`; not starting with a digit)"
             ));
         }
-        let value = serde_json::from_str(raw)
-            .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+        // JSON only when nothing is lost: `621.70` stays the string a
+        // version comparison needs, not the number 621.7.
+        let value = match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(v)
+                if !v.is_number()
+                    || serde_json::to_string(&v).ok().as_deref() == Some(raw.trim()) =>
+            {
+                v
+            }
+            _ => serde_json::Value::String(raw.to_string()),
+        };
         Ok(SetVar {
             name: name.to_string(),
             value,
@@ -95,8 +104,6 @@ pub enum PlanError {
 
 /// Names a step's own result adds to templates and rules.
 const STEP_NAMES: &[&str] = &["exit_code", "stdout", "stderr"];
-/// Names every template sees.
-const ALWAYS: &[&str] = &["host"];
 
 /// Selects hosts (workflow `hosts` ∩ `limits`), refuses those in forbidden
 /// groups, merges variables and checks every name used anywhere.
@@ -208,9 +215,36 @@ fn check_names(workflow: &Workflow, globals: &Vars, hosts: &[HostPlan]) -> Vec<L
     }
 
     let mut seen_scopes = BTreeSet::new();
+    // With every host refused there is still a workflow to check: use the
+    // variables every host would have.
+    let fallback;
+    let hosts = if hosts.is_empty() {
+        fallback = [HostPlan {
+            host: Host {
+                name: "(any host)".into(),
+                span: workflow.steps.first().map_or_else(
+                    || crate::model::Span::new(&workflow.source, 0, 0),
+                    |s| s.span.clone(),
+                ),
+                address: String::new(),
+                port: 22,
+                user: String::new(),
+                identity_files: Vec::new(),
+                known_hosts: Vec::new(),
+                connect_timeout: Duration::ZERO,
+                groups: Vec::new(),
+                vars: Vars::new(),
+            },
+            vars: globals.clone(),
+        }];
+        &fallback[..]
+    } else {
+        hosts
+    };
     for h in hosts {
         let mut scope: BTreeSet<String> = h.vars.keys().cloned().collect();
         scope.extend(local_exports.iter().cloned());
+        scope.insert("host".into());
         if !seen_scopes.insert(scope.clone()) {
             continue;
         }
@@ -322,10 +356,7 @@ impl Checker<'_> {
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort();
         for name in names {
-            if scope.contains(&name)
-                || ALWAYS.contains(&name.as_str())
-                || self.functions.contains(&name)
-            {
+            if scope.contains(&name) || self.functions.contains(&name) {
                 continue;
             }
             let key = (text.span.offset, name.clone());
@@ -343,7 +374,6 @@ impl Checker<'_> {
                 known
                     .iter()
                     .map(|k| k.as_str())
-                    .chain(ALWAYS.iter().copied())
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -543,6 +573,8 @@ host c
         assert_eq!(v.value, serde_json::json!(80));
         let v: SetVar = "s=hello world".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v.value, serde_json::json!("hello world"));
+        let v: SetVar = "v=621.70".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.value, serde_json::json!("621.70"));
         let v: SetVar = "b=true".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v.value, serde_json::json!(true));
         assert!("novalue".parse::<SetVar>().is_err());

@@ -2,7 +2,7 @@
 //! how to parse its output, its rules, exports and control (`when`,
 //! `retry`, `on-failure`, `sudo`, `local`).
 
-use kdl::{KdlEntry, KdlNode, KdlValue};
+use kdl::{KdlEntry, KdlNode};
 
 use super::decode::{Decoder, Seen};
 use super::duration::duration;
@@ -287,7 +287,22 @@ fn parse(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<Extractor>> {
             let props = d.props(node, &["separator"]);
             no_more(d, &rest, "kv");
             let separator = match props.get("separator") {
-                Some(e) => Some(d.string(e)?.value),
+                Some(e) => {
+                    let sep = d.string(e)?;
+                    if sep.value.is_empty() {
+                        d.error(
+                            &sep.span,
+                            "an empty separator splits nothing",
+                            "empty",
+                            Some(
+                                "e.g. `separator=\":\"`, or leave it out to detect `:` or `=`"
+                                    .to_owned(),
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(sep.value)
+                }
                 None => None,
             };
             Some(Extractor::KeyValue { separator })
@@ -297,7 +312,13 @@ fn parse(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<Extractor>> {
             let mut options = TableOptions::default();
             if let Some(e) = props.get("skip") {
                 let n = d.integer(e)?;
-                options.skip_lines = usize::try_from(n.value).unwrap_or(0);
+                match usize::try_from(n.value) {
+                    Ok(skip) => options.skip_lines = skip,
+                    Err(_) => {
+                        d.error(&n.span, "`skip` must be 0 or more", "negative", None);
+                        return None;
+                    }
+                }
             }
             if let Some(e) = props.get("fill-down") {
                 options.fill_down = d.boolean(e)?;
@@ -357,17 +378,12 @@ fn parse(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<Extractor>> {
 
 fn no_more(d: &mut Decoder, rest: &[&KdlEntry], kind: &str) {
     for e in rest {
-        if matches!(
-            e.value(),
-            KdlValue::String(_) | KdlValue::Integer(_) | KdlValue::Bool(_)
-        ) {
-            let span = d.entry_span(e);
-            d.error(
-                &span,
-                format!("`parse {kind}` takes no more arguments"),
-                "unexpected argument",
-                None,
-            );
-        }
+        let span = d.entry_span(e);
+        d.error(
+            &span,
+            format!("`parse {kind}` takes no more arguments"),
+            "unexpected argument",
+            None,
+        );
     }
 }

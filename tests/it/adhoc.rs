@@ -179,5 +179,10 @@ fn usage_errors_share_the_config_exit_code() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("available: demo"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("available: daily, demo, dr-stop-services, quarterly, weekly"),
+        "{}",
+        out.stderr
+    );
 }
