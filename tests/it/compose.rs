@@ -284,37 +284,59 @@ fn dr_stop_services_stops_dr_and_refuses_production() {
     compose_fleet(&["reset"]);
 }
 
-/// A workflow that keeps every host busy long enough to break one mid-run.
+/// A workflow that keeps every host busy long enough to break one mid-run;
+/// its first step leaves a marker so the test strikes while it runs.
 const SLOW: &str = r#"workflow slow {
-    step first { run "sleep 2; echo one"; timeout "4s" }
+    step first { run "touch /tmp/fleet-mid-run; sleep 6; echo one"; timeout "10s" }
     step second { run "echo two"; timeout "3s" }
 }"#;
+
+fn ssh(host: &str, command: &str) -> bool {
+    Command::new(root().join("scripts/compose-fleet"))
+        .args(["ssh", host, command])
+        .current_dir(root())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Starts the slow workflow on the production hosts and returns once its
+/// first step is running on `host`.
+fn start_slow_run(host: &str) -> std::thread::JoinHandle<Outcome> {
+    assert!(ssh(host, "rm -f /tmp/fleet-mid-run"), "cannot reach {host}");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wf = dir.path().join("slow.kdl");
+    std::fs::write(&wf, SLOW).unwrap_or_else(|e| panic!("{e}"));
+    let handle = std::thread::spawn(move || {
+        let out = run(&wf.display().to_string(), &["--limit", "group:prod"]);
+        drop(dir);
+        out
+    });
+    for _ in 0..100 {
+        if ssh(host, "test -f /tmp/fleet-mid-run") {
+            return handle;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the slow workflow never started on {host}");
+}
 
 #[test]
 fn stopped_target_mid_run_costs_only_its_own_result() {
     let Some(_fleet) = fleet_up(false) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let wf = dir.path().join("slow.kdl");
-    std::fs::write(&wf, SLOW).unwrap_or_else(|e| panic!("{e}"));
-    let wf = wf.display().to_string();
-    let handle = std::thread::spawn(move || run(&wf, &["--limit", "group:prod"]));
-    std::thread::sleep(Duration::from_millis(800));
+    let handle = start_slow_run("ps-prod-2");
     docker_compose(&["stop", "-t", "0", "ps-prod-2"]);
     let out = handle
         .join()
         .unwrap_or_else(|_| panic!("fleet run panicked"));
     docker_compose(&["start", "ps-prod-2"]);
+    compose_fleet(&["up"]);
     out.expect_code(3);
-    let broken = out.host("ps-prod-2");
-    let status = broken["status"].as_str().unwrap_or_default();
-    let first = broken["steps"][0]["status"].as_str().unwrap_or_default();
-    assert!(
-        status == "UNREACHABLE" || (status == "FAILED" && first == "ERROR"),
-        "ps-prod-2: {status} / {first}\n{}",
-        out.stdout
-    );
+    let first = out.step("ps-prod-2", "first");
+    assert_eq!(first["status"], "ERROR", "{}", out.stdout);
+    assert!(first["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(out.step("ps-prod-2", "second")["status"], "SKIPPED");
     for h in ["ps-prod-1", "ps-prod-3", "ps-prod-4"] {
         assert_eq!(out.host(h)["status"], "OK", "{h}\n{}", out.stdout);
     }
@@ -325,12 +347,7 @@ fn paused_target_times_out_and_the_run_completes_promptly() {
     let Some(_fleet) = fleet_up(false) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let wf = dir.path().join("slow.kdl");
-    std::fs::write(&wf, SLOW).unwrap_or_else(|e| panic!("{e}"));
-    let wf = wf.display().to_string();
-    let handle = std::thread::spawn(move || run(&wf, &["--limit", "group:prod"]));
-    std::thread::sleep(Duration::from_millis(800));
+    let handle = start_slow_run("ps-prod-2");
     docker_compose(&["pause", "ps-prod-2"]);
     let out = handle
         .join()
@@ -343,9 +360,6 @@ fn paused_target_times_out_and_the_run_completes_promptly() {
         "{}",
         out.stdout
     );
-    for h in ["ps-prod-1", "ps-prod-3", "ps-prod-4"] {
-        assert_eq!(out.host(h)["status"], "OK", "{h}\n{}", out.stdout);
-    }
     // The frozen host cost its step timeouts, not the length of the pause.
     assert_eq!(
         out.step("ps-prod-2", "second")["status"],
@@ -353,4 +367,7 @@ fn paused_target_times_out_and_the_run_completes_promptly() {
         "{}",
         out.stdout
     );
+    for h in ["ps-prod-1", "ps-prod-3", "ps-prod-4"] {
+        assert_eq!(out.host(h)["status"], "OK", "{h}\n{}", out.stdout);
+    }
 }
