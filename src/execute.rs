@@ -157,7 +157,7 @@ pub async fn execute(
     let fleet_checks = fleet_checks(&evaluator, plan, &globals, &hosts);
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
-        fleet_version: env!("CARGO_PKG_VERSION"),
+        fleet_version: env!("CARGO_PKG_VERSION").to_string(),
         workflow: workflow.name.clone(),
         workflow_path: workflow.source.path.display().to_string(),
         inventory: plan.inventory_name.clone(),

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field changes meaning or disappears; additions keep it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StepStatus {
     Passed,
@@ -22,7 +22,7 @@ pub enum StepStatus {
     Error,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HostStatus {
     Ok,
@@ -60,7 +60,7 @@ impl HostStatus {
 }
 
 /// Why a host could not be reached; decides what the operator does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnreachableKind {
     /// TCP connection refused: sshd down or wrong port.
@@ -90,7 +90,7 @@ impl UnreachableKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unreachable {
     pub kind: UnreachableKind,
     /// The full reason, e.g. which known_hosts line or which keys were tried.
@@ -99,7 +99,7 @@ pub struct Unreachable {
 
 /// Output of one stream, capped per step so a runaway command cannot eat
 /// the controller's memory.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Captured {
     /// Captured text; invalid UTF-8 is replaced with U+FFFD.
     pub text: String,
@@ -110,7 +110,7 @@ pub struct Captured {
 }
 
 /// One rule that did not hold.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RuleFailure {
     pub severity: crate::model::Severity,
     /// What the rule expects, e.g. `stdout contains "Leader"`.
@@ -123,7 +123,7 @@ pub struct RuleFailure {
     pub location: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub name: String,
     /// The command as rendered for this host.
@@ -133,7 +133,11 @@ pub struct StepReport {
     pub exit_signal: Option<String>,
     pub stdout: Captured,
     pub stderr: Captured,
-    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
     pub duration: Duration,
     /// Every failed rule (status FAILED).
     pub failures: Vec<RuleFailure>,
@@ -143,7 +147,7 @@ pub struct StepReport {
     pub attempts: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostReport {
     pub name: String,
     pub address: String,
@@ -153,9 +157,17 @@ pub struct HostReport {
     pub unreachable: Option<Unreachable>,
     /// Why a REFUSED host was not touched.
     pub refused: Option<String>,
-    #[serde(serialize_with = "ser_opt_ms", rename = "connect_ms")]
+    #[serde(
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms",
+        rename = "connect_ms"
+    )]
     pub connect_time: Option<Duration>,
-    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
     pub duration: Duration,
     pub steps: Vec<StepReport>,
     /// Values exported by this host's steps, for fleet checks and history.
@@ -184,7 +196,7 @@ pub fn status_from_failures(failures: &[RuleFailure]) -> StepStatus {
 }
 
 /// The result of one `fleet-check`, evaluated over every host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FleetCheckReport {
     pub name: String,
     /// PASSED, WARNED or FAILED from its rules; ERROR when an expression
@@ -194,17 +206,22 @@ pub struct FleetCheckReport {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub schema_version: u32,
-    pub fleet_version: &'static str,
+    /// The fleet that produced the report (a stored run may be older).
+    pub fleet_version: String,
     pub workflow: String,
     pub workflow_path: String,
     pub inventory: String,
     pub inventory_path: String,
     /// RFC 3339, UTC.
     pub started_at: String,
-    #[serde(serialize_with = "ser_ms", rename = "duration_ms")]
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
     pub duration: Duration,
     pub totals: Totals,
     /// Steps run once on the controller before the hosts (`local` blocks).
@@ -213,7 +230,7 @@ pub struct RunReport {
     pub fleet_checks: Vec<FleetCheckReport>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub hosts: usize,
     pub hosts_ok: usize,
@@ -284,4 +301,12 @@ fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok,
         Some(d) => ser_ms(d, s),
         None => s.serialize_none(),
     }
+}
+
+fn de_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
+}
+
+fn de_opt_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<u64>::deserialize(d).map(|ms| ms.map(Duration::from_millis))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::SetVar;
+use crate::report::ReportTarget;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -83,9 +84,14 @@ pub struct RunArgs {
     pub check: CheckArgs,
     #[command(flatten)]
     pub parallel: Parallel,
-    /// Also write the full run as JSON (schema: docs/report-json.md).
+    /// Also write the full run as JSON (schema: docs/report-json.md);
+    /// same as `--report json=PATH`.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
+    /// Write the run as a report file: FORMAT is json, junit, md or html.
+    /// Repeatable; written atomically, also when the run is interrupted.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<ReportTarget>,
 }
 
 #[derive(Debug, Args)]

@@ -1,8 +1,6 @@
 //! Dispatch: loads, plans, executes and reports for each subcommand.
 //! Errors are printed here, once, and mapped to exit codes.
 
-use std::path::Path;
-
 use clap::Parser;
 
 use super::adhoc;
@@ -14,7 +12,7 @@ use crate::limit::LimitError;
 use crate::load::{LoadErrors, load_inventory, load_workflow};
 use crate::model::{Inventory, Workflow};
 use crate::plan::{Plan, PlanError, plan};
-use crate::report::{DisplayConfig, Progress, render_summary, write_json};
+use crate::report::{DisplayConfig, Format, Progress, ReportTarget, render_summary, write_report};
 use crate::results::RunReport;
 
 /// Forks when neither `--forks` nor the workflow sets them.
@@ -118,9 +116,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     let report = execute_with_progress(&plan, forks, &display)?;
     print!("{}", render_summary(&report, &display));
     let mut code = exit_code::for_totals(&report.totals);
-    if let Some(path) = &args.report_json {
-        code = code.max(write_report(&report, path));
-    }
+    code = code.max(write_reports(&report, &report_targets(&args)));
     Ok(code)
 }
 
@@ -152,14 +148,27 @@ pub(super) fn execute_with_progress(
     Ok(report)
 }
 
-/// Writes the JSON report; a failure is reported but never hides the
-/// results already printed.
-fn write_report(report: &RunReport, path: &Path) -> i32 {
-    match write_json(report, path) {
-        Ok(()) => exit_code::OK,
-        Err(e) => {
+/// `--report` targets plus the `--report-json` alias.
+fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
+    let mut targets = args.reports.clone();
+    if let Some(path) = &args.report_json {
+        targets.push(ReportTarget {
+            format: Format::Json,
+            path: path.clone(),
+        });
+    }
+    targets
+}
+
+/// Writes every requested report; a failure is reported but never hides
+/// the results already printed, nor stops the other reports.
+pub(super) fn write_reports(report: &RunReport, targets: &[ReportTarget]) -> i32 {
+    let mut code = exit_code::OK;
+    for t in targets {
+        if let Err(e) = write_report(report, t.format, &t.path) {
             eprintln!("error: {e}");
-            exit_code::INCOMPLETE
+            code = exit_code::INCOMPLETE;
         }
     }
+    code
 }

@@ -265,7 +265,7 @@ fn refused(name: &str) -> HostReport {
 fn run(local: Vec<StepReport>, hosts: Vec<HostReport>, checks: Vec<FleetCheckReport>) -> RunReport {
     RunReport {
         schema_version: SCHEMA_VERSION,
-        fleet_version: "0.1.0",
+        fleet_version: "0.1.0".to_string(),
         workflow: "mongo-health".to_string(),
         workflow_path: "checks/mongo.kdl".to_string(),
         inventory: "prod-db".to_string(),

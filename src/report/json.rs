@@ -2,24 +2,28 @@
 //! schema in `docs/report-json.md`. Written atomically because other tools
 //! (dashboards, cron wrappers) may read the file while a run replaces it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
+use super::atomic::write_atomic;
 use crate::results::RunReport;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
     /// The report could not be written; the previous file, if any, is intact.
-    #[error("cannot write JSON report to {}: {source}", path.display())]
+    #[error("cannot write {format} report to {}: {source}", path.display())]
     Write {
+        format: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
+    },
+    #[error("cannot render the {format} report: {message}")]
+    Render {
+        format: &'static str,
+        message: String,
     },
 }
 
@@ -30,66 +34,22 @@ pub fn to_json(report: &RunReport) -> String {
     serde_json::to_string_pretty(report).expect("RunReport serializes to JSON")
 }
 
-/// Writes the report to `path` so readers see either the old file or the
-/// complete new one, never a torn write: the JSON goes to a temporary file
-/// in the same directory (same filesystem, so the rename is atomic), is
-/// fsynced, then renamed over `path`. On failure the temporary file is
-/// removed and the error names `path`.
+/// Writes the report to `path` atomically (see [`write_atomic`]).
 pub fn write_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = temp_path(path).map_err(err)?;
     let mut body = to_json(report);
     body.push('\n');
-    if let Err(e) = write_synced(&tmp, body.as_bytes()).and_then(|()| fs::rename(&tmp, path)) {
-        // Best effort: the temp file may not exist if creation failed.
-        let _ = fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    sync_parent(path);
-    Ok(())
-}
-
-/// `dir/.name.tmp-<pid>-<nanos>`: hidden, unique per process and call, and
-/// in the target's directory so the final rename never crosses filesystems.
-fn temp_path(path: &Path) -> io::Result<PathBuf> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path does not name a file"))?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}-{nanos}", process::id()));
-    Ok(path.with_file_name(tmp_name))
-}
-
-fn write_synced(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-    // create_new: never clobber a file we did not create.
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Persists the rename itself. Failing here loses durability, not
-/// correctness (the file is complete either way), so it is not reported.
-fn sync_parent(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    write_atomic(path, body.as_bytes()).map_err(|source| ReportError::Write {
+        format: "JSON",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::fixture;
+    use std::fs;
 
     #[test]
     fn json_snapshot() {

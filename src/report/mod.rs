@@ -3,8 +3,13 @@
 //! executor's [`Event`](crate::event::Event)s and
 //! [`RunReport`](crate::results::RunReport) and know nothing of SSH.
 
+mod atomic;
+mod format;
 mod groups;
+mod html;
 mod json;
+mod junit;
+mod markdown;
 mod progress;
 mod style;
 mod summary;
@@ -12,6 +17,7 @@ mod summary;
 #[cfg(test)]
 mod fixture;
 
+pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
 pub use progress::Progress;
 pub use style::DisplayConfig;
