@@ -2,7 +2,8 @@
 //!
 //! The flow is one-way: `load` (KDL → typed model) → `plan` (hosts ×
 //! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
-//! `report` (terminal, JSON). Each module owns one stage.
+//! `report` (terminal, JSON, JUnit, Markdown, HTML) and `history` (runs
+//! kept on disk, compared). Each module owns one stage.
 
 pub mod cli;
 pub mod evaluate;
@@ -11,6 +12,7 @@ pub mod execute;
 pub mod exit_code;
 pub mod expr;
 pub mod extract;
+pub mod history;
 pub mod limit;
 pub mod load;
 pub mod local;

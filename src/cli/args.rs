@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::SetVar;
-use crate::report::ReportTarget;
+use crate::report::{Format, ReportTarget};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -45,6 +45,86 @@ pub enum Command {
     /// Connect and authenticate to every host, verifying host keys.
     #[command(after_help = EXIT_CODES)]
     Ping(PingArgs),
+    /// List stored runs, newest last.
+    History(HistoryArgs),
+    /// Compare two stored runs: new failures, fixed, still failing, and
+    /// exported numbers that changed.
+    Diff(DiffArgs),
+    /// Render a stored run again as JSON, JUnit, Markdown or HTML.
+    Report(ReportArgs),
+    /// Print a shell completion script (e.g. `fleet completions bash >
+    /// /etc/bash_completion.d/fleet`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `fleet man | man -l -`.
+    Man,
+}
+
+/// Where run history lives.
+#[derive(Debug, Args)]
+pub struct StateDir {
+    /// Run history directory [default: $XDG_STATE_HOME/fleet, else
+    /// ~/.local/state/fleet].
+    #[arg(long, env = "FLEET_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Which hosts of the previous run `--rerun` targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rerun {
+    /// Hosts that FAILED (a step failed, errored or timed out).
+    Failed,
+    /// Hosts that were UNREACHABLE.
+    Unreachable,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs of this workflow (its name, as shown in the list).
+    #[arg(short, long, value_name = "NAME")]
+    pub workflow: Option<String>,
+    /// Only runs on this inventory (its name).
+    #[arg(short, long, value_name = "NAME")]
+    pub inventory: Option<String>,
+    /// Show at most the newest N runs.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
+    pub last: usize,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Runs to compare, older first: ids, unique id prefixes or `last`.
+    /// None: the last two runs of the newest run's workflow and inventory
+    /// (or of --workflow/--inventory). One: that run and the one before it.
+    #[arg(value_name = "RUN", num_args = 0..=2)]
+    pub runs: Vec<String>,
+    #[arg(short, long, value_name = "NAME")]
+    pub workflow: Option<String>,
+    #[arg(short, long, value_name = "NAME")]
+    pub inventory: Option<String>,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run id, unique id prefix, or `last`.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Write here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +172,12 @@ pub struct RunArgs {
     /// Repeatable; written atomically, also when the run is interrupted.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<ReportTarget>,
+    /// Run only on the hosts that failed / were unreachable in the last
+    /// stored run of this workflow and inventory.
+    #[arg(long, value_enum, value_name = "failed|unreachable")]
+    pub rerun: Option<Rerun>,
+    #[command(flatten)]
+    pub state: StateDir,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,13 @@
 //! Dispatch: loads, plans, executes and reports for each subcommand.
 //! Errors are printed here, once, and mapped to exit codes.
 
+use std::path::PathBuf;
+
 use clap::Parser;
 
 use super::adhoc;
 use super::args::{CheckArgs, Cli, Command, Parallel, RunArgs};
+use super::history;
 use super::resolve::{NotFound, resolve};
 use crate::execute::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
 use crate::exit_code;
@@ -29,6 +32,14 @@ pub enum CliError {
     Limit(#[from] LimitError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write output: {0}")]
+    Output(std::io::Error),
 }
 
 impl From<PlanError> for CliError {
@@ -71,6 +82,11 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         ),
         Command::Exec(args) => adhoc::exec(&load_inventory_arg(&args.target.inventory)?, &args),
         Command::Ping(args) => adhoc::ping(&load_inventory_arg(&args.target.inventory)?, &args),
+        Command::History(args) => history::history(args),
+        Command::Diff(args) => history::diff_runs(args),
+        Command::Report(args) => history::report(args),
+        Command::Completions(args) => Ok(history::completions(&args)),
+        Command::Man => history::man(),
     }
 }
 
@@ -80,6 +96,12 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
 
 /// Loads both files, reporting the errors of both together, then plans.
 fn load_and_plan(args: &CheckArgs) -> Result<Plan, CliError> {
+    Ok(load_and_plan_paths(args)?.0)
+}
+
+/// [`load_and_plan`], also returning the workflow and inventory paths
+/// (history hashes their content).
+fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf), CliError> {
     let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
     let (workflow, inventory): (Result<Workflow, _>, Result<Inventory, _>) = (
@@ -94,7 +116,8 @@ fn load_and_plan(args: &CheckArgs) -> Result<Plan, CliError> {
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
-    Ok(plan(workflow, &inventory, &args.target.limit, &args.set)?)
+    let plan = plan(workflow, &inventory, &args.target.limit, &args.set)?;
+    Ok((plan, workflow_path, inventory_path))
 }
 
 fn check(args: CheckArgs) -> Result<i32, CliError> {
@@ -110,11 +133,28 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
-    let plan = load_and_plan(&args.check)?;
+    let (mut plan, workflow_path, inventory_path) = load_and_plan_paths(&args.check)?;
+    if let Some(rerun) = args.rerun {
+        let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
+        if plan.hosts.is_empty() && plan.refused.is_empty() {
+            println!("nothing to rerun: no host matched --rerun in run {since}");
+            return Ok(exit_code::OK);
+        }
+    }
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
     let report = execute_with_progress(&plan, forks, &display)?;
     print!("{}", render_summary(&report, &display));
+    print!(
+        "{}",
+        history::record_run(
+            &report,
+            &workflow_path,
+            &inventory_path,
+            &args.state,
+            &display
+        )
+    );
     let mut code = exit_code::for_totals(&report.totals);
     code = code.max(write_reports(&report, &report_targets(&args)));
     Ok(code)

@@ -4,6 +4,7 @@
 mod adhoc;
 mod args;
 mod dispatch;
+mod history;
 mod resolve;
 
 pub use args::Cli;

@@ -4,6 +4,7 @@
 //! [`RunReport`](crate::results::RunReport) and know nothing of SSH.
 
 mod atomic;
+mod changes;
 mod format;
 mod groups;
 mod html;
@@ -15,8 +16,10 @@ mod style;
 mod summary;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
+pub(crate) use atomic::write_atomic;
+pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
 pub use progress::Progress;

@@ -18,10 +18,21 @@ pub struct Outcome {
     pub json: Option<serde_json::Value>,
 }
 
+/// Every invocation gets its own empty history unless the test shares one
+/// with [`Fleet::state_in`], so tests never see each other's runs.
+fn fresh_state_dir() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("state-{}-{n}", std::process::id()))
+        .display()
+        .to_string()
+}
+
 pub fn fleet<S: AsRef<str>>(args: &[S]) -> Fleet {
     Fleet {
         args: args.iter().map(|a| a.as_ref().to_string()).collect(),
-        env: Vec::new(),
+        env: vec![("FLEET_STATE_DIR".to_string(), fresh_state_dir())],
         cwd: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         json: None,
     }
@@ -37,6 +48,11 @@ impl Fleet {
     pub fn env(mut self, key: &str, value: impl AsRef<str>) -> Self {
         self.env.push((key.to_string(), value.as_ref().to_string()));
         self
+    }
+
+    /// Keeps run history in `dir` (shared by the invocations given it).
+    pub fn state_in(self, dir: &Path) -> Self {
+        self.env("FLEET_STATE_DIR", dir.display().to_string())
     }
 
     /// Adds `--report-json` into `dir` and parses the report afterwards.

@@ -7,5 +7,6 @@ mod cli;
 mod compose;
 mod harness;
 mod harness_selftest;
+mod history;
 mod language;
 mod run;

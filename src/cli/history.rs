@@ -1,0 +1,247 @@
+//! The history commands (`history`, `diff`, `report`), the pieces of
+//! `run` that read and write history (`--rerun`, "changes since last
+//! run"), and the generated completions and man page.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use super::args::{Cli, CompletionsArgs, DiffArgs, HistoryArgs, ReportArgs, Rerun, StateDir};
+use super::dispatch::CliError;
+use crate::exit_code;
+use crate::history::{RunMeta, Store, content_hash, diff};
+use crate::plan::Plan;
+use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
+use crate::results::{HostStatus, RunReport};
+
+fn store(state: &StateDir) -> Result<Store, CliError> {
+    Ok(Store::locate(state.state_dir.as_deref())?)
+}
+
+/// `--rerun`: keeps only the planned hosts that failed (or were
+/// unreachable) in the last stored run of this workflow and inventory.
+pub(super) fn restrict_to_rerun(
+    plan: &mut Plan,
+    rerun: Rerun,
+    state: &StateDir,
+) -> Result<String, CliError> {
+    let store = store(state)?;
+    let (workflow, inventory) = (&plan.workflow.name, &plan.inventory_name);
+    let meta = store.last_of(workflow, inventory)?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "--rerun: no stored run of workflow `{workflow}` on inventory `{inventory}`"
+        ))
+    })?;
+    let last = store.report(&meta)?;
+    let wanted = match rerun {
+        Rerun::Failed => HostStatus::Failed,
+        Rerun::Unreachable => HostStatus::Unreachable,
+    };
+    let names: Vec<&str> = last
+        .hosts
+        .iter()
+        .filter(|h| h.status == wanted)
+        .map(|h| h.name.as_str())
+        .collect();
+    plan.hosts.retain(|h| names.contains(&h.host.name.as_str()));
+    plan.refused
+        .retain(|r| names.contains(&r.host.name.as_str()));
+    Ok(meta.id)
+}
+
+/// After a run: the "changes since last run" block, then the run is
+/// stored. History trouble is reported on stderr but never changes the
+/// exit code: the run itself happened and its results stand.
+pub(super) fn record_run(
+    report: &RunReport,
+    workflow_path: &Path,
+    inventory_path: &Path,
+    state: &StateDir,
+    display: &DisplayConfig,
+) -> String {
+    let store = match store(state) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warning: run not kept in history: {e}");
+            return String::new();
+        }
+    };
+    let previous = store
+        .last_of(&report.workflow, &report.inventory)
+        .and_then(|m| m.map(|m| store.report(&m).map(|r| (m, r))).transpose());
+    let changes = match previous {
+        Ok(Some((meta, before))) => render_changes(
+            Some(&diff(&before, report)),
+            &format!("{} ({})", meta.id, meta.started_at),
+            display,
+        ),
+        Ok(None) => render_changes(None, "", display),
+        Err(e) => {
+            eprintln!("warning: cannot compare with the previous run: {e}");
+            String::new()
+        }
+    };
+    let meta = RunMeta::new(
+        report,
+        content_hash(workflow_path),
+        content_hash(inventory_path),
+    );
+    if let Err(e) = store.save(&meta, report) {
+        eprintln!("warning: run not kept in history: {e}");
+    }
+    changes
+}
+
+pub(super) fn history(args: HistoryArgs) -> Result<i32, CliError> {
+    let metas: Vec<RunMeta> = store(&args.state)?
+        .list()?
+        .into_iter()
+        .filter(|m| args.workflow.as_ref().is_none_or(|w| &m.workflow == w))
+        .filter(|m| args.inventory.as_ref().is_none_or(|i| &m.inventory == i))
+        .collect();
+    let skip = metas.len().saturating_sub(args.last);
+    let rows: Vec<[String; 7]> = metas
+        .iter()
+        .skip(skip)
+        .map(|m| {
+            let t = &m.totals;
+            [
+                m.id.clone(),
+                m.started_at
+                    .chars()
+                    .take(19)
+                    .collect::<String>()
+                    .replace('T', " "),
+                m.workflow.clone(),
+                m.inventory.clone(),
+                m.verdict.clone(),
+                format!(
+                    "{} hosts: {} ok, {} warned, {} failed, {} unreachable",
+                    t.hosts, t.hosts_ok, t.hosts_warned, t.hosts_failed, t.hosts_unreachable
+                ),
+                m.user.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ID",
+        "STARTED (UTC)",
+        "WORKFLOW",
+        "INVENTORY",
+        "VERDICT",
+        "COUNTS",
+        "USER",
+    ];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (c, w) in cells.iter().zip(widths) {
+            l.push_str(&format!("{c:w$}  "));
+        }
+        println!("{}", l.trim_end());
+    };
+    if rows.is_empty() {
+        eprintln!("no stored runs");
+        return Ok(exit_code::OK);
+    }
+    line(header.to_vec());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    Ok(exit_code::OK)
+}
+
+pub(super) fn diff_runs(args: DiffArgs) -> Result<i32, CliError> {
+    let store = store(&args.state)?;
+    let (before, after) = match args.runs.as_slice() {
+        [a, b] => (store.find(a)?, store.find(b)?),
+        [b] => {
+            let after = store.find(b)?;
+            let before = previous_of(&store, &after)?;
+            (before, after)
+        }
+        _ => {
+            let all = store.list()?;
+            let newest = all
+                .iter()
+                .rev()
+                .find(|m| {
+                    args.workflow.as_ref().is_none_or(|w| &m.workflow == w)
+                        && args.inventory.as_ref().is_none_or(|i| &m.inventory == i)
+                })
+                .cloned()
+                .ok_or_else(|| CliError::Usage("no stored run to compare".into()))?;
+            let before = previous_of(&store, &newest)?;
+            (before, newest)
+        }
+    };
+    let d = diff(&store.report(&before)?, &store.report(&after)?);
+    print!(
+        "{}",
+        render_diff(
+            &d,
+            &format!("{} ({})", before.id, before.started_at),
+            &format!("{} ({})", after.id, after.started_at),
+            &DisplayConfig::detect(),
+        )
+    );
+    Ok(if d.new_failures.is_empty() {
+        exit_code::OK
+    } else {
+        exit_code::CHECKS_FAILED
+    })
+}
+
+/// The run of the same pair stored just before `meta`.
+fn previous_of(store: &Store, meta: &RunMeta) -> Result<RunMeta, CliError> {
+    store
+        .list()?
+        .into_iter()
+        .rev()
+        .find(|m| m.id < meta.id && m.same_pair(&meta.workflow, &meta.inventory))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "no stored run of `{}` on `{}` before {}",
+                meta.workflow, meta.inventory, meta.id
+            ))
+        })
+}
+
+pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
+    let store = store(&args.state)?;
+    let run = store.report(&store.find(&args.run)?)?;
+    match &args.output {
+        Some(path) => write_report(&run, args.format, path)?,
+        None => {
+            let text = render(&run, args.format)?;
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+    Ok(exit_code::OK)
+}
+
+pub(super) fn completions(args: &CompletionsArgs) -> i32 {
+    clap_complete::generate(
+        args.shell,
+        &mut Cli::command(),
+        "fleet",
+        &mut std::io::stdout(),
+    );
+    exit_code::OK
+}
+
+pub(super) fn man() -> Result<i32, CliError> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(CliError::Output)?;
+    let _ = std::io::stdout().write_all(&out);
+    Ok(exit_code::OK)
+}

@@ -1,0 +1,11 @@
+//! Run history: every `fleet run` is kept on disk so the next run can say
+//! what changed, `fleet history` can list runs, `fleet diff` compare two,
+//! `fleet report` render an old one again and `--rerun` target the hosts
+//! that failed last time. Works on [`RunReport`](crate::results::RunReport)s
+//! only; it knows nothing of SSH or terminals.
+
+mod diff;
+mod store;
+
+pub use diff::{Change, NumberChange, RunDiff, diff};
+pub use store::{HistoryError, RunMeta, Store, content_hash, current_user};

@@ -1,0 +1,311 @@
+//! The on-disk store. Layout, under the state directory:
+//!
+//! ```text
+//! runs/<id>/meta.json    RunMeta: what `fleet history` lists (small)
+//! runs/<id>/report.json  the full RunReport, secrets already redacted
+//! ```
+//!
+//! Ids are `YYYYMMDDTHHMMSSZ-xxxx` (start time, UTC, and a random suffix),
+//! so a plain sort is chronological. Both files are written atomically and
+//! `meta.json` last: a run whose meta is missing is invisible, never half
+//! read.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::report::{Verdict, write_atomic};
+use crate::results::{RunReport, Totals};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("no state directory: set --state-dir, FLEET_STATE_DIR, XDG_STATE_HOME or HOME")]
+    NoStateDir,
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("stored run {} is unreadable: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("no stored run matches `{0}`; `fleet history` lists them")]
+    UnknownRun(String),
+    #[error("`{prefix}` matches several runs: {}", candidates.join(", "))]
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+}
+
+/// What `fleet history` shows for a run, kept apart from the (large) report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub id: String,
+    pub workflow: String,
+    pub inventory: String,
+    pub workflow_path: String,
+    pub inventory_path: String,
+    /// SHA-256 of the workflow file's bytes at run time: tells an operator
+    /// whether two runs checked the same thing.
+    pub workflow_sha256: String,
+    pub inventory_sha256: String,
+    /// Login name of whoever ran it (`$USER`, else `$LOGNAME`).
+    pub user: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub verdict: String,
+    pub totals: Totals,
+}
+
+impl RunMeta {
+    /// Describes `report`; the hashes come from the caller, which has the
+    /// files.
+    pub fn new(report: &RunReport, workflow_sha256: String, inventory_sha256: String) -> Self {
+        RunMeta {
+            id: new_id(&report.started_at),
+            workflow: report.workflow.clone(),
+            inventory: report.inventory.clone(),
+            workflow_path: report.workflow_path.clone(),
+            inventory_path: report.inventory_path.clone(),
+            workflow_sha256,
+            inventory_sha256,
+            user: current_user(),
+            started_at: report.started_at.clone(),
+            duration_ms: u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX),
+            verdict: Verdict::from_totals(&report.totals).as_str().to_string(),
+            totals: report.totals.clone(),
+        }
+    }
+
+    /// Runs are comparable when they ran the same workflow on the same
+    /// inventory (by name: edits to either file keep the lineage, the
+    /// hashes say when they changed).
+    pub fn same_pair(&self, workflow: &str, inventory: &str) -> bool {
+        self.workflow == workflow && self.inventory == inventory
+    }
+}
+
+/// Hex SHA-256 of a file, or `unknown` when it cannot be read (the run
+/// already loaded it, so this only happens if it vanished meanwhile).
+pub fn content_hash(path: &Path) -> String {
+    match fs::read(path) {
+        Ok(bytes) => Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        Err(_) => "unknown".to_string(),
+    }
+}
+
+pub fn current_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn new_id(started_at: &str) -> String {
+    let stamp: String = started_at
+        .chars()
+        .take(19)
+        .filter(char::is_ascii_digit)
+        .collect();
+    let stamp = if stamp.len() == 14 {
+        format!("{}T{}Z", &stamp[..8], &stamp[8..])
+    } else {
+        "00000000T000000Z".to_string()
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let salt = (nanos ^ std::process::id().rotate_left(16)) & 0xffff;
+    format!("{stamp}-{salt:04x}")
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// `explicit` (from `--state-dir` / `FLEET_STATE_DIR`), else
+    /// `$XDG_STATE_HOME/fleet`, else `~/.local/state/fleet`.
+    pub fn locate(explicit: Option<&Path>) -> Result<Store, HistoryError> {
+        let env_dir = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let dir = match explicit {
+            Some(d) => d.to_path_buf(),
+            None => env_dir("XDG_STATE_HOME")
+                .map(|d| d.join("fleet"))
+                .or_else(|| env_dir("HOME").map(|h| h.join(".local/state/fleet")))
+                .ok_or(HistoryError::NoStateDir)?,
+        };
+        Ok(Store { dir })
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    fn runs(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    /// Saves a run. The caller redacts secrets first: the store writes what
+    /// it is given.
+    pub fn save(&self, meta: &RunMeta, report: &RunReport) -> Result<(), HistoryError> {
+        let dir = self.runs().join(&meta.id);
+        fs::create_dir_all(&dir).map_err(|source| HistoryError::Io {
+            action: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let write = |name: &str, body: String| {
+            let path = dir.join(name);
+            write_atomic(&path, body.as_bytes()).map_err(|source| HistoryError::Io {
+                action: "write",
+                path,
+                source,
+            })
+        };
+        write("report.json", crate::report::to_json(report))?;
+        // Serializing plain structs with string keys cannot fail.
+        write(
+            "meta.json",
+            serde_json::to_string_pretty(meta).expect("RunMeta serializes"),
+        )
+    }
+
+    /// Every stored run, oldest first. Unreadable entries are skipped so
+    /// one damaged run never hides the others.
+    pub fn list(&self) -> Result<Vec<RunMeta>, HistoryError> {
+        let runs = self.runs();
+        let entries = match fs::read_dir(&runs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(HistoryError::Io {
+                    action: "read",
+                    path: runs,
+                    source,
+                });
+            }
+        };
+        let mut metas: Vec<RunMeta> = entries
+            .flatten()
+            .filter_map(|e| {
+                let text = fs::read_to_string(e.path().join("meta.json")).ok()?;
+                serde_json::from_str(&text).ok()
+            })
+            .collect();
+        metas.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(metas)
+    }
+
+    /// The newest run of a workflow/inventory pair.
+    pub fn last_of(
+        &self,
+        workflow: &str,
+        inventory: &str,
+    ) -> Result<Option<RunMeta>, HistoryError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .rev()
+            .find(|m| m.same_pair(workflow, inventory)))
+    }
+
+    /// Finds a run by id, unique id prefix, or `last` (the newest run).
+    pub fn find(&self, selector: &str) -> Result<RunMeta, HistoryError> {
+        let metas = self.list()?;
+        if selector == "last" {
+            return metas
+                .into_iter()
+                .next_back()
+                .ok_or_else(|| HistoryError::UnknownRun(selector.to_string()));
+        }
+        if let Some(m) = metas.iter().find(|m| m.id == selector) {
+            return Ok(m.clone());
+        }
+        let mut hits: Vec<RunMeta> = metas
+            .into_iter()
+            .filter(|m| m.id.starts_with(selector))
+            .collect();
+        match hits.len() {
+            0 => Err(HistoryError::UnknownRun(selector.to_string())),
+            1 => Ok(hits.remove(0)),
+            _ => Err(HistoryError::Ambiguous {
+                prefix: selector.to_string(),
+                candidates: hits.into_iter().map(|m| m.id).collect(),
+            }),
+        }
+    }
+
+    pub fn report(&self, meta: &RunMeta) -> Result<RunReport, HistoryError> {
+        let path = self.runs().join(&meta.id).join("report.json");
+        let text = fs::read_to_string(&path).map_err(|source| HistoryError::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| HistoryError::Corrupt { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn saved_runs_list_in_order_and_load_back() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::at(dir.path());
+        assert!(store.list()?.is_empty());
+        let report = fixture::mixed_run();
+        let mut first = RunMeta::new(&report, "a".into(), "b".into());
+        first.id = "20240501T100000Z-0001".into();
+        let mut second = first.clone();
+        second.id = "20240501T110000Z-0002".into();
+        store.save(&second, &report)?;
+        store.save(&first, &report)?;
+        let ids: Vec<_> = store.list()?.into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["20240501T100000Z-0001", "20240501T110000Z-0002"]);
+        assert_eq!(store.find("last")?.id, second.id);
+        assert_eq!(store.find("20240501T10")?.id, first.id);
+        assert!(matches!(
+            store.find("2024"),
+            Err(HistoryError::Ambiguous { .. })
+        ));
+        assert!(matches!(
+            store.find("nope"),
+            Err(HistoryError::UnknownRun(_))
+        ));
+        let back = store.report(&first)?;
+        assert_eq!(back.totals, report.totals);
+        assert_eq!(
+            crate::report::to_json(&back),
+            crate::report::to_json(&report)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn ids_sort_by_start_time() {
+        let id = new_id("2024-05-01T10:00:00.123Z");
+        assert!(id.starts_with("20240501T100000Z-"), "{id}");
+    }
+}

@@ -1,0 +1,164 @@
+//! Run history, `fleet diff`, `--rerun`, `fleet report` and the report
+//! files, across real runs against sshd where one host's disk flips.
+
+use std::path::Path;
+
+use crate::cli::fleet;
+use crate::harness::Fleet;
+
+/// Each host reports the number in `DIR/disk-NAME` (40 when absent) as its
+/// disk use; above 80 fails.
+fn disk_workflow(hosts: &Fleet) -> String {
+    let dir = hosts.dir().display().to_string();
+    format!(
+        r##"
+workflow disks {{
+    timeout "20s"
+    step disk {{
+        run "cat {dir}/disk-{{{{ host.name }}}} 2>/dev/null || echo 40"
+        expect "stdout | trim | int < 80" message="disk on {{{{ host.name }}}} is {{{{ stdout | trim }}}}% full"
+        export disk_use "stdout | trim | int"
+    }}
+}}
+"##
+    )
+}
+
+fn set_disk(hosts: &Fleet, host: &str, pct: u32) {
+    hosts.write_file(&format!("disk-{host}"), &format!("{pct}\n"));
+}
+
+fn run_args(wf: &Path, inv: &Path) -> Vec<String> {
+    vec![
+        "run".into(),
+        wf.display().to_string(),
+        "--inventory".into(),
+        inv.display().to_string(),
+    ]
+}
+
+#[test]
+fn second_run_reports_changes_and_history_diff_rerun_and_report_agree() {
+    let hosts = Fleet::start(3);
+    let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
+    let inv = hosts.write_inventory("hosts");
+    let state = hosts.dir().join("state");
+    let args = run_args(&wf, &inv);
+
+    set_disk(&hosts, "host-2", 62);
+    set_disk(&hosts, "host-3", 85);
+    let first = fleet(&args).state_in(&state).run();
+    first.expect_code(1);
+    assert!(
+        first.stdout.contains("this run is the baseline"),
+        "{}",
+        first.stdout
+    );
+
+    set_disk(&hosts, "host-2", 91);
+    set_disk(&hosts, "host-3", 50);
+    let out_dir = hosts.dir().join("reports");
+    std::fs::create_dir_all(&out_dir).expect("create report dir");
+    let mut second_args = args.clone();
+    for (format, file) in [("junit", "r.xml"), ("md", "r.md"), ("html", "r.html")] {
+        second_args.push("--report".into());
+        second_args.push(format!("{format}={}", out_dir.join(file).display()));
+    }
+    let second = fleet(&second_args).state_in(&state).json_in(&out_dir).run();
+    second.expect_code(1);
+    let s = &second.stdout;
+    let changes = s
+        .split("Changes since")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no changes block:\n{s}"));
+    assert!(
+        s.trim_end().ends_with(changes.trim_end()),
+        "changes end the summary:\n{s}"
+    );
+    assert!(
+        changes.contains("new failures (1):\n    host-2 · disk  FAILED"),
+        "{s}"
+    );
+    assert!(
+        changes.contains("fixed (1):\n    host-3 · disk  was FAILED"),
+        "{s}"
+    );
+    assert!(changes.contains("disk_use 62 → 91 on host-2"), "{s}");
+    assert!(changes.contains("disk_use 85 → 50 on host-3"), "{s}");
+    for file in ["r.xml", "r.md", "r.html", "report.json"] {
+        let text = std::fs::read_to_string(out_dir.join(file)).expect("report written");
+        assert!(text.contains("host-2"), "{file} names the failing host");
+    }
+
+    let history = fleet(&["history"]).state_in(&state).run();
+    history.expect_code(0);
+    let rows: Vec<&str> = history.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{}", history.stdout);
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("disks") && r.contains("FAILED"))
+    );
+    let user = std::env::var("USER").unwrap_or_default();
+    assert!(
+        user.is_empty() || rows[0].contains(&user),
+        "{}",
+        history.stdout
+    );
+
+    let diff = fleet(&["diff"]).state_in(&state).run();
+    diff.expect_code(1);
+    assert!(
+        diff.stdout.contains("host-2 · disk  FAILED"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("disk_use 62 → 91 on host-2"),
+        "{}",
+        diff.stdout
+    );
+
+    // Stored runs render again, identical to what the run wrote.
+    let report = fleet(&["report", "last", "--format", "md"])
+        .state_in(&state)
+        .run();
+    report.expect_code(0);
+    let written = std::fs::read_to_string(out_dir.join("r.md")).expect("md written");
+    assert_eq!(report.stdout, written);
+
+    // --rerun failed touches only host-2, the one failing host.
+    let rerun = fleet(&args)
+        .arg("--rerun")
+        .arg("failed")
+        .state_in(&state)
+        .json_in(hosts.dir())
+        .run();
+    rerun.expect_code(1);
+    let names: Vec<&str> = rerun.json()["hosts"]
+        .as_array()
+        .map(|hs| hs.iter().filter_map(|h| h["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["host-2"], "{}", rerun.stdout);
+    assert!(
+        rerun.stdout.contains("no changes (2 still failing)"),
+        "{}",
+        rerun.stdout
+    );
+}
+
+#[test]
+fn rerun_without_history_is_a_usage_error() {
+    let hosts = Fleet::start(1);
+    let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
+    let inv = hosts.write_inventory("hosts");
+    let out = fleet(&run_args(&wf, &inv))
+        .arg("--rerun")
+        .arg("unreachable")
+        .run();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("no stored run of workflow `disks`"),
+        "{}",
+        out.stderr
+    );
+}
