@@ -442,6 +442,7 @@ pub fn plan_adhoc(
         forks: None,
         timeout: crate::model::workflow::DEFAULT_STEP_TIMEOUT,
         vars: Vars::new(),
+        secret_vars: Default::default(),
         steps,
         local: Vec::new(),
         fleet_checks: Vec::new(),

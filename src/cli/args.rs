@@ -156,6 +156,11 @@ pub struct CheckArgs {
     /// else a string. Repeatable.
     #[arg(short, long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<SetVar>,
+    /// Set a secret variable NAME from the environment variable
+    /// FLEET_SECRET_NAME (never from argv, which `ps` shows). Its value is
+    /// masked as ******** in all output, reports and history. Repeatable.
+    #[arg(long = "set-secret", value_name = "NAME")]
+    pub set_secret: Vec<String>,
 }
 
 #[derive(Debug, Args)]

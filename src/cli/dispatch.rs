@@ -14,8 +14,10 @@ use crate::exit_code;
 use crate::limit::LimitError;
 use crate::load::{LoadErrors, load_inventory, load_workflow};
 use crate::model::{Inventory, Workflow};
-use crate::plan::{Plan, PlanError, plan};
-use crate::report::{DisplayConfig, Format, Progress, ReportTarget, render_summary, write_report};
+use crate::plan::{Plan, PlanError, SetVar, plan};
+use crate::report::{
+    DisplayConfig, Format, Progress, Redactor, ReportTarget, render_summary, write_report,
+};
 use crate::results::RunReport;
 
 /// Forks when neither `--forks` nor the workflow sets them.
@@ -100,8 +102,9 @@ fn load_and_plan(args: &CheckArgs) -> Result<Plan, CliError> {
 }
 
 /// [`load_and_plan`], also returning the workflow and inventory paths
-/// (history hashes their content).
-fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf), CliError> {
+/// (history hashes their content) and the run's secrets.
+fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
+    let secret_sets = secret_sets(&args.set_secret)?;
     let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
     let (workflow, inventory): (Result<Workflow, _>, Result<Inventory, _>) = (
@@ -116,8 +119,44 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf), Cli
         }
         (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
-    let plan = plan(workflow, &inventory, &args.target.limit, &args.set)?;
-    Ok((plan, workflow_path, inventory_path))
+    let mut names = workflow.secret_vars.clone();
+    names.extend(inventory.secret_vars.iter().cloned());
+    names.extend(secret_sets.iter().map(|s| s.name.clone()));
+    let mut set = args.set.clone();
+    set.extend(secret_sets);
+    let plan = plan(workflow, &inventory, &args.target.limit, &set)?;
+    let values = plan
+        .hosts
+        .iter()
+        .map(|h| &h.vars)
+        .chain([&plan.globals])
+        .flat_map(|vars| names.iter().filter_map(|n| vars.get(n)))
+        .map(Redactor::value_text);
+    let redactor = Redactor::new(values.collect::<Vec<_>>());
+    Ok((plan, workflow_path, inventory_path, redactor))
+}
+
+/// `--set-secret NAME`: the value comes from `FLEET_SECRET_NAME`, never
+/// from the command line, where any user could read it with `ps`.
+fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
+    names
+        .iter()
+        .map(|name| {
+            let var = format!("FLEET_SECRET_{name}");
+            let value = std::env::var(&var).map_err(|_| {
+                CliError::Usage(format!(
+                    "--set-secret {name}: environment variable {var} is not set"
+                ))
+            })?;
+            format!("{name}=\"\"")
+                .parse::<SetVar>()
+                .map(|mut s| {
+                    s.value = serde_json::Value::String(value);
+                    s
+                })
+                .map_err(CliError::Usage)
+        })
+        .collect()
 }
 
 fn check(args: CheckArgs) -> Result<i32, CliError> {
@@ -133,7 +172,7 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
-    let (mut plan, workflow_path, inventory_path) = load_and_plan_paths(&args.check)?;
+    let (mut plan, workflow_path, inventory_path, redactor) = load_and_plan_paths(&args.check)?;
     if let Some(rerun) = args.rerun {
         let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
         if plan.hosts.is_empty() && plan.refused.is_empty() {
@@ -143,7 +182,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     }
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_with_progress(&plan, forks, &display)?;
+    let report = execute_redacted(&plan, forks, &display, &redactor)?;
     print!("{}", render_summary(&report, &display));
     print!(
         "{}",
@@ -174,6 +213,17 @@ pub(super) fn execute_with_progress(
     forks: usize,
     display: &DisplayConfig,
 ) -> Result<RunReport, CliError> {
+    execute_redacted(plan, forks, display, &Redactor::default())
+}
+
+/// [`execute_with_progress`], masking secret values in what the display
+/// shows and in the report, before anything else sees them.
+pub(super) fn execute_redacted(
+    plan: &Plan,
+    forks: usize,
+    display: &DisplayConfig,
+    redactor: &Redactor,
+) -> Result<RunReport, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -183,8 +233,15 @@ pub(super) fn execute_with_progress(
         output_cap: DEFAULT_OUTPUT_CAP,
     };
     let mut progress = Progress::new(display);
-    let report = runtime.block_on(execute(plan, &options, |e| progress.on_event(e)));
+    let mut report = runtime.block_on(execute(plan, &options, |e| {
+        if redactor.is_empty() {
+            progress.on_event(e)
+        } else {
+            progress.on_event(&redactor.event(e))
+        }
+    }));
     progress.finish();
+    redactor.report(&mut report);
     Ok(report)
 }
 

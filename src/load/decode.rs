@@ -17,6 +17,8 @@ use crate::model::{SourceFile, Span, Spanned};
 pub(crate) struct Decoder {
     source: Arc<SourceFile>,
     errors: Vec<LoadError>,
+    /// Variables marked `secret=#true` anywhere in the file.
+    secret_vars: std::collections::BTreeSet<String>,
 }
 
 impl Decoder {
@@ -24,7 +26,21 @@ impl Decoder {
         Decoder {
             source,
             errors: Vec::new(),
+            secret_vars: Default::default(),
         }
+    }
+
+    pub(crate) fn mark_secret(&mut self, name: &str) {
+        self.secret_vars.insert(name.to_owned());
+    }
+
+    pub(crate) fn secret_vars(&self) -> &std::collections::BTreeSet<String> {
+        &self.secret_vars
+    }
+
+    /// Takes over what a decoder of an included file marked secret.
+    pub(crate) fn absorb_secrets(&mut self, other: &Decoder) {
+        self.secret_vars.extend(other.secret_vars.iter().cloned());
     }
 
     pub(crate) fn source(&self) -> &Arc<SourceFile> {

@@ -42,6 +42,7 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         source: d.source().clone(),
         groups,
         defaults_vars: tree.defaults.vars.clone(),
+        secret_vars: d.secret_vars().clone(),
         hosts,
     }
 }

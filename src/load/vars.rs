@@ -1,6 +1,12 @@
 //! `vars { name value }` blocks, shared by workflows and inventories.
 //! Values become JSON so templates see strings, numbers, booleans, null
 //! and lists exactly as written.
+//!
+//! `name "value" secret=#true` marks a variable secret: its value is
+//! replaced by `********` in every command, output and message before
+//! anything is shown, reported or stored. The mark belongs to the name
+//! (for the whole file), so a host overriding a secret default stays
+//! secret.
 
 use kdl::{KdlEntry, KdlNode, KdlValue};
 use serde_json::Value;
@@ -34,7 +40,22 @@ pub(crate) fn decode_vars(d: &mut Decoder, node: &KdlNode) -> Vars {
 }
 
 fn decode_value(d: &mut Decoder, var: &KdlNode) -> Option<Value> {
-    d.props(var, &[]);
+    d.props(var, &["secret"]);
+    if let Some(entry) = var.entry("secret") {
+        match entry.value() {
+            KdlValue::Bool(true) => d.mark_secret(var.name().value()),
+            KdlValue::Bool(false) => {}
+            _ => {
+                let span = d.value_span(entry);
+                d.error(
+                    &span,
+                    "`secret` takes #true or #false",
+                    "not a boolean",
+                    Some("write `secret=#true`".to_owned()),
+                );
+            }
+        }
+    }
     if var.children().is_some() {
         let span = d.node_span(var);
         d.error(

@@ -45,7 +45,8 @@ pub fn load_workflow(path: &Path) -> Result<Workflow, LoadErrors> {
 pub fn parse_workflow(source: Arc<SourceFile>) -> Result<Workflow, LoadErrors> {
     let document = syntax::parse_document(&source).map_err(LoadErrors)?;
     let mut d = Decoder::new(source);
-    let workflow = decode_document(&mut d, &document);
+    let mut workflow = decode_document(&mut d, &document);
+    workflow.secret_vars = d.secret_vars().clone();
     d.finish(workflow)
 }
 
@@ -99,6 +100,7 @@ fn empty_workflow(source: &Arc<SourceFile>) -> Workflow {
         forks: None,
         timeout: DEFAULT_STEP_TIMEOUT,
         vars: Vars::new(),
+        secret_vars: Default::default(),
         steps: Vec::new(),
         local: Vec::new(),
         fleet_checks: Vec::new(),
@@ -293,6 +295,7 @@ fn include(d: &mut Decoder, node: &KdlNode, workflow: &mut Workflow, names: &mut
             sub.unknown_node(child, INCLUDE_NODES, "in an included file");
         }
     }
+    d.absorb_secrets(&sub);
     if let Err(errors) = sub.finish(()) {
         errors.0.into_iter().for_each(|e| d.report(e));
     }

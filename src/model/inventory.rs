@@ -20,6 +20,8 @@ pub struct Inventory {
     /// `defaults { vars { … } }`: shared by every host, so also visible to
     /// the controller's `local` steps and to fleet checks.
     pub defaults_vars: Vars,
+    /// Names of variables marked `secret=#true` anywhere in the file.
+    pub secret_vars: std::collections::BTreeSet<String>,
     /// Every host, in declaration order.
     pub hosts: Vec<Host>,
 }

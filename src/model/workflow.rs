@@ -28,6 +28,9 @@ pub struct Workflow {
     pub timeout: Duration,
     /// Workflow-level variable defaults; inventory and `--set` override them.
     pub vars: Vars,
+    /// Names of variables marked `secret=#true`: their values are redacted
+    /// from everything shown, reported or stored.
+    pub secret_vars: std::collections::BTreeSet<String>,
     pub steps: Vec<Step>,
     /// Steps run once on the controller before any host; their exports are
     /// variables for every host and fleet check.

@@ -12,6 +12,7 @@ mod json;
 mod junit;
 mod markdown;
 mod progress;
+mod redact;
 mod style;
 mod summary;
 
@@ -23,5 +24,6 @@ pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
 pub use progress::Progress;
+pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
 pub use summary::{Verdict, render_summary};

@@ -140,7 +140,7 @@ fn second_run_reports_changes_and_history_diff_rerun_and_report_agree() {
         .unwrap_or_default();
     assert_eq!(names, ["host-2"], "{}", rerun.stdout);
     assert!(
-        rerun.stdout.contains("no changes (2 still failing)"),
+        rerun.stdout.contains("no changes (1 still failing)"),
         "{}",
         rerun.stdout
     );
@@ -160,5 +160,94 @@ fn rerun_without_history_is_a_usage_error() {
         out.stderr.contains("no stored run of workflow `disks`"),
         "{}",
         out.stderr
+    );
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_never_reach_output_reports_or_history() {
+    let hosts = Fleet::start(2);
+    let wf = hosts.write_file(
+        "secret.kdl",
+        r#"
+workflow secret {
+    timeout "20s"
+    vars {
+        api_token "tok-KDL-7f3a9" secret=#true
+        visible "plain-value"
+    }
+    step call {
+        run "echo token={{ api_token }} pass={{ db_pass }} {{ visible }}; echo {{ db_pass }} >&2"
+        expect stdout not-contains="tok-KDL" message="{{ host.name }} printed {{ api_token }}"
+        export echoed "stdout | trim"
+    }
+}
+"#,
+    );
+    let inv = hosts.write_inventory("hosts");
+    let state = hosts.dir().join("state");
+    let out_dir = hosts.dir().join("reports");
+    std::fs::create_dir_all(&out_dir).expect("create report dir");
+    let mut args = run_args(&wf, &inv);
+    args.extend(["--set-secret".into(), "db_pass".into()]);
+    for (format, file) in [("junit", "r.xml"), ("md", "r.md"), ("html", "r.html")] {
+        args.push("--report".into());
+        args.push(format!("{format}={}", out_dir.join(file).display()));
+    }
+    let out = fleet(&args)
+        .env("FLEET_SECRET_db_pass", "pw-ENV-51c2e")
+        .state_in(&state)
+        .json_in(&out_dir)
+        .run();
+    out.expect_code(1);
+    assert!(out.stdout.contains("********"), "{}", out.stdout);
+    assert!(out.stdout.contains("plain-value"), "{}", out.stdout);
+    let mut texts = vec![("stdout".to_string(), out.stdout.clone())];
+    texts.push(("stderr".to_string(), out.stderr.clone()));
+    for p in files_under(&out_dir).into_iter().chain(files_under(&state)) {
+        let text = std::fs::read_to_string(&p).expect("readable report");
+        texts.push((p.display().to_string(), text));
+    }
+    assert!(texts.len() >= 7, "reports and two history files: {texts:?}");
+    for (name, text) in &texts {
+        for secret in ["tok-KDL-7f3a9", "pw-ENV-51c2e"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into {name}:\n{text}"
+            );
+        }
+    }
+    // A stored run rendered again stays redacted.
+    let html = fleet(&["report", "last", "--format", "html"])
+        .state_in(&state)
+        .run();
+    html.expect_code(0);
+    assert!(html.stdout.contains("********") && !html.stdout.contains("tok-KDL-7f3a9"));
+
+    let missing = fleet(&run_args(&wf, &inv))
+        .arg("--set-secret")
+        .arg("db_pass")
+        .run();
+    missing.expect_code(2);
+    assert!(
+        missing.stderr.contains("FLEET_SECRET_db_pass is not set"),
+        "{}",
+        missing.stderr
     );
 }
