@@ -251,3 +251,20 @@ workflow secret {
         missing.stderr
     );
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = fleet(&["completions", shell]).run();
+        out.expect_code(0);
+        assert!(out.stdout.contains("rerun"), "{shell}: {}", out.stdout);
+    }
+    let man = fleet(&["man"]).run();
+    man.expect_code(0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH fleet"),
+        "{}",
+        man.stdout
+    );
+    assert!(man.stdout.contains("history"), "{}", man.stdout);
+}

@@ -9,4 +9,5 @@ mod harness;
 mod harness_selftest;
 mod history;
 mod language;
+mod reports;
 mod run;
