@@ -129,7 +129,8 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct Target {
-    /// Inventory name (inventory/NAME.kdl) or path to a .kdl file.
+    /// Inventory name (inventory/NAME.kdl, .ini, .yml, .yaml) or path to a
+    /// fleet (.kdl) or Ansible (INI or YAML) inventory file.
     #[arg(short, long, value_name = "NAME|PATH")]
     pub inventory: String,
     /// Host selection: names, globs (`web*`), `group:NAME`, `!EXCLUDED`;

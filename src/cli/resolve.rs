@@ -1,5 +1,6 @@
 //! `NAME|PATH` arguments: a bare name means `workflows/NAME.kdl` or
-//! `inventory/NAME.kdl` under the current directory.
+//! `inventory/NAME.kdl` under the current directory; an inventory may also
+//! be `inventory/NAME.ini`, `.yml` or `.yaml` (Ansible).
 
 use std::path::{Path, PathBuf};
 
@@ -23,10 +24,26 @@ fn available_hint(available: &[String]) -> String {
 /// Resolves a workflow or inventory argument to an existing file.
 pub fn resolve(kind: &'static str, dir: &str, arg: &str) -> Result<PathBuf, NotFound> {
     let as_path = Path::new(arg);
-    let path = if arg.ends_with(".kdl") || arg.contains(std::path::MAIN_SEPARATOR) {
+    // Inventories may also be Ansible files (INI or YAML).
+    let extensions: &[&str] = if kind == "inventory" {
+        &["kdl", "ini", "yml", "yaml"]
+    } else {
+        &["kdl"]
+    };
+    let has_extension = as_path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.contains(&e));
+    let path = if has_extension || arg.contains(std::path::MAIN_SEPARATOR) {
         as_path.to_path_buf()
     } else {
-        Path::new(dir).join(format!("{arg}.kdl"))
+        let mut candidates = extensions
+            .iter()
+            .map(|e| Path::new(dir).join(format!("{arg}.{e}")));
+        match candidates.find(|p| p.is_file()) {
+            Some(found) => found,
+            None => Path::new(dir).join(format!("{arg}.kdl")),
+        }
     };
     if path.is_file() {
         return Ok(path);

@@ -46,9 +46,14 @@ const HOST_NODES: &[&str] = &["vars"];
 /// Settings that accumulate rather than being set once.
 const REPEATABLE: &[&str] = &["identity-file", "known-hosts", "host", "group"];
 
-/// Reads and decodes an inventory file.
+/// Reads and decodes an inventory file: KDL, or an Ansible inventory (INI
+/// or YAML) recognised by its extension or content.
 pub fn load_inventory(path: &Path) -> Result<Inventory, LoadErrors> {
-    parse_inventory(syntax::read(path)?)
+    let source = syntax::read(path)?;
+    match super::ansible::detect(&source) {
+        Some(kind) => super::ansible::parse(source, kind),
+        None => parse_inventory(source),
+    }
 }
 
 /// Decodes an inventory from text already in memory. Relative key and
@@ -123,13 +128,13 @@ pub(crate) struct HostDecl {
 }
 
 /// How relative and `~/` paths in this file are resolved.
-struct PathContext {
+pub(crate) struct PathContext {
     dir: PathBuf,
     home: Option<PathBuf>,
 }
 
 impl PathContext {
-    fn new(file: &Path) -> Self {
+    pub(crate) fn new(file: &Path) -> Self {
         PathContext {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             home: std::env::var_os("HOME").map(PathBuf::from),
@@ -138,7 +143,7 @@ impl PathContext {
 
     /// Relative to the inventory's directory so the file works from any
     /// working directory; `~/` is the user's home, as in ssh_config.
-    fn resolve(&self, text: &str) -> PathBuf {
+    pub(crate) fn resolve(&self, text: &str) -> PathBuf {
         if let (Some(rest), Some(home)) = (text.strip_prefix("~/"), &self.home) {
             return home.join(rest);
         }

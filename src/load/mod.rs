@@ -5,6 +5,7 @@
 //! `workflow` / `inventory` (documents → model, using the `decode`
 //! toolkit, which records errors and keeps going).
 
+mod ansible;
 mod decode;
 mod diagnostic;
 mod duration;
@@ -18,6 +19,8 @@ pub mod template;
 mod vars;
 mod workflow;
 
+#[cfg(test)]
+mod ansible_tests;
 #[cfg(test)]
 mod diagnostic_tests;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `harness` starts real OpenSSH servers for them.
 
 mod adhoc;
+mod ansible;
 mod auth;
 mod cli;
 mod compose;
