@@ -73,7 +73,7 @@ pub(super) fn record_run(
     let changes = match previous {
         Ok(Some((meta, before))) => render_changes(
             Some(&diff(&before, report)),
-            &format!("{} ({})", meta.id, meta.started_at),
+            &format!("{} ({})", meta.id, short_time(&meta.started_at)),
             display,
         ),
         Ok(None) => render_changes(None, "", display),
@@ -186,8 +186,8 @@ pub(super) fn diff_runs(args: DiffArgs) -> Result<i32, CliError> {
         "{}",
         render_diff(
             &d,
-            &format!("{} ({})", before.id, before.started_at),
-            &format!("{} ({})", after.id, after.started_at),
+            &format!("{} ({})", before.id, short_time(&before.started_at)),
+            &format!("{} ({})", after.id, short_time(&after.started_at)),
             &DisplayConfig::detect(),
         )
     );
@@ -244,4 +244,13 @@ pub(super) fn man() -> Result<i32, CliError> {
         .map_err(CliError::Output)?;
     let _ = std::io::stdout().write_all(&out);
     Ok(exit_code::OK)
+}
+
+/// `2026-11-23T15:06:45.523303401Z` → `2026-11-23T15:06:45Z`: seconds are
+/// enough to tell runs apart on a screen.
+fn short_time(rfc3339: &str) -> String {
+    match rfc3339.get(..19) {
+        Some(head) => format!("{head}Z"),
+        None => rfc3339.to_string(),
+    }
 }
