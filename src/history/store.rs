@@ -108,11 +108,33 @@ pub fn content_hash(path: &Path) -> String {
     }
 }
 
+/// Who is running fleet: `$USER` / `$LOGNAME`, else (cron, containers,
+/// `env -i`) the passwd name of the process's uid, else `uid:N`.
 pub fn current_user() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(passwd_name)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[cfg(unix)]
+fn passwd_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self is owned by the process's uid; no libc call needed.
+    let uid = fs::metadata("/proc/self").ok()?.uid();
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    });
+    Some(name.unwrap_or_else(|| format!("uid:{uid}")))
+}
+
+#[cfg(not(unix))]
+fn passwd_name() -> Option<String> {
+    None
 }
 
 fn new_id(started_at: &str) -> String {
@@ -301,6 +323,12 @@ mod tests {
             crate::report::to_json(&report)
         );
         Ok(())
+    }
+
+    #[test]
+    fn someone_always_ran_it() {
+        let user = current_user();
+        assert!(!user.is_empty() && user != "unknown", "{user}");
     }
 
     #[test]
