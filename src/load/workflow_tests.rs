@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::test_support::{WORKFLOW_PATH, workflow};
+use crate::load::LoadErrors;
 use crate::model::workflow::DEFAULT_STEP_TIMEOUT;
 use crate::model::{Check, Matcher, Stream, Workflow};
 
@@ -214,4 +215,34 @@ fn load_reads_the_file() {
     std::fs::write(&path, "workflow w { step s { run \"x\" } }").expect("write");
     let wf = super::load_workflow(&path).expect("loads");
     assert_eq!(wf.source.path, path);
+}
+
+#[test]
+fn secret_marks_belong_to_names_in_workflows_and_inventories() -> Result<(), LoadErrors> {
+    let wf = workflow(
+        r#"workflow w {
+    vars {
+        token "t0k" secret=#true
+        public "p" secret=#false
+    }
+    step s { run "echo {{ token }}" }
+}"#,
+    )?;
+    assert_eq!(wf.vars["token"], json!("t0k"));
+    assert_eq!(wf.secret_vars.iter().collect::<Vec<_>>(), ["token"]);
+    let inv = super::test_support::inventory(
+        r#"defaults { vars { db_pass "x" secret=#true } }
+host h1 { vars { db_pass "y" } }"#,
+    )?;
+    assert!(inv.secret_vars.contains("db_pass"));
+    let errors = super::test_support::workflow_errors(
+        r#"workflow w {
+    vars { token "t" secret="yes" }
+}"#,
+    );
+    assert!(
+        errors.contains("`secret` takes #true or #false"),
+        "{errors}"
+    );
+    Ok(())
 }
