@@ -40,9 +40,13 @@ enum Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn run(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+    async fn run(&self, command: &str, sudo: bool, timeout: Duration, cap: usize) -> ExecOutput {
         match self {
+            Runner::Host(session) if sudo => session.exec_sudo(command, timeout, cap).await,
             Runner::Host(session) => session.exec(command, timeout, cap).await,
+            Runner::Controller if sudo => {
+                crate::local::run(&crate::ssh::sudo_n(command), timeout, cap).await
+            }
             Runner::Controller => crate::local::run(command, timeout, cap).await,
         }
     }
@@ -227,6 +231,13 @@ async fn run_host(
         }
     };
     report.connect_time = Some(started.elapsed());
+    // Asked only when a remote step needs sudo, once per run.
+    let needs_become = steps.iter().any(|s| s.sudo && !s.local);
+    let session = if needs_become {
+        session.with_become_password(ctx.become_password().await)
+    } else {
+        session
+    };
     let _ = tx.send(Event::HostConnected { host: name.clone() });
 
     let mut scope = scope_of(&plan.vars);
@@ -373,17 +384,12 @@ async fn run_step(
             );
         }
     };
-    let wire = if step.sudo {
-        sudo(&command)
-    } else {
-        command.clone()
-    };
     let timeout = step.timeout.unwrap_or(default_timeout);
     let attempts = step.retry.as_ref().map_or(1, |r| r.attempts.max(1));
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let out = runner.run(&wire, timeout, cap).await;
+        let out = runner.run(&command, step.sudo, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
             ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {
@@ -463,12 +469,6 @@ async fn run_step(
         let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
         tokio::time::sleep(interval).await;
     }
-}
-
-/// `sudo -n`: never prompts (a prompt would hang the step), fails clearly
-/// when a password would be needed.
-fn sudo(command: &str) -> String {
-    format!("sudo -n -- sh -c '{}'", command.replace('\'', r"'\''"))
 }
 
 fn parse_failure(step: &Step, why: &str) -> RuleFailure {

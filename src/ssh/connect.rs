@@ -17,6 +17,7 @@ use super::auth::{self, describe_key};
 use super::context::SshContext;
 use super::exec;
 use super::known_hosts::{self, KnownHostsFile, Verdict};
+use super::secrets::Secret;
 use crate::output::ExecOutput;
 use crate::results::UnreachableKind;
 
@@ -65,6 +66,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// channel; OpenSSH allows 10 concurrent channels per connection by default.
 pub struct Session {
     handle: Handle<HostKeyCheck>,
+    /// For `sudo` steps; `None`: `sudo -n`.
+    become_password: Option<Secret>,
 }
 
 impl std::fmt::Debug for Session {
@@ -123,13 +126,39 @@ impl Session {
             }
         };
         auth::authenticate(&mut handle, ctx, target).await?;
-        Ok(Session { handle })
+        Ok(Session {
+            handle,
+            become_password: None,
+        })
     }
 
     /// Runs `command` on a new channel. See [`ExecOutput`] for what comes
     /// back; this never fails outright, since partial output matters.
     pub async fn exec(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
-        exec::run(&self.handle, command, timeout, cap).await
+        exec::run(&self.handle, command, None, timeout, cap).await
+    }
+
+    /// Sets the password `sudo` steps answer sudo's prompt with.
+    pub fn with_become_password(mut self, password: Option<Secret>) -> Session {
+        self.become_password = password;
+        self
+    }
+
+    /// Runs `command` as root: `sudo -n` without a become password, else
+    /// `sudo -S` fed the password on stdin. The password never appears in
+    /// the command line or in the returned output.
+    pub async fn exec_sudo(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        match &self.become_password {
+            None => exec::run(&self.handle, &exec::sudo_n(command), None, timeout, cap).await,
+            Some(password) => {
+                let mut input = password.expose().as_bytes().to_vec();
+                input.push(b'\n');
+                let wire = exec::sudo_s(command);
+                let mut out = exec::run(&self.handle, &wire, Some(&input), timeout, cap).await;
+                exec::scrub_sudo(&mut out, password.expose());
+                out
+            }
+        }
     }
 
     /// True once the connection is gone (peer hung up, keepalives

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 
 use super::auth::{self, LoadedKey};
 use super::known_hosts::KnownHostsFile;
+use super::secrets::Secrets;
 
 /// Shared by all hosts of a run. Cheap to create; caches fill lazily on
 /// first use and are safe to use from many tasks at once.
@@ -25,6 +26,8 @@ pub struct SshContext {
     agent_keys: OnceCell<Result<Vec<PublicKey>, String>>,
     /// `$HOME`, for the default key and known_hosts paths.
     home: Option<PathBuf>,
+    /// Passphrases and passwords, each asked for at most once per run.
+    pub(crate) secrets: Secrets,
 }
 
 impl Default for SshContext {
@@ -45,6 +48,7 @@ impl SshContext {
             home: std::env::var_os("HOME")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
+            secrets: Secrets::from_env(),
         }
     }
 
@@ -53,6 +57,12 @@ impl SshContext {
     pub fn with_agent(mut self, socket: Option<PathBuf>) -> SshContext {
         self.agent_socket = socket;
         self
+    }
+
+    /// The sudo password for `sudo` steps (`FLEET_BECOME_PASSWORD`, else one
+    /// prompt per run when interactive); `None`: use `sudo -n`.
+    pub async fn become_password(&self) -> Option<super::Secret> {
+        self.secrets.become_password().await
     }
 
     pub(crate) fn agent_socket(&self) -> Option<&Path> {
@@ -73,10 +83,12 @@ impl SshContext {
             .await
     }
 
-    /// The private key at `path`, loaded at most once per context.
+    /// The private key at `path` (and its `-cert.pub` certificate), loaded
+    /// and decrypted at most once per context: one passphrase prompt per
+    /// key, not per host.
     pub(crate) async fn private_key(&self, path: &Path) -> LoadedKey {
         self.keys
-            .get_or_init(path, || auth::load_key(path.to_path_buf()))
+            .get_or_init(path, || auth::load_key(path.to_path_buf(), &self.secrets))
             .await
     }
 

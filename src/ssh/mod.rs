@@ -5,6 +5,7 @@
 //! - `connect`: TCP, handshake, host key check, [`Session`].
 //! - `auth`: publickey authentication with agent and key files.
 //! - `known_hosts`: in-memory known_hosts matcher.
+//! - `secrets`: passphrases and passwords from the environment or a prompt.
 //! - `exec`: one command per channel, capped capture, timeouts.
 
 mod auth;
@@ -12,7 +13,11 @@ mod connect;
 mod context;
 mod exec;
 mod known_hosts;
+mod password;
+mod secrets;
 
 pub use crate::output::{ExecEnd, ExecOutput};
 pub use connect::{ConnectError, Session, Target};
 pub use context::SshContext;
+pub use exec::sudo_n;
+pub use secrets::{BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret};

@@ -9,3 +9,5 @@ mod harness;
 mod harness_selftest;
 mod language;
 mod run;
+mod ssh_auth;
+mod ssh_sudo;
