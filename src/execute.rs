@@ -20,7 +20,7 @@ use crate::results::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
     StepReport, StepStatus, Totals, Unreachable, status_from_failures,
 };
-use crate::ssh::{Session, SshContext, Target};
+use crate::ssh::{Session, SshContext};
 
 /// Output kept per stream per step. Larger output is counted and dropped,
 /// so a runaway command cannot exhaust the controller's memory.
@@ -31,6 +31,8 @@ pub struct ExecuteOptions {
     /// Hosts in flight at once.
     pub forks: usize,
     pub output_cap: usize,
+    /// Parsed ssh_config; inventory settings override it.
+    pub ssh_config: Option<Arc<crate::ssh::SshConfigFile>>,
 }
 
 /// Where a step's command runs.
@@ -103,7 +105,7 @@ pub async fn execute(
         local.push(report);
     }
 
-    let ctx = Arc::new(SshContext::new());
+    let ctx = Arc::new(SshContext::new().with_ssh_config(options.ssh_config.clone()));
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut tasks = tokio::task::JoinSet::new();
@@ -208,16 +210,18 @@ async fn run_host(
     let started = Instant::now();
     // A send fails only once the coordinator is gone; nothing to tell then.
     let _ = tx.send(Event::HostStarted { host: name.clone() });
-    let target = Target {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        identity_files: host.identity_files.clone(),
-        known_hosts: host.known_hosts.clone(),
-        connect_timeout: host.connect_timeout,
-    };
     let mut report = empty_host(host);
+    let target = match crate::ssh::target_for(host, ctx.ssh_config()) {
+        Ok(target) => target,
+        Err(message) => {
+            report.status = HostStatus::Unreachable;
+            report.unreachable = Some(Unreachable {
+                kind: crate::results::UnreachableKind::Network,
+                message,
+            });
+            return report;
+        }
+    };
     let session = match Session::connect(ctx, &target).await {
         Ok(session) => session,
         Err(e) => {

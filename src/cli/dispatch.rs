@@ -31,6 +31,8 @@ pub enum CliError {
     Limit(#[from] LimitError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    SshConfig(#[from] crate::ssh::SshConfigError),
 }
 
 impl From<PlanError> for CliError {
@@ -115,7 +117,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     let plan = load_and_plan(&args.check)?;
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_with_progress(&plan, forks, &display)?;
+    let report = execute_with_progress(&plan, forks, &display, &args.parallel)?;
     print!("{}", render_summary(&report, &display));
     let mut code = exit_code::for_totals(&report.totals);
     if let Some(path) = &args.report_json {
@@ -137,7 +139,14 @@ pub(super) fn execute_with_progress(
     plan: &Plan,
     forks: usize,
     display: &DisplayConfig,
+    parallel: &Parallel,
 ) -> Result<RunReport, CliError> {
+    let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
+    for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
+        eprintln!("warning: {warning}");
+    }
+    let ssh_config = ssh_config.map(std::sync::Arc::new);
+    warn_insecure(plan, ssh_config.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -145,11 +154,39 @@ pub(super) fn execute_with_progress(
     let options = ExecuteOptions {
         forks,
         output_cap: DEFAULT_OUTPUT_CAP,
+        ssh_config,
     };
     let mut progress = Progress::new(display);
     let report = runtime.block_on(execute(plan, &options, |e| progress.on_event(e)));
     progress.finish();
     Ok(report)
+}
+
+/// `host-key-checking "off"` (or `StrictHostKeyChecking no`) makes fleet
+/// trust whoever answers; say so loudly, once, naming every such host.
+fn warn_insecure(plan: &Plan, ssh_config: Option<&crate::ssh::SshConfigFile>) {
+    let insecure: Vec<&str> = plan
+        .hosts
+        .iter()
+        .filter(|h| {
+            crate::ssh::target_for(&h.host, ssh_config).is_ok_and(|t| {
+                t.host_key_checking == crate::model::HostKeyChecking::Off
+                    || t.jump
+                        .iter()
+                        .any(|j| j.host_key_checking == crate::model::HostKeyChecking::Off)
+            })
+        })
+        .map(|h| h.host.name.as_str())
+        .collect();
+    if !insecure.is_empty() {
+        eprintln!(
+            "WARNING: host key checking is OFF for {} host(s): {}. Their identity is not \
+             verified: anyone on the network path can impersonate them and read what fleet \
+             sends. Use \"strict\" or \"accept-new\".",
+            insecure.len(),
+            insecure.join(", ")
+        );
+    }
 }
 
 /// Writes the JSON report; a failure is reported but never hides the

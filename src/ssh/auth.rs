@@ -223,6 +223,13 @@ async fn try_agent<H: Handler>(
             return None;
         }
     };
+    if target.identities_only {
+        keys.retain(|key| {
+            files
+                .iter()
+                .any(|(_, file)| file.key.public_key().key_data() == key.key_data())
+        });
+    }
     if keys.is_empty() {
         return None;
     }

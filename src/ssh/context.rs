@@ -10,7 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use russh::keys::PublicKey;
 use tokio::sync::OnceCell;
 
+use super::accept::Recorder;
 use super::auth::{self, LoadedKey};
+use super::config::SshConfigFile;
+use super::connect::{ConnectError, Session, Target};
+use super::jump;
 use super::known_hosts::KnownHostsFile;
 use super::secrets::Secrets;
 
@@ -28,6 +32,12 @@ pub struct SshContext {
     home: Option<PathBuf>,
     /// Passphrases and passwords, each asked for at most once per run.
     pub(crate) secrets: Secrets,
+    /// Host keys `accept-new` recorded during this run.
+    pub(crate) recorder: Arc<Recorder>,
+    ssh_config: Option<Arc<SshConfigFile>>,
+    /// One connection per jump host (and chain in front of it), shared by
+    /// every host behind it.
+    jumps: Memo<String, Result<Arc<Session>, ConnectError>>,
 }
 
 impl Default for SshContext {
@@ -49,6 +59,9 @@ impl SshContext {
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
             secrets: Secrets::from_env(),
+            recorder: Arc::default(),
+            ssh_config: None,
+            jumps: Memo::default(),
         }
     }
 
@@ -63,6 +76,24 @@ impl SshContext {
     /// prompt per run when interactive); `None`: use `sudo -n`.
     pub async fn become_password(&self) -> Option<super::Secret> {
         self.secrets.become_password().await
+    }
+
+    /// Uses this parsed ssh_config for every host.
+    pub fn with_ssh_config(mut self, config: Option<Arc<SshConfigFile>>) -> SshContext {
+        self.ssh_config = config;
+        self
+    }
+
+    /// The shared connection to jump host `hop`, made on first use.
+    pub(crate) async fn jump_session(&self, hop: &Target) -> Result<Arc<Session>, ConnectError> {
+        let key = jump::chain_key(hop);
+        self.jumps
+            .get_or_init(&key, || jump::connect_hop(self, hop))
+            .await
+    }
+
+    pub fn ssh_config(&self) -> Option<&SshConfigFile> {
+        self.ssh_config.as_deref()
     }
 
     pub(crate) fn agent_socket(&self) -> Option<&Path> {

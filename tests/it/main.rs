@@ -10,4 +10,5 @@ mod harness_selftest;
 mod language;
 mod run;
 mod ssh_auth;
+mod ssh_connect;
 mod ssh_sudo;
