@@ -283,12 +283,21 @@ fn client_config(known_hosts: &[Arc<KnownHostsFile>], lookup: &str) -> client::C
     };
     let mut keys = Preferred::default().key.into_owned();
     keys.sort_by_key(|a| !known.contains(&family(a)));
+    // Ask for a host certificate only where a CA is trusted, as OpenSSH
+    // does; otherwise a server with a certificate would present it and the
+    // plain key on record would never be checked.
+    let certificates = if known_hosts::cert_authorities(known_hosts, lookup).is_empty() {
+        Vec::new()
+    } else {
+        keys.clone()
+    };
     client::Config {
         keepalive_interval: Some(DEFAULT_KEEPALIVE),
         keepalive_max: KEEPALIVE_MAX,
         nodelay: true,
         preferred: Preferred {
             key: Cow::Owned(keys),
+            host_key_certificates: Cow::Owned(certificates),
             ..Preferred::default()
         },
         ..client::Config::default()
@@ -409,12 +418,18 @@ impl client::Handler for HostKeyCheck {
                     verdict => self.explain(key, verdict),
                 }
             }
-            // Not negotiated (no host certificate algorithms are
-            // preferred), so a certificate here is a misbehaving server.
-            PublicKeyOrCertificate::Certificate(_) => format!(
-                "{} offered a host certificate; host certificates are not supported",
-                self.who
-            ),
+            // Negotiated only when a `@cert-authority` line matches.
+            PublicKeyOrCertificate::Certificate(cert) => {
+                match known_hosts::check_certificate(
+                    &self.known_hosts,
+                    &self.lookup,
+                    &self.address,
+                    cert,
+                ) {
+                    Ok(()) => return Ok(true),
+                    Err(why) => format!("{}: {why}", self.who),
+                }
+            }
         };
         *self
             .rejection

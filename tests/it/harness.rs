@@ -167,6 +167,7 @@ impl Fleet {
                 log: host_dir.join("sshd.log"),
                 authorized_keys: authorized_keys.clone(),
                 extra_config: sshd_options.iter().map(|l| format!("{l}\n")).collect(),
+                added_config: Mutex::new(String::new()),
                 child: Mutex::new(None),
             };
             hosts.push(host);
@@ -379,6 +380,8 @@ pub struct SshHost {
     authorized_keys: PathBuf,
     /// [`FleetBuilder::sshd_option`] lines, newline-terminated.
     extra_config: String,
+    /// Lines added later by [`SshHost::reconfigure`].
+    added_config: Mutex<String>,
     child: Mutex<Option<Child>>,
 }
 
@@ -400,6 +403,22 @@ impl SshHost {
     /// sshd's stderr (LogLevel ERROR).
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+
+    /// The host's private key file (`….pub` beside it).
+    pub fn host_key_path(&self) -> &Path {
+        &self.host_key
+    }
+
+    /// Adds an sshd_config line (before all others, so it wins) and
+    /// restarts sshd on the same port.
+    pub fn reconfigure(&self, line: &str) {
+        self.added_config
+            .lock()
+            .unwrap()
+            .push_str(&format!("{line}\n"));
+        self.kill_server();
+        self.launch_on_same_port();
     }
 
     /// The public host key line (`ssh-ed25519 AAAA... comment`) as it is now.
@@ -504,7 +523,7 @@ impl SshHost {
         let config = format!(
             "\
 # Written by fleet's test harness.
-{extra}ListenAddress {ADDRESS}:{port}
+{added}{extra}ListenAddress {ADDRESS}:{port}
 HostKey {host_key}
 PidFile {pid_file}
 AuthorizedKeysFile {authorized_keys}
@@ -527,6 +546,7 @@ Subsystem sftp internal-sftp
             host_key = self.host_key.display(),
             pid_file = self.dir.join("sshd.pid").display(),
             authorized_keys = self.authorized_keys.display(),
+            added = self.added_config.lock().unwrap(),
             extra = self.extra_config,
         );
         std::fs::write(&self.config, config).expect("harness: write sshd_config");

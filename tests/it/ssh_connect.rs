@@ -219,9 +219,20 @@ fn keepalive_detects_a_stopped_server_mid_step() {
         "    keepalive \"1s\"",
         "keepalive.kdl",
     );
+    // Unique per test run: a `sleep` left over by an earlier run (its
+    // remote `timeout` guard outlives a killed sshd) must not be mistaken
+    // for this run's.
+    let token = hosts
+        .dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let wf = hosts.write_file(
         "long.kdl",
-        "workflow long {\n    timeout \"300s\"\n    step wait {\n        run \"sleep 4242\"\n    }\n}\n",
+        &format!(
+            "workflow long {{\n    timeout \"300s\"\n    step wait {{\n        \
+             run \"sleep 300; echo {token}\"\n    }}\n}}\n"
+        ),
     );
     let wf = wf.display().to_string();
     let dir = hosts.dir().to_path_buf();
@@ -230,7 +241,7 @@ fn keepalive_detects_a_stopped_server_mid_step() {
             .json_in(&dir)
             .run()
     });
-    while processes_mentioning("sleep 4242").is_empty() {
+    while processes_mentioning(&format!("echo {token}")).is_empty() {
         std::thread::sleep(Duration::from_millis(50));
     }
     hosts.host("host-1").pause();
@@ -238,7 +249,64 @@ fn keepalive_detects_a_stopped_server_mid_step() {
         .join()
         .unwrap_or_else(|_| panic!("fleet runner panicked"));
     hosts.host("host-1").resume();
-    let step = out.step("host-1", "wait");
+    assert!(out.json.is_some(), "{}\n{}", out.stdout, out.stderr);
+    let step = &out.host("host-1")["steps"][0];
     // A timeout would mean the keepalive never fired (the step allows 300 s).
-    assert_eq!(step["status"], "ERROR", "{step}");
+    assert_eq!(step["status"], "ERROR", "{}", out.host("host-1"));
+}
+
+/// `ssh-keygen -s ca -h -n principal key.pub` → `key-cert.pub`.
+fn sign_host_key(ca: &std::path::Path, key: &std::path::Path, principal: &str) {
+    let public = format!("{}.pub", key.display());
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(ca)
+        .args([
+            "-I",
+            "fleet-host",
+            "-h",
+            "-n",
+            principal,
+            "-V",
+            "-5m:+1h",
+            &public,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("ssh-keygen -s: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn host_certificates_signed_by_a_cert_authority_are_trusted() {
+    let hosts = Fleet::start(1);
+    let host = hosts.host("host-1");
+    let ca = hosts.dir().join("host_ca");
+    crate::harness::keygen_with(&ca, "host-ca", "ed25519", "");
+    let key = host.host_key_path().to_path_buf();
+    let cert = format!("{}-cert.pub", key.display());
+    sign_host_key(&ca, &key, "wrong.example");
+    host.reconfigure(&format!("HostCertificate {cert}"));
+
+    let ca_pub =
+        std::fs::read_to_string(ca.with_extension("pub")).unwrap_or_else(|e| panic!("{e}"));
+    let kh = hosts.write_file("ca_known_hosts", &format!("@cert-authority * {ca_pub}"));
+    let inv = inventory(&hosts, &kh, "", "ca.kdl");
+
+    let wrong = fleet(&["ping", "--inventory", &inv]).run();
+    wrong.expect_code(3);
+    assert!(
+        wrong.stdout.contains("is not valid for 127.0.0.1"),
+        "{}",
+        wrong.stdout
+    );
+
+    sign_host_key(&ca, &key, "127.0.0.1");
+    host.stop();
+    host.start();
+    let out = fleet(&["ping", "--inventory", &inv]).run();
+    out.expect_code(0);
 }
