@@ -20,7 +20,7 @@ use crate::results::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
     StepReport, StepStatus, Totals, Unreachable, status_from_failures,
 };
-use crate::ssh::{Session, SshContext, Target};
+use crate::ssh::{Session, SshContext};
 
 /// Output kept per stream per step. Larger output is counted and dropped,
 /// so a runaway command cannot exhaust the controller's memory.
@@ -31,6 +31,8 @@ pub struct ExecuteOptions {
     /// Hosts in flight at once.
     pub forks: usize,
     pub output_cap: usize,
+    /// Parsed ssh_config; inventory settings override it.
+    pub ssh_config: Option<Arc<crate::ssh::SshConfigFile>>,
 }
 
 /// Where a step's command runs.
@@ -40,9 +42,13 @@ enum Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn run(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+    async fn run(&self, command: &str, sudo: bool, timeout: Duration, cap: usize) -> ExecOutput {
         match self {
+            Runner::Host(session) if sudo => session.exec_sudo(command, timeout, cap).await,
             Runner::Host(session) => session.exec(command, timeout, cap).await,
+            Runner::Controller if sudo => {
+                crate::local::run(&crate::ssh::sudo_n(command), timeout, cap).await
+            }
             Runner::Controller => crate::local::run(command, timeout, cap).await,
         }
     }
@@ -99,7 +105,7 @@ pub async fn execute(
         local.push(report);
     }
 
-    let ctx = Arc::new(SshContext::new());
+    let ctx = Arc::new(SshContext::new().with_ssh_config(options.ssh_config.clone()));
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut tasks = tokio::task::JoinSet::new();
@@ -204,16 +210,18 @@ async fn run_host(
     let started = Instant::now();
     // A send fails only once the coordinator is gone; nothing to tell then.
     let _ = tx.send(Event::HostStarted { host: name.clone() });
-    let target = Target {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        identity_files: host.identity_files.clone(),
-        known_hosts: host.known_hosts.clone(),
-        connect_timeout: host.connect_timeout,
-    };
     let mut report = empty_host(host);
+    let target = match crate::ssh::target_for(host, ctx.ssh_config()) {
+        Ok(target) => target,
+        Err(message) => {
+            report.status = HostStatus::Unreachable;
+            report.unreachable = Some(Unreachable {
+                kind: crate::results::UnreachableKind::Network,
+                message,
+            });
+            return report;
+        }
+    };
     let session = match Session::connect(ctx, &target).await {
         Ok(session) => session,
         Err(e) => {
@@ -227,6 +235,13 @@ async fn run_host(
         }
     };
     report.connect_time = Some(started.elapsed());
+    // Asked only when a remote step needs sudo, once per run.
+    let needs_become = steps.iter().any(|s| s.sudo && !s.local);
+    let session = if needs_become {
+        session.with_become_password(ctx.become_password().await)
+    } else {
+        session
+    };
     let _ = tx.send(Event::HostConnected { host: name.clone() });
 
     let mut scope = scope_of(&plan.vars);
@@ -373,17 +388,12 @@ async fn run_step(
             );
         }
     };
-    let wire = if step.sudo {
-        sudo(&command)
-    } else {
-        command.clone()
-    };
     let timeout = step.timeout.unwrap_or(default_timeout);
     let attempts = step.retry.as_ref().map_or(1, |r| r.attempts.max(1));
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let out = runner.run(&wire, timeout, cap).await;
+        let out = runner.run(&command, step.sudo, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
             ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {
@@ -463,12 +473,6 @@ async fn run_step(
         let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
         tokio::time::sleep(interval).await;
     }
-}
-
-/// `sudo -n`: never prompts (a prompt would hang the step), fails clearly
-/// when a password would be needed.
-fn sudo(command: &str) -> String {
-    format!("sudo -n -- sh -c '{}'", command.replace('\'', r"'\''"))
 }
 
 fn parse_failure(step: &Step, why: &str) -> RuleFailure {

@@ -234,6 +234,8 @@ fn check_names(workflow: &Workflow, globals: &Vars, hosts: &[HostPlan]) -> Vec<L
                 connect_timeout: Duration::ZERO,
                 groups: Vec::new(),
                 vars: Vars::new(),
+                jump_hosts: Vec::new(),
+                explicit: Default::default(),
             },
             vars: globals.clone(),
         }];

@@ -30,8 +30,12 @@ pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> 
 
 pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
     let plan = plan_adhoc(inventory, &args.target.limit, None)?;
-    let report =
-        execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    let report = execute_with_progress(
+        &plan,
+        forks(&args.parallel, None),
+        &DisplayConfig::detect(),
+        &args.parallel,
+    )?;
     let width = report.hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
     for h in &report.hosts {
         match (&h.unreachable, h.connect_time) {
@@ -56,8 +60,12 @@ pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
         &args.target.limit,
         Some((&args.command, args.timeout)),
     )?;
-    let report =
-        execute_with_progress(&plan, forks(&args.parallel, None), &DisplayConfig::detect())?;
+    let report = execute_with_progress(
+        &plan,
+        forks(&args.parallel, None),
+        &DisplayConfig::detect(),
+        &args.parallel,
+    )?;
     print!("{}", render_grouped(&report));
     let failed = report.hosts.iter().any(|h| {
         h.steps

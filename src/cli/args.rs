@@ -144,6 +144,10 @@ pub struct Parallel {
     /// Maximum hosts in flight (default: the workflow's `forks`, else 32).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub forks: Option<u32>,
+    /// OpenSSH client config to read instead of ~/.ssh/config; inventory
+    /// settings override it.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,8 @@ pub enum CliError {
     Usage(String),
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    SshConfig(#[from] crate::ssh::SshConfigError),
 }
 
 impl From<PlanError> for CliError {
@@ -182,7 +184,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     }
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_redacted(&plan, forks, &display, &redactor)?;
+    let report = execute_redacted(&plan, forks, &display, &args.parallel, &redactor)?;
     print!("{}", render_summary(&report, &display));
     print!(
         "{}",
@@ -212,8 +214,9 @@ pub(super) fn execute_with_progress(
     plan: &Plan,
     forks: usize,
     display: &DisplayConfig,
+    parallel: &Parallel,
 ) -> Result<RunReport, CliError> {
-    execute_redacted(plan, forks, display, &Redactor::default())
+    execute_redacted(plan, forks, display, parallel, &Redactor::default())
 }
 
 /// [`execute_with_progress`], masking secret values in what the display
@@ -222,8 +225,15 @@ pub(super) fn execute_redacted(
     plan: &Plan,
     forks: usize,
     display: &DisplayConfig,
+    parallel: &Parallel,
     redactor: &Redactor,
 ) -> Result<RunReport, CliError> {
+    let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
+    for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
+        eprintln!("warning: {warning}");
+    }
+    let ssh_config = ssh_config.map(std::sync::Arc::new);
+    warn_insecure(plan, ssh_config.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,6 +241,7 @@ pub(super) fn execute_redacted(
     let options = ExecuteOptions {
         forks,
         output_cap: DEFAULT_OUTPUT_CAP,
+        ssh_config,
     };
     let mut progress = Progress::new(display);
     let mut report = runtime.block_on(execute(plan, &options, |e| {
@@ -243,6 +254,33 @@ pub(super) fn execute_redacted(
     progress.finish();
     redactor.report(&mut report);
     Ok(report)
+}
+
+/// `host-key-checking "off"` (or `StrictHostKeyChecking no`) makes fleet
+/// trust whoever answers; say so loudly, once, naming every such host.
+fn warn_insecure(plan: &Plan, ssh_config: Option<&crate::ssh::SshConfigFile>) {
+    let insecure: Vec<&str> = plan
+        .hosts
+        .iter()
+        .filter(|h| {
+            crate::ssh::target_for(&h.host, ssh_config).is_ok_and(|t| {
+                t.host_key_checking == crate::model::HostKeyChecking::Off
+                    || t.jump
+                        .iter()
+                        .any(|j| j.host_key_checking == crate::model::HostKeyChecking::Off)
+            })
+        })
+        .map(|h| h.host.name.as_str())
+        .collect();
+    if !insecure.is_empty() {
+        eprintln!(
+            "WARNING: host key checking is OFF for {} host(s): {}. Their identity is not \
+             verified: anyone on the network path can impersonate them and read what fleet \
+             sends. Use \"strict\" or \"accept-new\".",
+            insecure.len(),
+            insecure.join(", ")
+        );
+    }
 }
 
 /// `--report` targets plus the `--report-json` alias.

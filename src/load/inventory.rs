@@ -13,7 +13,7 @@ use super::duration::duration;
 use super::resolve::resolve;
 use super::syntax;
 use super::vars::decode_vars;
-use crate::model::{HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
+use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
 
 const TOP_NODES: &[&str] = &["defaults", "group", "host"];
 const DEFAULTS_NODES: &[&str] = &[
@@ -22,6 +22,9 @@ const DEFAULTS_NODES: &[&str] = &[
     "identity-file",
     "known-hosts",
     "connect-timeout",
+    "host-key-checking",
+    "jump",
+    "keepalive",
     "vars",
 ];
 const GROUP_NODES: &[&str] = &[
@@ -30,6 +33,9 @@ const GROUP_NODES: &[&str] = &[
     "identity-file",
     "known-hosts",
     "connect-timeout",
+    "host-key-checking",
+    "jump",
+    "keepalive",
     "vars",
     "host",
     "group",
@@ -41,6 +47,9 @@ const HOST_PROPS: &[&str] = &[
     "identity-file",
     "known-hosts",
     "connect-timeout",
+    "host-key-checking",
+    "jump",
+    "keepalive",
 ];
 const HOST_NODES: &[&str] = &["vars"];
 /// Settings that accumulate rather than being set once.
@@ -284,7 +293,9 @@ fn setting_what(key: &str) -> &'static str {
     match key {
         "port" => "a port number",
         "user" => "a user name",
-        "connect-timeout" => "a duration",
+        "connect-timeout" | "keepalive" => "a duration",
+        "host-key-checking" => "\"strict\", \"accept-new\" or \"off\"",
+        "jump" => "a jump host",
         _ => "a path",
     }
 }
@@ -311,6 +322,35 @@ fn setting_value(
         "connect-timeout" => {
             if let Some(timeout) = duration(d, entry) {
                 settings.connect_timeout = Some(timeout);
+            }
+        }
+        "keepalive" => {
+            if let Some(interval) = duration(d, entry) {
+                settings.keepalive = Some(interval);
+            }
+        }
+        "jump" => {
+            if let Some(jump) = non_empty_string(d, entry, "the jump host") {
+                settings.jump = Some(jump.value);
+            }
+        }
+        "host-key-checking" => {
+            if let Some(policy) = d.string(entry) {
+                let parsed = match policy.value.as_str() {
+                    "strict" => Some(HostKeyChecking::Strict),
+                    "accept-new" => Some(HostKeyChecking::AcceptNew),
+                    "off" => Some(HostKeyChecking::Off),
+                    _ => None,
+                };
+                match parsed {
+                    Some(p) => settings.host_key_checking = Some(p),
+                    None => d.error(
+                        &policy.span,
+                        format!("unknown host-key-checking policy `{}`", policy.value),
+                        "not a policy",
+                        Some("use \"strict\" (default), \"accept-new\" or \"off\"".to_owned()),
+                    ),
+                }
             }
         }
         "identity-file" => {

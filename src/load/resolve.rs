@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use super::decode::Decoder;
 use super::inventory::{HostDecl, Level, Tree};
 use crate::model::inventory::{DEFAULT_CONNECT_TIMEOUT, GroupInfo};
-use crate::model::{Host, Inventory, Vars};
+use crate::model::{Host, HostSettings, Inventory, Vars};
 
 const DEFAULT_PORT: u16 = 22;
 
@@ -24,10 +24,11 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "root".to_owned());
 
-    let hosts = definitions
+    let mut hosts: Vec<Host> = definitions
         .iter()
         .map(|&index| resolve_host(&tree, index, &default_user))
         .collect();
+    attach_jump_hosts(&mut hosts);
     let groups = tree
         .groups
         .iter()
@@ -108,6 +109,16 @@ fn resolve_host(tree: &Tree, index: usize, default_user: &str) -> Host {
     }
     merge(&mut vars, &host.level.vars);
 
+    let explicit = HostSettings {
+        port: chain.iter().find_map(|l| l.settings.port),
+        user: chain.iter().find_map(|l| l.settings.user.clone()),
+        identity_files: first_non_empty(&chain, |l| &l.settings.identity_files),
+        known_hosts: first_non_empty(&chain, |l| &l.settings.known_hosts),
+        connect_timeout: chain.iter().find_map(|l| l.settings.connect_timeout),
+        host_key_checking: chain.iter().find_map(|l| l.settings.host_key_checking),
+        jump: chain.iter().find_map(|l| l.settings.jump.clone()),
+        keepalive: chain.iter().find_map(|l| l.settings.keepalive),
+    };
     Host {
         name: host.name.clone(),
         span: host.span.clone(),
@@ -131,7 +142,43 @@ fn resolve_host(tree: &Tree, index: usize, default_user: &str) -> Host {
             .map(|&g| tree.groups[g].name.clone())
             .collect(),
         vars,
+        jump_hosts: Vec::new(),
+        explicit,
     }
+}
+
+/// Gives every host with a `jump` the inventory hosts its chain names,
+/// directly or through a bastion's own `jump` (bounded, so a loop ends;
+/// the SSH layer reports it).
+fn attach_jump_hosts(hosts: &mut [Host]) {
+    let by_name = |name: &str, all: &[Host]| all.iter().position(|h| h.name == name);
+    let snapshot: Vec<Host> = hosts.to_vec();
+    for host in hosts.iter_mut() {
+        let mut names: Vec<String> = hops(&host.explicit.jump);
+        let mut found: Vec<usize> = Vec::new();
+        let mut steps = 0;
+        while let Some(name) = names.pop() {
+            steps += 1;
+            if steps > 64 {
+                break;
+            }
+            if let Some(i) = by_name(&name, &snapshot)
+                && !found.contains(&i)
+            {
+                found.push(i);
+                names.extend(hops(&snapshot[i].explicit.jump));
+            }
+        }
+        host.jump_hosts = found.into_iter().map(|i| snapshot[i].clone()).collect();
+    }
+}
+
+fn hops(jump: &Option<String>) -> Vec<String> {
+    jump.iter()
+        .flat_map(|j| j.split(','))
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// Lists replace rather than append: the most specific level that names

@@ -43,6 +43,26 @@ pub struct HostSettings {
     pub identity_files: Vec<PathBuf>,
     pub known_hosts: Vec<PathBuf>,
     pub connect_timeout: Option<Duration>,
+    /// `host-key-checking "strict"|"accept-new"|"off"`.
+    pub host_key_checking: Option<HostKeyChecking>,
+    /// `jump "user@host:port"` or `jump "bastion"` (another inventory
+    /// host); several hops comma-separated, as in `ssh -J`.
+    pub jump: Option<String>,
+    /// `keepalive "15s"`: ServerAliveInterval; three unanswered → dead.
+    pub keepalive: Option<Duration>,
+}
+
+/// What to do with a host key that is not in known_hosts. A changed or
+/// revoked key is refused under every policy except `Off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyChecking {
+    /// Refuse unknown keys (OpenSSH `StrictHostKeyChecking yes`).
+    Strict,
+    /// Record unknown keys in the first known_hosts file, refuse changed
+    /// ones (OpenSSH `accept-new`).
+    AcceptNew,
+    /// Accept any key. Insecure: warned about on every run.
+    Off,
 }
 
 /// A host with every inherited setting resolved.
@@ -65,4 +85,10 @@ pub struct Host {
     pub groups: Vec<String>,
     /// Merged: defaults < groups (outer to inner, declaration order) < host.
     pub vars: Vars,
+    /// Inventory hosts named as hops by this host's `jump` chain (and by
+    /// theirs), so a jump host need not be selected by `--limit`.
+    pub jump_hosts: Vec<Host>,
+    /// What the inventory set explicitly (most specific level wins), before
+    /// built-in defaults: lets `~/.ssh/config` fill only what is unset.
+    pub explicit: HostSettings,
 }

@@ -6,7 +6,7 @@ pub mod inventory;
 pub mod source;
 pub mod workflow;
 
-pub use inventory::{Host, HostSettings, Inventory};
+pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
 pub use workflow::{
     Check, Export, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity, Step, Stream, Workflow,

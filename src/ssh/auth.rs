@@ -9,11 +9,12 @@ use std::time::Duration;
 use russh::MethodKind;
 use russh::client::{AuthResult, Handle, Handler};
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::{Algorithm, Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use russh::{AgentAuthError, MethodSet};
 
 use super::connect::{ConnectError, Target};
 use super::context::SshContext;
+use super::secrets::{KEY_PASSPHRASE_ENV, Secret, Secrets};
 use crate::results::UnreachableKind;
 
 /// Key files tried, in order, when a target names none (OpenSSH's order
@@ -29,18 +30,62 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub(crate) enum KeyProblem {
     Missing,
-    /// Passphrases are not supported yet.
+    /// Encrypted, and no passphrase was available (no environment variable,
+    /// no terminal to prompt on).
     Encrypted,
+    /// Encrypted, and the passphrase given did not decrypt it.
+    WrongPassphrase,
     Unusable(String),
 }
 
-pub(crate) type LoadedKey = Result<Arc<PrivateKey>, KeyProblem>;
+/// A decrypted private key and, when `<key>-cert.pub` exists beside it, the
+/// OpenSSH user certificate to offer first (as OpenSSH does).
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub(crate) key: Arc<PrivateKey>,
+    pub(crate) cert: Option<Certificate>,
+}
 
-/// Loads an unencrypted private key. Parsing (RSA especially) is CPU work,
-/// so it runs off the async workers.
-pub(crate) async fn load_key(path: PathBuf) -> LoadedKey {
-    let loaded =
-        tokio::task::spawn_blocking(move || russh::keys::load_secret_key(&path, None)).await;
+pub(crate) type LoadedKey = Result<Identity, KeyProblem>;
+
+/// Loads a private key, decrypting it with a passphrase from `secrets` when
+/// it is encrypted. Parsing and decryption (RSA and bcrypt-pbkdf
+/// especially) are CPU work, so they run off the async workers.
+pub(crate) async fn load_key(path: PathBuf, secrets: &Secrets) -> LoadedKey {
+    let key = match decode(path.clone(), None).await {
+        Err(KeyProblem::Encrypted) => {
+            let Some(passphrase) = secrets.key_passphrase(&path).await else {
+                return Err(KeyProblem::Encrypted);
+            };
+            match decode(path.clone(), Some(passphrase)).await {
+                Err(KeyProblem::Unusable(_) | KeyProblem::Encrypted) => {
+                    return Err(KeyProblem::WrongPassphrase);
+                }
+                other => other?,
+            }
+        }
+        other => other?,
+    };
+    let cert_path = cert_path(&path);
+    let cert = match tokio::fs::read_to_string(&cert_path).await {
+        Ok(text) => Certificate::from_openssh(text.trim()).ok(),
+        Err(_) => None,
+    };
+    Ok(Identity { key, cert })
+}
+
+/// `id_ed25519` → `id_ed25519-cert.pub`, where ssh-keygen -s writes it.
+fn cert_path(key: &Path) -> PathBuf {
+    let mut name = key.as_os_str().to_owned();
+    name.push("-cert.pub");
+    PathBuf::from(name)
+}
+
+async fn decode(path: PathBuf, passphrase: Option<Secret>) -> Result<Arc<PrivateKey>, KeyProblem> {
+    let loaded = tokio::task::spawn_blocking(move || {
+        russh::keys::load_secret_key(&path, passphrase.as_ref().map(Secret::expose))
+    })
+    .await;
     match loaded {
         Ok(Ok(key)) => Ok(Arc::new(key)),
         Ok(Err(russh::keys::Error::KeyIsEncrypted)) => Err(KeyProblem::Encrypted),
@@ -74,12 +119,14 @@ pub(crate) async fn list_agent_keys(socket: PathBuf) -> Result<Vec<PublicKey>, S
 }
 
 /// What happened so far, for the final error message.
-struct Attempts<'a> {
-    user: &'a str,
+pub(crate) struct Attempts<'a> {
+    pub(crate) user: &'a str,
     tried: Vec<String>,
-    notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The methods the server last said it would accept.
-    server_methods: Option<MethodSet>,
+    pub(crate) server_methods: Option<MethodSet>,
+    /// The server hung up; nothing more can be tried.
+    connection_lost: bool,
     /// Public keys already offered, so a file key the agent also holds is
     /// not offered twice (each offer counts against `MaxAuthTries`).
     offered: Vec<PublicKey>,
@@ -88,7 +135,7 @@ struct Attempts<'a> {
 }
 
 /// Why the attempt loop stopped early.
-enum Stop {
+pub(crate) enum Stop {
     Success,
     Fatal(ConnectError),
     /// The server will not take more keys; report what was tried.
@@ -109,11 +156,19 @@ pub(crate) async fn authenticate<H: Handler>(
         server_methods: None,
         offered: Vec::new(),
         rsa_hash: None,
+        connection_lost: false,
     };
     let files = load_identity_files(ctx, target, &mut attempts).await;
     let outcome = match try_agent(handle, ctx, target, &files, &mut attempts).await {
         None => try_files(handle, target, files, &mut attempts).await,
         Some(stop) => Some(stop),
+    };
+    // OpenSSH's order: keys, then password, then keyboard-interactive.
+    let outcome = match outcome {
+        Some(Stop::GiveUp) | None if !attempts.connection_lost => {
+            super::password::try_passwords(handle, ctx, target, &mut attempts).await
+        }
+        other => other,
     };
     match outcome {
         Some(Stop::Success) => Ok(()),
@@ -127,7 +182,7 @@ async fn load_identity_files(
     ctx: &SshContext,
     target: &Target,
     attempts: &mut Attempts<'_>,
-) -> Vec<(PathBuf, Arc<PrivateKey>)> {
+) -> Vec<(PathBuf, Identity)> {
     let (paths, explicit) = if target.identity_files.is_empty() {
         let defaults = DEFAULT_KEYS
             .iter()
@@ -157,7 +212,7 @@ async fn try_agent<H: Handler>(
     handle: &mut Handle<H>,
     ctx: &SshContext,
     target: &Target,
-    files: &[(PathBuf, Arc<PrivateKey>)],
+    files: &[(PathBuf, Identity)],
     attempts: &mut Attempts<'_>,
 ) -> Option<Stop> {
     let socket = ctx.agent_socket()?;
@@ -168,13 +223,20 @@ async fn try_agent<H: Handler>(
             return None;
         }
     };
+    if target.identities_only {
+        keys.retain(|key| {
+            files
+                .iter()
+                .any(|(_, file)| file.key.public_key().key_data() == key.key_data())
+        });
+    }
     if keys.is_empty() {
         return None;
     }
     keys.sort_by_key(|key| {
         !files
             .iter()
-            .any(|(_, file)| file.public_key().key_data() == key.key_data())
+            .any(|(_, file)| file.key.public_key().key_data() == key.key_data())
     });
     // The signer is borrowed mutably for each attempt, so every connection
     // gets its own agent connection.
@@ -222,10 +284,25 @@ async fn try_agent<H: Handler>(
 async fn try_files<H: Handler>(
     handle: &mut Handle<H>,
     target: &Target,
-    files: Vec<(PathBuf, Arc<PrivateKey>)>,
+    files: Vec<(PathBuf, Identity)>,
     attempts: &mut Attempts<'_>,
 ) -> Option<Stop> {
-    for (path, key) in files {
+    for (path, identity) in files {
+        if let Some(cert) = identity.cert.clone() {
+            let label = format!("{} (certificate)", cert_path(&path).display());
+            let hash = cert.algorithm().is_rsa().then_some(HashAlg::Sha512);
+            let mut signer = KeySigner(Arc::clone(&identity.key));
+            let attempt =
+                handle.authenticate_certificate_with(target.user.as_str(), cert, hash, &mut signer);
+            let result = match tokio::time::timeout(target.connect_timeout, attempt).await {
+                Ok(result) => result.ok(),
+                Err(_) => return Some(Stop::Fatal(attempts.timed_out(&label, target))),
+            };
+            if let Some(stop) = attempts.record(label, result) {
+                return Some(stop);
+            }
+        }
+        let key = identity.key;
         let public = key.public_key().clone();
         if attempts
             .offered
@@ -252,6 +329,45 @@ async fn try_files<H: Handler>(
     None
 }
 
+/// Signs certificate authentication with a key file's private key. russh's
+/// own `authenticate_openssh_cert` signs RSA certificates with SHA-1, which
+/// OpenSSH 8.8+ refuses, so we sign here with the hash russh asks for.
+struct KeySigner(Arc<PrivateKey>);
+
+#[derive(Debug, thiserror::Error)]
+enum SignError {
+    #[error("cannot send the signature: {0}")]
+    Send(#[from] russh::SendError),
+    #[error("cannot sign: {0}")]
+    Sign(String),
+}
+
+impl russh::Signer for KeySigner {
+    type Error = SignError;
+
+    async fn auth_sign(
+        &mut self,
+        _key: &russh::keys::agent::AgentIdentity,
+        hash_alg: Option<HashAlg>,
+        mut to_sign: Vec<u8>,
+    ) -> Result<Vec<u8>, SignError> {
+        use russh::keys::signature::Signer as _;
+        use russh::keys::ssh_encoding::Encode as _;
+        let failed = |e: &dyn std::fmt::Display| SignError::Sign(e.to_string());
+        let signature = match self.0.key_data() {
+            russh::keys::ssh_key::private::KeypairData::Rsa(pair) => {
+                (pair, hash_alg).try_sign(&to_sign)
+            }
+            _ => self.0.as_ref().try_sign(&to_sign),
+        }
+        .map_err(|e| failed(&e))?;
+        let mut blob = Vec::new();
+        signature.encode(&mut blob).map_err(|e| failed(&e))?;
+        blob.encode(&mut to_sign).map_err(|e| failed(&e))?;
+        Ok(to_sign)
+    }
+}
+
 /// A missing default key is normal and not worth a note; a missing key the
 /// inventory named is.
 fn problem_note(path: &Path, problem: &KeyProblem, explicit: bool) -> Option<String> {
@@ -259,7 +375,12 @@ fn problem_note(path: &Path, problem: &KeyProblem, explicit: bool) -> Option<Str
         KeyProblem::Missing if !explicit => None,
         KeyProblem::Missing => Some(format!("{}: no such file", path.display())),
         KeyProblem::Encrypted => Some(format!(
-            "{} skipped: encrypted (passphrases are not supported yet; load it into ssh-agent)",
+            "{} skipped: encrypted and no passphrase (set {KEY_PASSPHRASE_ENV}, run from a \
+             terminal to be prompted, or load it into ssh-agent)",
+            path.display()
+        )),
+        KeyProblem::WrongPassphrase => Some(format!(
+            "{} skipped: the passphrase does not decrypt it",
             path.display()
         )),
         KeyProblem::Unusable(e) => Some(format!("{} unusable: {e}", path.display())),
@@ -292,7 +413,7 @@ impl Attempts<'_> {
 
     /// Notes one attempt's result (`None`: the connection is gone); `Some`
     /// when the loop must stop.
-    fn record(&mut self, label: String, result: Option<AuthResult>) -> Option<Stop> {
+    pub(crate) fn record(&mut self, label: String, result: Option<AuthResult>) -> Option<Stop> {
         match result {
             Some(AuthResult::Success) => Some(Stop::Success),
             Some(AuthResult::Failure {
@@ -302,7 +423,8 @@ impl Attempts<'_> {
                 self.tried.push(label);
                 if partial_success {
                     self.notes
-                        .push("the server wants a second factor (not supported)".to_string());
+                        .push("the server accepted it but wants a second factor".to_string());
+                    self.server_methods = Some(remaining_methods);
                     return Some(Stop::GiveUp);
                 }
                 // An empty set is russh's "no answer": keep trying.
@@ -316,6 +438,7 @@ impl Attempts<'_> {
             // `MaxAuthTries` (6) refused keys.
             None => {
                 self.tried.push(label);
+                self.connection_lost = true;
                 self.notes.push(format!(
                     "the server closed the connection after {} key offers \
                      (too many for its MaxAuthTries?); later keys were not tried",
@@ -326,7 +449,7 @@ impl Attempts<'_> {
         }
     }
 
-    fn timed_out(&self, label: &str, target: &Target) -> ConnectError {
+    pub(crate) fn timed_out(&self, label: &str, target: &Target) -> ConnectError {
         ConnectError {
             kind: UnreachableKind::Timeout,
             message: format!(
@@ -342,7 +465,7 @@ impl Attempts<'_> {
             format!("no key to offer for user '{}'", self.user)
         } else {
             format!(
-                "server refused publickey for user '{}'; tried: {}",
+                "server refused authentication for user '{}'; tried: {}",
                 self.user,
                 self.tried.join(", ")
             )
@@ -385,6 +508,7 @@ mod tests {
             server_methods: None,
             offered: Vec::new(),
             rsa_hash: None,
+            connection_lost: false,
         }
     }
 
@@ -409,7 +533,7 @@ mod tests {
         assert_eq!(e.kind, UnreachableKind::Auth);
         assert_eq!(
             e.message,
-            "server refused publickey for user 'deploy'; tried: agent key ED25519 SHA256:x, \
+            "server refused authentication for user 'deploy'; tried: agent key ED25519 SHA256:x, \
              /k/id_rsa; /k/id_ecdsa skipped: encrypted; server accepts: publickey, password"
         );
     }

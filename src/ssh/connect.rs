@@ -13,10 +13,14 @@ use russh::keys::{Algorithm, HashAlg, PublicKeyOrCertificate};
 use russh::{Disconnect, Preferred};
 use tokio::net::TcpStream;
 
+use super::accept::{self, Accepted, Recorder};
 use super::auth::{self, describe_key};
 use super::context::SshContext;
 use super::exec;
+use super::jump;
 use super::known_hosts::{self, KnownHostsFile, Verdict};
+use super::secrets::Secret;
+use crate::model::HostKeyChecking;
 use crate::output::ExecOutput;
 use crate::results::UnreachableKind;
 
@@ -34,6 +38,15 @@ pub struct Target {
     /// Empty: `~/.ssh/known_hosts`.
     pub known_hosts: Vec<PathBuf>,
     pub connect_timeout: Duration,
+    /// Unknown host keys: refuse, record, or (insecure) ignore.
+    pub host_key_checking: HostKeyChecking,
+    /// ServerAliveInterval; [`KEEPALIVE_MAX`] unanswered means dead.
+    pub keepalive: Duration,
+    /// ssh_config `IdentitiesOnly yes`: offer only agent keys that match
+    /// an identity file.
+    pub identities_only: bool,
+    /// Jump hosts, outermost first (`ProxyJump a,b`: a then b).
+    pub jump: Vec<Target>,
 }
 
 /// Why a host could not be reached. `kind` drives the report's category;
@@ -55,9 +68,9 @@ impl ConnectError {
 }
 
 /// Sent to detect dead peers; `inactivity_timeout` is no use for that since
-/// keepalive replies reset it.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
-const KEEPALIVE_MAX: usize = 3;
+/// keepalive replies reset it. OpenSSH's ServerAliveCountMax default.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+pub const KEEPALIVE_MAX: usize = 3;
 /// How long [`Session::close`] waits to say goodbye.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -65,6 +78,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// channel; OpenSSH allows 10 concurrent channels per connection by default.
 pub struct Session {
     handle: Handle<HostKeyCheck>,
+    /// For `sudo` steps; `None`: `sudo -n`.
+    become_password: Option<Secret>,
 }
 
 impl std::fmt::Debug for Session {
@@ -80,56 +95,55 @@ impl Session {
     /// authentication (agent keys, then identity files). Each phase is
     /// bounded by `target.connect_timeout`.
     pub async fn connect(ctx: &SshContext, target: &Target) -> Result<Session, ConnectError> {
-        let timeout = target.connect_timeout;
-        let known_hosts = load_known_hosts(ctx, target).await;
-        let lookup = known_hosts::lookup_name(&target.address, target.port);
-        let config = Arc::new(client_config(&known_hosts, &lookup));
-
-        let stream = tcp_connect(target).await?;
-        let verdict = Arc::new(Mutex::new(None));
-        let handler = HostKeyCheck {
-            who: describe_target(target, &lookup),
-            known_hosts,
-            lookup,
-            address: target.address.clone(),
-            port: target.port,
-            rejection: Arc::clone(&verdict),
-        };
-        let handshake = client::connect_stream(config, stream, handler);
-        let mut handle = match tokio::time::timeout(timeout, handshake).await {
-            Ok(Ok(handle)) => handle,
-            Ok(Err(e)) => {
-                let rejection = verdict
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take();
-                return Err(match rejection {
-                    Some(message) => ConnectError::new(UnreachableKind::HostKey, message),
-                    None => ConnectError::new(
-                        UnreachableKind::Network,
-                        format!("SSH handshake with {} failed: {e}", endpoint(target)),
-                    ),
-                });
-            }
-            Err(_) => {
-                return Err(ConnectError::new(
-                    UnreachableKind::Timeout,
-                    format!(
-                        "no SSH handshake with {} within {}",
-                        endpoint(target),
-                        humantime::format_duration(timeout)
-                    ),
-                ));
+        let mut retries = 0;
+        let mut handle = loop {
+            match handshake(ctx, target).await {
+                Ok(handle) => break handle,
+                Err((_, true)) if retries < CONNECT_RETRIES => {
+                    retries += 1;
+                    tokio::time::sleep(backoff(retries)).await;
+                }
+                Err((e, _)) => return Err(e),
             }
         };
         auth::authenticate(&mut handle, ctx, target).await?;
-        Ok(Session { handle })
+        Ok(Session {
+            handle,
+            become_password: None,
+        })
+    }
+
+    pub(crate) fn handle(&self) -> &Handle<HostKeyCheck> {
+        &self.handle
     }
 
     /// Runs `command` on a new channel. See [`ExecOutput`] for what comes
     /// back; this never fails outright, since partial output matters.
     pub async fn exec(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
-        exec::run(&self.handle, command, timeout, cap).await
+        exec::run(&self.handle, command, None, timeout, cap).await
+    }
+
+    /// Sets the password `sudo` steps answer sudo's prompt with.
+    pub fn with_become_password(mut self, password: Option<Secret>) -> Session {
+        self.become_password = password;
+        self
+    }
+
+    /// Runs `command` as root: `sudo -n` without a become password, else
+    /// `sudo -S` fed the password on stdin. The password never appears in
+    /// the command line or in the returned output.
+    pub async fn exec_sudo(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        match &self.become_password {
+            None => exec::run(&self.handle, &exec::sudo_n(command), None, timeout, cap).await,
+            Some(password) => {
+                let mut input = password.expose().as_bytes().to_vec();
+                input.push(b'\n');
+                let wire = exec::sudo_s(command);
+                let mut out = exec::run(&self.handle, &wire, Some(&input), timeout, cap).await;
+                exec::scrub_sudo(&mut out, password.expose());
+                out
+            }
+        }
     }
 
     /// True once the connection is gone (peer hung up, keepalives
@@ -142,6 +156,85 @@ impl Session {
     pub async fn close(self) {
         let bye = self.handle.disconnect(Disconnect::ByApplication, "", "en");
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, bye).await;
+    }
+}
+
+/// Extra attempts after a transient failure (a reset or a server hanging up
+/// before its banner, e.g. a `MaxStartups` drop). A refused port or a
+/// timeout is reported at once.
+const CONNECT_RETRIES: u32 = 2;
+
+/// 250 ms, 500 ms, … plus up to 250 ms of jitter so that hosts dropped
+/// together do not come back together.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + Duration::from_millis(u64::from(nanos % 250))
+}
+
+/// One attempt at stream + handshake + host key check; the flag says
+/// whether the failure is worth retrying.
+async fn handshake(
+    ctx: &SshContext,
+    target: &Target,
+) -> Result<Handle<HostKeyCheck>, (ConnectError, bool)> {
+    let timeout = target.connect_timeout;
+    let known_hosts = load_known_hosts(ctx, target).await;
+    let lookup = known_hosts::lookup_name(&target.address, target.port);
+    let mut config = client_config(&known_hosts, &lookup);
+    config.keepalive_interval = Some(target.keepalive);
+    let config = Arc::new(config);
+
+    let stream = match jump::open(ctx, target).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            let transient = e.kind == UnreachableKind::Network && target.jump.is_empty();
+            return Err((e, transient));
+        }
+    };
+    let verdict = Arc::new(Mutex::new(None));
+    let handler = HostKeyCheck {
+        who: describe_target(target, &lookup),
+        known_hosts,
+        lookup,
+        address: target.address.clone(),
+        port: target.port,
+        rejection: Arc::clone(&verdict),
+        policy: target.host_key_checking,
+        recorder: Arc::clone(&ctx.recorder),
+        record_to: accept::target_file(&known_hosts_paths(ctx, target)).map(PathBuf::from),
+    };
+    match tokio::time::timeout(timeout, client::connect_stream(config, stream, handler)).await {
+        Ok(Ok(handle)) => Ok(handle),
+        Ok(Err(e)) => {
+            let rejection = verdict
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            Err(match rejection {
+                Some(message) => (ConnectError::new(UnreachableKind::HostKey, message), false),
+                None => (
+                    ConnectError::new(
+                        UnreachableKind::Network,
+                        format!("SSH handshake with {} failed: {e}", endpoint(target)),
+                    ),
+                    true,
+                ),
+            })
+        }
+        Err(_) => Err((
+            ConnectError::new(
+                UnreachableKind::Timeout,
+                format!(
+                    "no SSH handshake with {} within {}",
+                    endpoint(target),
+                    humantime::format_duration(timeout)
+                ),
+            ),
+            false,
+        )),
     }
 }
 
@@ -159,13 +252,17 @@ fn endpoint(target: &Target) -> String {
     format!("{}:{}", target.address, target.port)
 }
 
-/// The target's known_hosts files from the context cache.
-async fn load_known_hosts(ctx: &SshContext, target: &Target) -> Vec<Arc<KnownHostsFile>> {
-    let paths: Vec<PathBuf> = if target.known_hosts.is_empty() {
+fn known_hosts_paths(ctx: &SshContext, target: &Target) -> Vec<PathBuf> {
+    if target.known_hosts.is_empty() {
         ctx.home_ssh_file("known_hosts").into_iter().collect()
     } else {
         target.known_hosts.clone()
-    };
+    }
+}
+
+/// The target's known_hosts files from the context cache.
+async fn load_known_hosts(ctx: &SshContext, target: &Target) -> Vec<Arc<KnownHostsFile>> {
+    let paths = known_hosts_paths(ctx, target);
     let mut files = Vec::with_capacity(paths.len());
     for path in &paths {
         files.push(ctx.known_hosts(path).await);
@@ -186,12 +283,21 @@ fn client_config(known_hosts: &[Arc<KnownHostsFile>], lookup: &str) -> client::C
     };
     let mut keys = Preferred::default().key.into_owned();
     keys.sort_by_key(|a| !known.contains(&family(a)));
+    // Ask for a host certificate only where a CA is trusted, as OpenSSH
+    // does; otherwise a server with a certificate would present it and the
+    // plain key on record would never be checked.
+    let certificates = if known_hosts::cert_authorities(known_hosts, lookup).is_empty() {
+        Vec::new()
+    } else {
+        keys.clone()
+    };
     client::Config {
-        keepalive_interval: Some(KEEPALIVE_INTERVAL),
+        keepalive_interval: Some(DEFAULT_KEEPALIVE),
         keepalive_max: KEEPALIVE_MAX,
         nodelay: true,
         preferred: Preferred {
             key: Cow::Owned(keys),
+            host_key_certificates: Cow::Owned(certificates),
             ..Preferred::default()
         },
         ..client::Config::default()
@@ -200,7 +306,7 @@ fn client_config(known_hosts: &[Arc<KnownHostsFile>], lookup: &str) -> client::C
 
 /// Resolves and connects, trying each address in turn with the full connect
 /// timeout each (OpenSSH's `ConnectTimeout` semantics).
-async fn tcp_connect(target: &Target) -> Result<TcpStream, ConnectError> {
+pub(crate) async fn tcp_connect(target: &Target) -> Result<TcpStream, ConnectError> {
     let timeout = target.connect_timeout;
     let host = (target.address.as_str(), target.port);
     let addrs: Vec<SocketAddr> =
@@ -267,7 +373,7 @@ fn classify_io(e: &std::io::Error) -> UnreachableKind {
 /// not told which host it is talking to and turns a rejection into a
 /// generic error, so the handler carries the lookup name and leaves its
 /// explanation in `rejection` for [`Session::connect`] to report.
-struct HostKeyCheck {
+pub(crate) struct HostKeyCheck {
     known_hosts: Vec<Arc<KnownHostsFile>>,
     /// The known_hosts name: `host` or `[host]:port`.
     lookup: String,
@@ -276,6 +382,10 @@ struct HostKeyCheck {
     address: String,
     port: u16,
     rejection: Arc<Mutex<Option<String>>>,
+    policy: HostKeyChecking,
+    recorder: Arc<Recorder>,
+    /// Where `accept-new` appends; `None` without a known_hosts file.
+    record_to: Option<PathBuf>,
 }
 
 impl client::Handler for HostKeyCheck {
@@ -285,20 +395,41 @@ impl client::Handler for HostKeyCheck {
         &mut self,
         server_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
+        if self.policy == HostKeyChecking::Off {
+            return Ok(true);
+        }
         let message = match server_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => {
+                let recorded = self.recorder.recorded(&self.lookup);
+                if recorded.iter().any(|k| k.key_data() == key.key_data()) {
+                    return Ok(true);
+                }
                 let verdict = known_hosts::check(&self.known_hosts, &self.lookup, key);
                 match verdict {
                     Verdict::Trusted => return Ok(true),
+                    Verdict::Unknown { other_keys }
+                        if self.policy == HostKeyChecking::AcceptNew && other_keys.is_empty() =>
+                    {
+                        match self.accept_new(key).await {
+                            Ok(()) => return Ok(true),
+                            Err(message) => message,
+                        }
+                    }
                     verdict => self.explain(key, verdict),
                 }
             }
-            // Not negotiated (no host certificate algorithms are
-            // preferred), so a certificate here is a misbehaving server.
-            PublicKeyOrCertificate::Certificate(_) => format!(
-                "{} offered a host certificate; host certificates are not supported",
-                self.who
-            ),
+            // Negotiated only when a `@cert-authority` line matches.
+            PublicKeyOrCertificate::Certificate(cert) => {
+                match known_hosts::check_certificate(
+                    &self.known_hosts,
+                    &self.lookup,
+                    &self.address,
+                    cert,
+                ) {
+                    Ok(()) => return Ok(true),
+                    Err(why) => format!("{}: {why}", self.who),
+                }
+            }
         };
         *self
             .rejection
@@ -309,6 +440,30 @@ impl client::Handler for HostKeyCheck {
 }
 
 impl HostKeyCheck {
+    /// `accept-new` for a host with no key on record: remember and append.
+    async fn accept_new(&self, key: &russh::keys::PublicKey) -> Result<(), String> {
+        let Some(file) = &self.record_to else {
+            return Err(format!(
+                "host key for {} is unknown and there is no known_hosts file to record it in \
+                 (no known-hosts setting and no home directory)",
+                self.who
+            ));
+        };
+        match self.recorder.accept(file, &self.lookup, key).await {
+            Accepted::Recorded | Accepted::AlreadyRecorded => Ok(()),
+            // Trusted for this run, as ssh does when it cannot write.
+            Accepted::WriteFailed(_) => Ok(()),
+            Accepted::Conflict => Err(format!(
+                "REMOTE HOST IDENTIFICATION HAS CHANGED during this run: {} offered {}, but \
+                 another connection to it in this run recorded a different {} key in {}",
+                self.who,
+                describe_key(key),
+                key.algorithm().as_str(),
+                file.display()
+            )),
+        }
+    }
+
     fn explain(&self, key: &russh::keys::PublicKey, verdict: Verdict) -> String {
         let algorithm = key.algorithm();
         let fingerprint = key.fingerprint(HashAlg::Sha256);
@@ -394,6 +549,10 @@ mod tests {
             identity_files: vec![],
             known_hosts: vec![],
             connect_timeout: Duration::from_secs(1),
+            host_key_checking: HostKeyChecking::Strict,
+            keepalive: DEFAULT_KEEPALIVE,
+            identities_only: false,
+            jump: Vec::new(),
         }
     }
 

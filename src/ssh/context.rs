@@ -10,8 +10,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use russh::keys::PublicKey;
 use tokio::sync::OnceCell;
 
+use super::accept::Recorder;
 use super::auth::{self, LoadedKey};
+use super::config::SshConfigFile;
+use super::connect::{ConnectError, Session, Target};
+use super::jump;
 use super::known_hosts::KnownHostsFile;
+use super::secrets::Secrets;
 
 /// Shared by all hosts of a run. Cheap to create; caches fill lazily on
 /// first use and are safe to use from many tasks at once.
@@ -25,6 +30,14 @@ pub struct SshContext {
     agent_keys: OnceCell<Result<Vec<PublicKey>, String>>,
     /// `$HOME`, for the default key and known_hosts paths.
     home: Option<PathBuf>,
+    /// Passphrases and passwords, each asked for at most once per run.
+    pub(crate) secrets: Secrets,
+    /// Host keys `accept-new` recorded during this run.
+    pub(crate) recorder: Arc<Recorder>,
+    ssh_config: Option<Arc<SshConfigFile>>,
+    /// One connection per jump host (and chain in front of it), shared by
+    /// every host behind it.
+    jumps: Memo<String, Result<Arc<Session>, ConnectError>>,
 }
 
 impl Default for SshContext {
@@ -45,6 +58,10 @@ impl SshContext {
             home: std::env::var_os("HOME")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
+            secrets: Secrets::from_env(),
+            recorder: Arc::default(),
+            ssh_config: None,
+            jumps: Memo::default(),
         }
     }
 
@@ -53,6 +70,30 @@ impl SshContext {
     pub fn with_agent(mut self, socket: Option<PathBuf>) -> SshContext {
         self.agent_socket = socket;
         self
+    }
+
+    /// The sudo password for `sudo` steps (`FLEET_BECOME_PASSWORD`, else one
+    /// prompt per run when interactive); `None`: use `sudo -n`.
+    pub async fn become_password(&self) -> Option<super::Secret> {
+        self.secrets.become_password().await
+    }
+
+    /// Uses this parsed ssh_config for every host.
+    pub fn with_ssh_config(mut self, config: Option<Arc<SshConfigFile>>) -> SshContext {
+        self.ssh_config = config;
+        self
+    }
+
+    /// The shared connection to jump host `hop`, made on first use.
+    pub(crate) async fn jump_session(&self, hop: &Target) -> Result<Arc<Session>, ConnectError> {
+        let key = jump::chain_key(hop);
+        self.jumps
+            .get_or_init(&key, || jump::connect_hop(self, hop))
+            .await
+    }
+
+    pub fn ssh_config(&self) -> Option<&SshConfigFile> {
+        self.ssh_config.as_deref()
     }
 
     pub(crate) fn agent_socket(&self) -> Option<&Path> {
@@ -73,10 +114,12 @@ impl SshContext {
             .await
     }
 
-    /// The private key at `path`, loaded at most once per context.
+    /// The private key at `path` (and its `-cert.pub` certificate), loaded
+    /// and decrypted at most once per context: one passphrase prompt per
+    /// key, not per host.
     pub(crate) async fn private_key(&self, path: &Path) -> LoadedKey {
         self.keys
-            .get_or_init(path, || auth::load_key(path.to_path_buf()))
+            .get_or_init(path, || auth::load_key(path.to_path_buf(), &self.secrets))
             .await
     }
 

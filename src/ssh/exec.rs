@@ -33,6 +33,7 @@ impl Progress {
 pub(crate) async fn run<H: russh::client::Handler>(
     handle: &russh::client::Handle<H>,
     command: &str,
+    stdin: Option<&[u8]>,
     timeout: Duration,
     cap: usize,
 ) -> ExecOutput {
@@ -62,7 +63,10 @@ pub(crate) async fn run<H: russh::client::Handler>(
     };
 
     let guarded = guard(command, timeout);
-    let read = tokio::time::timeout_at(deadline, drive(&mut channel, &guarded, &mut progress));
+    let read = tokio::time::timeout_at(
+        deadline,
+        drive(&mut channel, &guarded, stdin, &mut progress),
+    );
     let end = match read.await {
         Ok(end) => end,
         Err(_) => {
@@ -95,9 +99,19 @@ pub(crate) fn guard(command: &str, timeout: Duration) -> String {
 /// Sends the exec request and consumes every message until `Close`. Not
 /// `Eof` or `ExitStatus`: OpenSSH sends those in either order, and output
 /// or the exit status can still follow the first of them.
-async fn drive(channel: &mut Channel<Msg>, command: &str, progress: &mut Progress) -> ExecEnd {
+async fn drive(
+    channel: &mut Channel<Msg>,
+    command: &str,
+    stdin: Option<&[u8]>,
+    progress: &mut Progress,
+) -> ExecEnd {
     if let Err(e) = channel.exec(true, command).await {
         return ExecEnd::Failed(format!("cannot send the command: {e}"));
+    }
+    if let Some(input) = stdin {
+        // Errors surface below as a lost connection or a failed command.
+        let _ = channel.data(input).await;
+        let _ = channel.eof().await;
     }
     while let Some(msg) = channel.wait().await {
         match msg {
@@ -115,6 +129,45 @@ async fn drive(channel: &mut Channel<Msg>, command: &str, progress: &mut Progres
         }
     }
     ExecEnd::Failed("connection lost before the command finished".into())
+}
+
+/// What sudo prints instead of "Password:", so its prompt can be removed
+/// from the captured stderr.
+const SUDO_PROMPT: &str = "[fleet-sudo-password]";
+
+/// `sudo -n`: never prompts (a prompt would hang the step), fails clearly
+/// when a password would be needed.
+pub fn sudo_n(command: &str) -> String {
+    format!("sudo -n -- sh -c {}", shell_quote(command))
+}
+
+/// `sudo -S -p MARKER`: the password goes to sudo on stdin (no PTY, which
+/// would merge and mangle the streams). The command's own stdin is
+/// `/dev/null`, so when sudo needs no password (NOPASSWD, cached
+/// credentials) the command cannot read it.
+pub(crate) fn sudo_s(command: &str) -> String {
+    let inner = format!("exec </dev/null\n{command}");
+    format!(
+        "sudo -S -p '{SUDO_PROMPT}' -- sh -c {}",
+        shell_quote(&inner)
+    )
+}
+
+/// Removes sudo's prompt and, as a last guard, any copy of the password
+/// from captured output.
+pub(crate) fn scrub_sudo(out: &mut ExecOutput, password: &str) {
+    for stream in [&mut out.stdout, &mut out.stderr] {
+        if stream.text.contains(SUDO_PROMPT) {
+            stream.text = stream.text.replace(SUDO_PROMPT, "");
+        }
+        if !password.is_empty() && stream.text.contains(password) {
+            stream.text = stream.text.replace(password, "<redacted>");
+        }
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// Best effort, bounded: ask the server to kill the command and close the

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use data_encoding::BASE64;
 use hmac::{Hmac, KeyInit, Mac};
-use russh::keys::{Algorithm, PublicKey, parse_public_key_base64};
+use russh::keys::ssh_key::certificate::CertType;
+use russh::keys::{Algorithm, Certificate, HashAlg, PublicKey, parse_public_key_base64};
 use sha1::Sha1;
 
 /// The name OpenSSH looks up in known_hosts: the plain host for port 22,
@@ -52,8 +53,7 @@ struct Entry {
 enum Marker {
     None,
     Revoked,
-    /// Host certificates are not negotiated yet; such lines are kept only so
-    /// they are never mistaken for plain keys.
+    /// A CA whose host certificates are trusted for the listed hosts.
     CertAuthority,
 }
 
@@ -155,6 +155,78 @@ pub(crate) fn known_algorithms(files: &[Arc<KnownHostsFile>], name: &str) -> Vec
         }
     }
     algorithms
+}
+
+/// CA keys listed `@cert-authority` for `name`, with their locations.
+pub(crate) fn cert_authorities(files: &[Arc<KnownHostsFile>], name: &str) -> Vec<PublicKey> {
+    files
+        .iter()
+        .flat_map(|f| f.keys_for(name))
+        .filter(|(e, _)| e.marker == Marker::CertAuthority)
+        .map(|(e, _)| e.key.clone())
+        .collect()
+}
+
+/// Checks a host certificate as OpenSSH does: a host (not user)
+/// certificate, signed by a CA listed `@cert-authority` for `name`, valid
+/// now, naming `host` among its principals (fleet requires one), with no
+/// critical options, and neither it nor its CA `@revoked`.
+pub(crate) fn check_certificate(
+    files: &[Arc<KnownHostsFile>],
+    name: &str,
+    host: &str,
+    cert: &Certificate,
+) -> Result<(), String> {
+    let fingerprint = cert.public_key().fingerprint(HashAlg::Sha256);
+    if cert.cert_type() != CertType::Host {
+        return Err(format!(
+            "the server offered a user certificate ({fingerprint}) as host key"
+        ));
+    }
+    for key in [
+        PublicKey::from(cert.public_key().clone()),
+        PublicKey::from(cert.signature_key().clone()),
+    ] {
+        if let Verdict::Revoked(at) = check(files, name, &key) {
+            return Err(format!(
+                "host certificate key or its CA ({}) is marked @revoked in {at}",
+                key.fingerprint(HashAlg::Sha256)
+            ));
+        }
+    }
+    let cas = cert_authorities(files, name);
+    if cas.is_empty() {
+        return Err(format!(
+            "the server offered a host certificate ({fingerprint}) but no @cert-authority line \
+             in known_hosts matches {name}"
+        ));
+    }
+    let trusted: Vec<_> = cas.iter().map(|k| k.fingerprint(HashAlg::Sha256)).collect();
+    if cert.validate(trusted.iter()).is_err() {
+        return Err(format!(
+            "host certificate ({fingerprint}, CA {}) is not signed by a trusted \
+             @cert-authority for {name}, or is outside its validity period",
+            cert.signature_key().fingerprint(HashAlg::Sha256)
+        ));
+    }
+    if !cert.critical_options().is_empty() {
+        return Err(format!(
+            "host certificate ({fingerprint}) has critical options, which host certificates \
+             must not have"
+        ));
+    }
+    let host = host.to_ascii_lowercase();
+    if !cert
+        .valid_principals()
+        .iter()
+        .any(|p| p.to_ascii_lowercase() == host)
+    {
+        return Err(format!(
+            "host certificate ({fingerprint}) is not valid for {host}: its principals are [{}]",
+            cert.valid_principals().join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Checks `offered` for `name` (see [`lookup_name`]) across all files.

@@ -2,17 +2,29 @@
 //! Knows nothing of workflows, rules or terminals; the executor drives it.
 //!
 //! - `context`: per-run caches (known_hosts files, private keys, agent).
+//! - `config`: ssh_config and inventory → [`Target`].
 //! - `connect`: TCP, handshake, host key check, [`Session`].
 //! - `auth`: publickey authentication with agent and key files.
+//! - `accept`: `accept-new` host key recording.
 //! - `known_hosts`: in-memory known_hosts matcher.
+//! - `secrets`: passphrases and passwords from the environment or a prompt.
+//! - `jump`: TCP or ProxyJump tunnels, one shared connection per jump host.
 //! - `exec`: one command per channel, capped capture, timeouts.
 
+mod accept;
 mod auth;
+mod config;
 mod connect;
 mod context;
 mod exec;
+mod jump;
 mod known_hosts;
+mod password;
+mod secrets;
 
 pub use crate::output::{ExecEnd, ExecOutput};
-pub use connect::{ConnectError, Session, Target};
+pub use config::{SshConfigError, SshConfigFile, target_for};
+pub use connect::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Session, Target};
 pub use context::SshContext;
+pub use exec::sudo_n;
+pub use secrets::{BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret};

@@ -75,6 +75,9 @@ pub struct Fleet {
 pub struct FleetBuilder {
     /// (name, live?) in order.
     hosts: Vec<(String, bool)>,
+    /// sshd_config lines for every host, written before the harness's own
+    /// (sshd keeps the first value of most keywords, so these win).
+    sshd_options: Vec<String>,
 }
 
 impl FleetBuilder {
@@ -105,8 +108,15 @@ impl FleetBuilder {
         self
     }
 
+    /// Adds an sshd_config line (`PasswordAuthentication yes`) to every
+    /// host; it takes precedence over the harness's defaults.
+    pub fn sshd_option(mut self, line: &str) -> Self {
+        self.sshd_options.push(line.to_string());
+        self
+    }
+
     pub fn build(self) -> Fleet {
-        Fleet::launch(self.hosts)
+        Fleet::launch(self.hosts, self.sshd_options)
     }
 }
 
@@ -120,7 +130,7 @@ impl Fleet {
         FleetBuilder::default()
     }
 
-    fn launch(specs: Vec<(String, bool)>) -> Fleet {
+    fn launch(specs: Vec<(String, bool)>, sshd_options: Vec<String>) -> Fleet {
         check_sshd();
         for (i, (name, _)) in specs.iter().enumerate() {
             assert!(
@@ -156,6 +166,8 @@ impl Fleet {
                 host_key: host_dir.join("ssh_host_ed25519_key"),
                 log: host_dir.join("sshd.log"),
                 authorized_keys: authorized_keys.clone(),
+                extra_config: sshd_options.iter().map(|l| format!("{l}\n")).collect(),
+                added_config: Mutex::new(String::new()),
                 child: Mutex::new(None),
             };
             hosts.push(host);
@@ -218,6 +230,20 @@ impl Fleet {
                 let names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
                 panic!("harness: no host {name:?} in fleet {names:?}")
             })
+    }
+
+    /// Appends the public key at `public` to the `authorized_keys` every
+    /// host reads (sshd rereads it on each login).
+    pub fn authorize(&self, public: &Path) {
+        let key = std::fs::read_to_string(public)
+            .unwrap_or_else(|e| panic!("harness: read {}: {e}", public.display()));
+        let path = self.dir().join("authorized_keys");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("harness: open {}: {e}", path.display()));
+        file.write_all(key.as_bytes())
+            .unwrap_or_else(|e| panic!("harness: append {}: {e}", path.display()));
     }
 
     /// Ed25519 private key (no passphrase) authorized on every host.
@@ -352,6 +378,10 @@ pub struct SshHost {
     host_key: PathBuf,
     log: PathBuf,
     authorized_keys: PathBuf,
+    /// [`FleetBuilder::sshd_option`] lines, newline-terminated.
+    extra_config: String,
+    /// Lines added later by [`SshHost::reconfigure`].
+    added_config: Mutex<String>,
     child: Mutex<Option<Child>>,
 }
 
@@ -373,6 +403,22 @@ impl SshHost {
     /// sshd's stderr (LogLevel ERROR).
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+
+    /// The host's private key file (`….pub` beside it).
+    pub fn host_key_path(&self) -> &Path {
+        &self.host_key
+    }
+
+    /// Adds an sshd_config line (before all others, so it wins) and
+    /// restarts sshd on the same port.
+    pub fn reconfigure(&self, line: &str) {
+        self.added_config
+            .lock()
+            .unwrap()
+            .push_str(&format!("{line}\n"));
+        self.kill_server();
+        self.launch_on_same_port();
     }
 
     /// The public host key line (`ssh-ed25519 AAAA... comment`) as it is now.
@@ -477,7 +523,7 @@ impl SshHost {
         let config = format!(
             "\
 # Written by fleet's test harness.
-ListenAddress {ADDRESS}:{port}
+{added}{extra}ListenAddress {ADDRESS}:{port}
 HostKey {host_key}
 PidFile {pid_file}
 AuthorizedKeysFile {authorized_keys}
@@ -500,6 +546,8 @@ Subsystem sftp internal-sftp
             host_key = self.host_key.display(),
             pid_file = self.dir.join("sshd.pid").display(),
             authorized_keys = self.authorized_keys.display(),
+            added = self.added_config.lock().unwrap(),
+            extra = self.extra_config,
         );
         std::fs::write(&self.config, config).expect("harness: write sshd_config");
     }
@@ -653,8 +701,14 @@ fn check_sshd() {
 }
 
 fn keygen(path: &Path, comment: &str) {
+    keygen_with(path, comment, "ed25519", "");
+}
+
+/// Generates a key of `kind` (`ed25519`, `rsa`, `ecdsa`) with `passphrase`
+/// (empty: none) at `path`, public key at `path.pub`.
+pub fn keygen_with(path: &Path, comment: &str, kind: &str, passphrase: &str) {
     let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .args(["-q", "-t", kind, "-N", passphrase, "-C", comment, "-f"])
         .arg(path)
         .stdin(Stdio::null())
         .output()

@@ -12,3 +12,6 @@ mod history;
 mod language;
 mod reports;
 mod run;
+mod ssh_auth;
+mod ssh_connect;
+mod ssh_sudo;

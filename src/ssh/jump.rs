@@ -1,0 +1,90 @@
+//! Reaching a host's SSH port: directly over TCP, or through a chain of
+//! jump hosts (`ProxyJump`) as a `direct-tcpip` channel. Every host behind
+//! the same jump host shares ONE connection to it (tunnels do not count
+//! against the jump sshd's `MaxSessions`, and one connection avoids its
+//! `MaxStartups` drops); each hop is bounded by its own connect timeout.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::connect::{ConnectError, Session, Target};
+use super::context::SshContext;
+use crate::results::UnreachableKind;
+
+/// Any byte stream russh can run SSH over.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
+pub(crate) type Stream = Box<dyn Transport>;
+
+/// Identifies one jump connection: the hop and the chain in front of it.
+pub(crate) fn chain_key(hop: &Target) -> String {
+    let mut key = String::new();
+    for t in hop.jump.iter().chain(std::iter::once(hop)) {
+        if !key.is_empty() {
+            key.push('>');
+        }
+        key.push_str(&format!("{}@{}:{}", t.user, t.address, t.port));
+    }
+    key
+}
+
+/// The last hop of `target.jump`, with the hops before it as its own chain
+/// (or, for a single hop, whatever chain that hop has itself).
+fn last_hop(target: &Target) -> Option<Target> {
+    let (last, before) = target.jump.split_last()?;
+    let mut hop = last.clone();
+    if !before.is_empty() {
+        hop.jump = before.to_vec();
+    }
+    Some(hop)
+}
+
+/// Opens the stream to `target`'s SSH port.
+pub(crate) async fn open(ctx: &SshContext, target: &Target) -> Result<Stream, ConnectError> {
+    let Some(hop) = last_hop(target) else {
+        return super::connect::tcp_connect(target)
+            .await
+            .map(|s| Box::new(s) as Stream);
+    };
+    let session = ctx.jump_session(&hop).await.map_err(|e| ConnectError {
+        kind: e.kind,
+        message: format!("via jump host {}: {}", hop.name, e.message),
+    })?;
+    let open = session.handle().channel_open_direct_tcpip(
+        target.address.clone(),
+        u32::from(target.port),
+        "127.0.0.1",
+        0,
+    );
+    match tokio::time::timeout(target.connect_timeout, open).await {
+        Ok(Ok(channel)) => Ok(Box::new(channel.into_stream())),
+        Ok(Err(e)) => Err(ConnectError {
+            kind: UnreachableKind::Network,
+            message: format!(
+                "jump host {} could not open a connection to {}:{}: {e}",
+                hop.name, target.address, target.port
+            ),
+        }),
+        Err(_) => Err(ConnectError {
+            kind: UnreachableKind::Timeout,
+            message: format!(
+                "jump host {} did not connect to {}:{} within {}",
+                hop.name,
+                target.address,
+                target.port,
+                humantime::format_duration(target.connect_timeout)
+            ),
+        }),
+    }
+}
+
+/// Connects a jump host (itself possibly behind jumps). Boxed: the future
+/// recurses through [`Session::connect`].
+pub(crate) fn connect_hop<'a>(
+    ctx: &'a SshContext,
+    hop: &'a Target,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<Arc<Session>, ConnectError>> + Send + 'a>> {
+    Box::pin(async move { Session::connect(ctx, hop).await.map(Arc::new) })
+}

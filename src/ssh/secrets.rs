@@ -1,0 +1,134 @@
+//! Where passphrases and passwords come from: an environment variable for
+//! automation, else a prompt on the controlling terminal when there is one.
+//! Secrets never travel through argv, and [`Secret`]'s `Debug` hides them so
+//! a stray `{:?}` cannot leak one into a log or report.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell};
+
+/// Decrypts encrypted private keys (the same passphrase for every key).
+pub const KEY_PASSPHRASE_ENV: &str = "FLEET_KEY_PASSPHRASE";
+/// Password for `password` and `keyboard-interactive` SSH authentication.
+pub const SSH_PASSWORD_ENV: &str = "FLEET_SSH_PASSWORD";
+/// Password for `sudo` in steps marked `sudo`.
+pub const BECOME_PASSWORD_ENV: &str = "FLEET_BECOME_PASSWORD";
+
+/// A secret string. `Debug` prints `<redacted>`.
+#[derive(Clone)]
+pub struct Secret(Arc<String>);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(Arc::new(value))
+    }
+
+    /// The secret itself; callers must only send it to a server or a
+    /// decryption routine, never format it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Run-wide secret sources. Each secret is asked for at most once per run,
+/// and prompts are serialised so two hosts never prompt at once.
+#[derive(Debug)]
+pub(crate) struct Secrets {
+    key_passphrase: Option<Secret>,
+    ssh_password: OnceCell<Option<Secret>>,
+    ssh_password_env: Option<Secret>,
+    become_password: OnceCell<Option<Secret>>,
+    become_password_env: Option<Secret>,
+    /// Prompting is allowed: stdin is a terminal and this is not CI.
+    interactive: bool,
+    prompt_lock: Mutex<()>,
+}
+
+fn env_secret(name: &str) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+impl Secrets {
+    pub(crate) fn from_env() -> Secrets {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        Secrets {
+            key_passphrase: env_secret(KEY_PASSPHRASE_ENV),
+            ssh_password: OnceCell::new(),
+            ssh_password_env: env_secret(SSH_PASSWORD_ENV),
+            become_password: OnceCell::new(),
+            become_password_env: env_secret(BECOME_PASSWORD_ENV),
+            interactive: std::io::stdin().is_terminal() && !ci,
+            prompt_lock: Mutex::new(()),
+        }
+    }
+
+    /// The passphrase for the key at `path`: the environment's, else a
+    /// prompt. `None` when neither is available. The caller caches the
+    /// decrypted key, so this runs once per key.
+    pub(crate) async fn key_passphrase(&self, path: &std::path::Path) -> Option<Secret> {
+        if let Some(secret) = &self.key_passphrase {
+            return Some(secret.clone());
+        }
+        self.prompt(format!("Enter passphrase for key '{}': ", path.display()))
+            .await
+    }
+
+    /// The SSH login password, asked once per run.
+    pub(crate) async fn ssh_password(&self) -> Option<Secret> {
+        self.ssh_password
+            .get_or_init(|| async {
+                match &self.ssh_password_env {
+                    Some(s) => Some(s.clone()),
+                    None => self.prompt("SSH password: ".to_string()).await,
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// The sudo password, asked once per run.
+    pub(crate) async fn become_password(&self) -> Option<Secret> {
+        self.become_password
+            .get_or_init(|| async {
+                match &self.become_password_env {
+                    Some(s) => Some(s.clone()),
+                    None => self.prompt("BECOME (sudo) password: ".to_string()).await,
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Reads a line on `/dev/tty` without echo. Blocking, so it runs off
+    /// the async workers, one prompt at a time.
+    async fn prompt(&self, prompt: String) -> Option<Secret> {
+        if !self.interactive {
+            return None;
+        }
+        let _one_at_a_time = self.prompt_lock.lock().await;
+        let read = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt)).await;
+        match read {
+            Ok(Ok(value)) if !value.is_empty() => Some(Secret::new(value)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let s = super::Secret::new("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
