@@ -231,6 +231,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--tools", default="fleet,ssh-per-host-c25519,ssh-per-host,ssh-per-step,parallel-ssh,clush,pyinfra,ansible")
     ap.add_argument("--ansible-reps", type=int, default=1, help="repetitions for Ansible (slow)")
+    ap.add_argument("--slow", default="ssh-per-step,clush", help="tools run only --slow-reps times at N >= 100")
+    ap.add_argument("--slow-reps", type=int, default=1)
     ap.add_argument("--ansible-max-n", type=int, default=100, help="skip Ansible above this N")
     ap.add_argument("--fleet", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "fleet"))
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "results"))
@@ -253,6 +255,8 @@ def main():
                 order = names[rep % len(names):] + names[: rep % len(names)]
                 for t in order:
                     if t == "ansible" and (rep >= a.ansible_reps or n > a.ansible_max_n):
+                        continue
+                    if t in a.slow.split(",") and n >= 100 and rep >= a.slow_reps:
                         continue
                     cmd, check = all_tools[t]
                     r = measure(t, cmd, check, n, a.out)

@@ -34,8 +34,9 @@ for ((p = 0; p < PORTS; p++)); do echo "[127.0.0.1]:$((BASE + p)) $hk" >>"$S/kno
 "$SIM" --key "$S/host_key" --base-port "$BASE" --ports "$PORTS" --delay-ms "$DELAY_MS" \
     --drop-rate "${DROP_RATE:-0}" --fail-rate "${FAIL_RATE:-0}" >"$S/sim.out" 2>"$S/sim.err" &
 sim=$!
-trap 'kill $sim 2>/dev/null || true' EXIT
+trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q ready "$S/sim.out" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$S/sim.out" || { cat "$S/sim.err" >&2; exit 1; }
 sim_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$sim/stat"; }
 
 echo "fleet-sim: $PORTS ports from $BASE, delay ${DELAY_MS} ms, drop ${DROP_RATE:-0}, fail ${FAIL_RATE:-0}; fleet $FLEET"
