@@ -40,7 +40,7 @@ CPUACCT = "/sys/fs/cgroup/cpuacct"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tools(fleet_bin):
+def tools(fleet_bin, fleet_before=None):
     """name -> (shell command for N hosts, success check(stdout, N))."""
     peers = os.path.join(HERE, "peers")
     base = os.path.join(peers, "ssh-baselines.sh")
@@ -63,6 +63,8 @@ def tools(fleet_bin):
 
     return {
         "fleet": (f"{fleet_bin} run {HERE}/weekly-bench.kdl -i {T}/fleet.kdl --forks {{n}}", fleet_ok),
+        # Another fleet build (e.g. before an optimisation), same run.
+        "fleet-before": (f"{fleet_before} run {HERE}/weekly-bench.kdl -i {T}/fleet.kdl --forks {{n}}", fleet_ok),
         "ssh-per-host-c25519": (f"{base} per-host-c25519 {T} {{n}}", None),
         "ssh-per-host": (f"{base} per-host {T} {{n}}", None),
         "ssh-per-step": (f"{base} per-step {T} {{n}}", None),
@@ -235,11 +237,14 @@ def main():
     ap.add_argument("--slow-reps", type=int, default=1)
     ap.add_argument("--ansible-max-n", type=int, default=100, help="skip Ansible above this N")
     ap.add_argument("--fleet", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "fleet"))
+    ap.add_argument("--fleet-before", help="a second fleet binary, benchmarked as tool fleet-before")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "results"))
     a = ap.parse_args()
     ns = [int(x) for x in a.ns.split(",")]
-    all_tools = tools(a.fleet)
+    all_tools = tools(a.fleet, a.fleet_before)
     names = [t for t in a.tools.split(",") if t]
+    if a.fleet_before and "fleet-before" not in names:
+        names.insert(1, "fleet-before")
     for t in names:
         if t not in all_tools:
             sys.exit(f"unknown tool {t}")

@@ -11,6 +11,11 @@
 //!   --key PATH          OpenSSH private host key (ed25519)
 //!   --base-port P       first port (default 40000)
 //!   --ports K           number of ports (default 50)
+//!   --addrs A           listen instead on A loopback addresses 127.1.0.1,
+//!                       127.1.0.2, ... (250 per /24: 127.1.X.1-250), each on
+//!                       the same ports, so every simulated host can have
+//!                       its own address and known_hosts line (default 0:
+//!                       127.0.0.1 only)
 //!   --delay-ms D        round-trip delay added to every connection: every
 //!                       server→client write is held D ms (pipelined, so a
 //!                       delay, not a throughput limit). Default 0.
@@ -35,6 +40,7 @@ struct Opts {
     key: String,
     base_port: u16,
     ports: u16,
+    addrs: u32,
     delay: Duration,
     drop_rate: f64,
     fail_rate: f64,
@@ -47,6 +53,7 @@ fn parse() -> Opts {
         key: String::new(),
         base_port: 40000,
         ports: 50,
+        addrs: 0,
         delay: Duration::ZERO,
         drop_rate: 0.0,
         fail_rate: 0.0,
@@ -60,6 +67,7 @@ fn parse() -> Opts {
             "--key" => o.key = v(),
             "--base-port" => o.base_port = v().parse().unwrap_or_else(|_| die("bad --base-port")),
             "--ports" => o.ports = v().parse().unwrap_or_else(|_| die("bad --ports")),
+            "--addrs" => o.addrs = v().parse().unwrap_or_else(|_| die("bad --addrs")),
             "--delay-ms" => o.delay = Duration::from_millis(v().parse().unwrap_or_else(|_| die("bad --delay-ms"))),
             "--drop-rate" => o.drop_rate = v().parse().unwrap_or_else(|_| die("bad --drop-rate")),
             "--fail-rate" => o.fail_rate = v().parse().unwrap_or_else(|_| die("bad --fail-rate")),
@@ -235,13 +243,20 @@ async fn run(o: Opts) {
     });
     let drops = Arc::new(Dice { seed: o.seed ^ 0xD50F, n: AtomicU64::new(0) });
     let mut listeners = Vec::new();
-    for i in 0..o.ports {
-        let port = o.base_port + i;
-        let sock = TcpSocket::new_v4().unwrap_or_else(|e| die(&format!("socket: {e}")));
-        let _ = sock.set_reuseaddr(true);
-        sock.bind(([127, 0, 0, 1], port).into())
-            .unwrap_or_else(|e| die(&format!("cannot bind 127.0.0.1:{port}: {e}")));
-        listeners.push(sock.listen(4096).unwrap_or_else(|e| die(&format!("listen {port}: {e}"))));
+    let addrs: Vec<[u8; 4]> = if o.addrs == 0 {
+        vec![[127, 0, 0, 1]]
+    } else {
+        (0..o.addrs).map(|k| [127, 1, (k / 250) as u8, (k % 250 + 1) as u8]).collect()
+    };
+    for ip in &addrs {
+        for i in 0..o.ports {
+            let port = o.base_port + i;
+            let sock = TcpSocket::new_v4().unwrap_or_else(|e| die(&format!("socket: {e}")));
+            let _ = sock.set_reuseaddr(true);
+            sock.bind((*ip, port).into())
+                .unwrap_or_else(|e| die(&format!("cannot bind {ip:?}:{port}: {e}")));
+            listeners.push(sock.listen(1024).unwrap_or_else(|e| die(&format!("listen {port}: {e}"))));
+        }
     }
     println!("ready");
     let mut tasks = tokio::task::JoinSet::new();
