@@ -80,7 +80,7 @@ for n in "${@:-1000 5000}"; do
             rc=$?
             set -e
             c1=$(sim_cpu)
-            read -r wall usr sys rss <"$S/time"
+            read -r wall usr sys rss < <(tail -n 1 "$S/time")
             awk -v n="$n1" -v w="$wall" -v u="$usr" -v s="$sys" -v m="$rss" -v rc="$rc" -v sc="$(echo "$c1 - $c0" | bc)" \
                 -v summary="$(grep -E '^(PASSED|FAILED|UNREACHABLE)' "$S/fleet-$n1.out" | head -1)" 'BEGIN {
                 printf "N=%d wall=%.2fs fleet_cpu=%.2fs (user %.2f sys %.2f) peak_rss=%.0fMB sim_cpu=%.2fs | per host: %.2f ms wall, %.3f ms fleet CPU, %.1f KB RSS | exit %d: %s\n",
