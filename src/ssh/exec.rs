@@ -203,13 +203,36 @@ mod tests {
             super::guard("df -P /", d),
             "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 32 df -P /; else exec df -P /; fi"
         );
-        for plain in ["uptime", "date +%s", "head -3 /proc/meminfo", "systemctl is-active a@b.service"] {
+        for plain in [
+            "uptime",
+            "date +%s",
+            "head -3 /proc/meminfo",
+            "systemctl is-active a@b.service",
+        ] {
             assert!(super::is_plain_command(plain), "{plain}");
         }
         for shell in [
-            "", " uptime", "uptime ", "a  b", "ls -la /tmp | wc -l", "echo $HOME", "A=1 env",
-            "cd /tmp", ": x", "test -f x && echo y", "echo 'a'", "echo \"a\"", "ls *", "a;b",
-            "f(){ :; }", "echo a\tb", "x > y", "echo ~", "exit 3", "[ -f x ]", "echo a\nb",
+            "",
+            " uptime",
+            "uptime ",
+            "a  b",
+            "ls -la /tmp | wc -l",
+            "echo $HOME",
+            "A=1 env",
+            "cd /tmp",
+            ": x",
+            "test -f x && echo y",
+            "echo 'a'",
+            "echo \"a\"",
+            "ls *",
+            "a;b",
+            "f(){ :; }",
+            "echo a\tb",
+            "x > y",
+            "echo ~",
+            "exit 3",
+            "[ -f x ]",
+            "echo a\nb",
         ] {
             assert!(!super::is_plain_command(shell), "{shell:?}");
             assert!(super::guard(shell, d).contains("-c '"), "{shell:?}");

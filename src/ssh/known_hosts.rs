@@ -423,7 +423,9 @@ mod tests {
             "h* ssh-ed25519 {ED_B}\nh,x ssh-ed25519 {ED_B}\nother ssh-ed25519 {ED_A}\nh ssh-ed25519 {ED_B}\n"
         ));
         assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Changed(at(1)));
-        let kh = file(&format!("x ssh-ed25519 {ED_B}\nh,x ssh-ed25519 {ED_B}\nh* ssh-ed25519 {ED_B}\n"));
+        let kh = file(&format!(
+            "x ssh-ed25519 {ED_B}\nh,x ssh-ed25519 {ED_B}\nh* ssh-ed25519 {ED_B}\n"
+        ));
         assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Changed(at(2)));
         assert_eq!(check(&kh, "hz", &key(ED_A)), Verdict::Changed(at(3)));
         assert_eq!(check(&kh, "x", &key(ED_B)), Verdict::Trusted);

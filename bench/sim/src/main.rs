@@ -62,13 +62,19 @@ fn parse() -> Opts {
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut v = || args.next().unwrap_or_else(|| die(&format!("{a} needs a value")));
+        let mut v = || {
+            args.next()
+                .unwrap_or_else(|| die(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--key" => o.key = v(),
             "--base-port" => o.base_port = v().parse().unwrap_or_else(|_| die("bad --base-port")),
             "--ports" => o.ports = v().parse().unwrap_or_else(|_| die("bad --ports")),
             "--addrs" => o.addrs = v().parse().unwrap_or_else(|_| die("bad --addrs")),
-            "--delay-ms" => o.delay = Duration::from_millis(v().parse().unwrap_or_else(|_| die("bad --delay-ms"))),
+            "--delay-ms" => {
+                o.delay =
+                    Duration::from_millis(v().parse().unwrap_or_else(|_| die("bad --delay-ms")))
+            }
             "--drop-rate" => o.drop_rate = v().parse().unwrap_or_else(|_| die("bad --drop-rate")),
             "--fail-rate" => o.fail_rate = v().parse().unwrap_or_else(|_| die("bad --fail-rate")),
             "--seed" => o.seed = v().parse().unwrap_or_else(|_| die("bad --seed")),
@@ -95,7 +101,11 @@ struct Dice {
 
 impl Dice {
     fn roll(&self) -> f64 {
-        let mut z = self.seed.wrapping_add(self.n.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut z = self.seed.wrapping_add(
+            self.n
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
@@ -118,7 +128,8 @@ fn output_for(cmd: &str) -> Vec<u8> {
     } else if cmd.contains("uptime") {
         b" 14:00:00 up 10 days,  3:02,  0 users,  load average: 0.10, 0.20, 0.30\n".to_vec()
     } else if cmd.contains("/proc/meminfo") {
-        b"MemTotal:       24683408 kB\nMemFree:        19670000 kB\nMemAvailable:   23530000 kB\n".to_vec()
+        b"MemTotal:       24683408 kB\nMemFree:        19670000 kB\nMemAvailable:   23530000 kB\n"
+            .to_vec()
     } else if cmd.contains("date +%s") {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -135,7 +146,11 @@ fn output_for(cmd: &str) -> Vec<u8> {
 impl server::Handler for Host {
     type Error = russh::Error;
 
-    async fn auth_publickey(&mut self, _: &str, _: server::VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
+    async fn auth_publickey(
+        &mut self,
+        _: &str,
+        _: server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
         Ok(Auth::Accept)
     }
 
@@ -149,7 +164,12 @@ impl server::Handler for Host {
         Ok(())
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
         let cmd = String::from_utf8_lossy(data);
         let fail = self.shared.fail_rate > 0.0 && self.shared.dice.roll() < self.shared.fail_rate;
@@ -187,7 +207,10 @@ async fn serve_delayed(config: Arc<server::Config>, tcp: TcpStream, host: Host, 
             match pipe_r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                    if tx
+                        .send((tokio::time::Instant::now() + delay, buf[..n].to_vec()))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -212,7 +235,8 @@ async fn serve_delayed(config: Arc<server::Config>, tcp: TcpStream, host: Host, 
 }
 
 async fn run(o: Opts) {
-    let key = russh::keys::load_secret_key(&o.key, None).unwrap_or_else(|e| die(&format!("cannot load {}: {e}", o.key)));
+    let key = russh::keys::load_secret_key(&o.key, None)
+        .unwrap_or_else(|e| die(&format!("cannot load {}: {e}", o.key)));
     let config = Arc::new(server::Config {
         keys: vec![key],
         auth_rejection_time: Duration::ZERO,
@@ -239,14 +263,22 @@ async fn run(o: Opts) {
     });
     let shared = Arc::new(Shared {
         fail_rate: o.fail_rate,
-        dice: Dice { seed: o.seed, n: AtomicU64::new(0) },
+        dice: Dice {
+            seed: o.seed,
+            n: AtomicU64::new(0),
+        },
     });
-    let drops = Arc::new(Dice { seed: o.seed ^ 0xD50F, n: AtomicU64::new(0) });
+    let drops = Arc::new(Dice {
+        seed: o.seed ^ 0xD50F,
+        n: AtomicU64::new(0),
+    });
     let mut listeners = Vec::new();
     let addrs: Vec<[u8; 4]> = if o.addrs == 0 {
         vec![[127, 0, 0, 1]]
     } else {
-        (0..o.addrs).map(|k| [127, 1, (k / 250) as u8, (k % 250 + 1) as u8]).collect()
+        (0..o.addrs)
+            .map(|k| [127, 1, (k / 250) as u8, (k % 250 + 1) as u8])
+            .collect()
     };
     for ip in &addrs {
         for i in 0..o.ports {
@@ -255,7 +287,10 @@ async fn run(o: Opts) {
             let _ = sock.set_reuseaddr(true);
             sock.bind((*ip, port).into())
                 .unwrap_or_else(|e| die(&format!("cannot bind {ip:?}:{port}: {e}")));
-            listeners.push(sock.listen(1024).unwrap_or_else(|e| die(&format!("listen {port}: {e}"))));
+            listeners.push(
+                sock.listen(1024)
+                    .unwrap_or_else(|e| die(&format!("listen {port}: {e}"))),
+            );
         }
     }
     println!("ready");
@@ -280,7 +315,9 @@ async fn run(o: Opts) {
                     continue;
                 }
                 let _ = tcp.set_nodelay(true);
-                let host = Host { shared: Arc::clone(&shared) };
+                let host = Host {
+                    shared: Arc::clone(&shared),
+                };
                 let config = Arc::clone(&config);
                 tokio::spawn(async move {
                     if delay.is_zero() {
