@@ -9,6 +9,7 @@
 //! `|1|salt|hash` names, and `@revoked` keys that reject even when another
 //! line would accept.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,6 +36,13 @@ pub(crate) fn lookup_name(host: &str, port: u16) -> String {
 pub(crate) struct KnownHostsFile {
     pub(crate) path: PathBuf,
     entries: Vec<Entry>,
+    /// Entries whose patterns are all plain names (no wildcard, negation or
+    /// hash), by name: a lookup reads these directly instead of scanning
+    /// every line, so checking N hosts against an N-line file is not
+    /// quadratic (5,000 hosts: 25 M pattern matches).
+    by_name: HashMap<String, Vec<usize>>,
+    /// Indices of every other entry, in file order; always scanned.
+    scan: Vec<usize>,
     /// Why the file could not be read (other than not existing); reported
     /// with an "unknown host" verdict so the operator knows where to look.
     pub(crate) read_error: Option<String>,
@@ -113,22 +121,58 @@ impl KnownHostsFile {
     }
 
     pub(crate) fn parse(path: &Path, text: &str) -> KnownHostsFile {
-        let entries = text
+        let entries: Vec<Entry> = text
             .lines()
             .enumerate()
             .filter_map(|(i, line)| parse_line(i + 1, line))
             .collect();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut scan = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let literal = |p: &Pattern| match p {
+                Pattern::Glob { glob, negated } => !negated && !glob.contains(['*', '?']),
+                Pattern::Hashed { .. } => false,
+            };
+            if !entry.patterns.is_empty() && entry.patterns.iter().all(literal) {
+                for pattern in &entry.patterns {
+                    if let Pattern::Glob { glob, .. } = pattern {
+                        let list = by_name.entry(glob.clone()).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+            } else {
+                scan.push(i);
+            }
+        }
         KnownHostsFile {
             path: path.to_path_buf(),
             entries,
+            by_name,
+            scan,
             read_error: None,
         }
     }
 
-    /// Plain entries (no marker) listing `name`, with their locations.
+    /// Entries listing `name`, in file order, with their locations.
     fn keys_for<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a Entry, Location)> + 'a {
-        self.entries
-            .iter()
+        let indexed = self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        let mut candidates: Vec<usize> = Vec::with_capacity(indexed.len() + self.scan.len());
+        let (mut a, mut b) = (indexed.iter().peekable(), self.scan.iter().peekable());
+        // Both lists are ascending: merge them to keep file order.
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x < y => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            candidates.extend(next.copied());
+        }
+        candidates
+            .into_iter()
+            .map(move |i| &self.entries[i])
             .filter(move |e| host_matches(&e.patterns, name))
             .map(|e| {
                 let location = Location {
@@ -441,6 +485,24 @@ mod tests {
             check(&kh, "127.0.0.1", &key(ED_A)),
             Verdict::Unknown { other_keys: vec![] }
         );
+    }
+
+    #[test]
+    fn indexed_and_wildcard_lines_are_checked_in_file_order() {
+        // Line 1 is scanned (wildcard), lines 2 and 4 are found by name,
+        // line 3 is another host: the first mismatch reported is line 1.
+        let kh = file(&format!(
+            "h* ssh-ed25519 {ED_B}\nh,x ssh-ed25519 {ED_B}\nother ssh-ed25519 {ED_A}\nh ssh-ed25519 {ED_B}\n"
+        ));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Changed(at(1)));
+        let kh = file(&format!(
+            "x ssh-ed25519 {ED_B}\nh,x ssh-ed25519 {ED_B}\nh* ssh-ed25519 {ED_B}\n"
+        ));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Changed(at(2)));
+        assert_eq!(check(&kh, "hz", &key(ED_A)), Verdict::Changed(at(3)));
+        assert_eq!(check(&kh, "x", &key(ED_B)), Verdict::Trusted);
+        let kh = file(&format!("!h,h ssh-ed25519 {ED_A}\nh ssh-ed25519 {ED_B}\n"));
+        assert_eq!(check(&kh, "h", &key(ED_A)), Verdict::Changed(at(2)));
     }
 
     #[test]

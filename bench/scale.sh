@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# fleet against thousands of simulated hosts (bench/sim, one process).
+#
+#   bench/scale.sh [N...]        # default: 1000 5000
+# Every simulated host has its own loopback address (127.1.X.Y, one port)
+# and its own known_hosts line, as a real fleet has; SHARED_ADDR=1 maps
+# the hosts onto PORTS ports of 127.0.0.1 instead (PORTS known_hosts lines).
+# Environment: DELAY_MS (50), PORTS (50, with SHARED_ADDR=1), FORKS (N),
+#   REPS (3), DROP_RATE/FAIL_RATE (0), FLEET (release binary),
+#   EXTRA (extra fleet arguments, e.g. "--report-json /tmp/r.json").
+# Per N prints one line per run: wall, fleet user/sys CPU, fleet peak RSS,
+# the simulator's CPU over the run, per-host costs, and fleet's exit code
+# (0 = every host passed every step).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+BENCH_DIR=${BENCH_DIR:-/tmp/fleet-bench}
+S=$BENCH_DIR/sim
+target=${CARGO_TARGET_DIR:-$repo/target}
+FLEET=${FLEET:-$target/release/fleet}
+SIM=${SIM:-$target/release/fleet-sim}
+DELAY_MS=${DELAY_MS:-50}
+PORTS=${PORTS:-50}
+BASE=${BASE_PORT:-40000}
+REPS=${REPS:-3}
+[ -x "$SIM" ] || (cd "$here/sim" && CARGO_TARGET_DIR=$target cargo build --release -q)
+[ -x "$FLEET" ] || (cd "$repo" && CARGO_TARGET_DIR=$target cargo build --release -q)
+ulimit -n "$(ulimit -Hn)"
+
+mkdir -p "$S"
+[ -f "$S/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-host -f "$S/host_key"
+[ -f "$S/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-client -f "$S/client_key"
+hk=$(cut -d' ' -f1,2 "$S/host_key.pub")
+maxn=0
+for n in ${@:-1000 5000}; do [ "$n" -gt "$maxn" ] && maxn=$n; done
+if [ "${SHARED_ADDR:-0}" = 1 ]; then
+    addrs=0
+else
+    addrs=$maxn PORTS=1
+fi
+: >"$S/known_hosts"
+if [ "$addrs" = 0 ]; then
+    for ((p = 0; p < PORTS; p++)); do echo "[127.0.0.1]:$((BASE + p)) $hk" >>"$S/known_hosts"; done
+else
+    awk -v n="$maxn" -v b="$BASE" -v k="$hk" 'BEGIN { for (i = 0; i < n; i++) printf "[127.1.%d.%d]:%d %s\n", int(i / 250), i % 250 + 1, b, k }' >"$S/known_hosts"
+fi
+
+"$SIM" --key "$S/host_key" --base-port "$BASE" --ports "$PORTS" --addrs "$addrs" --delay-ms "$DELAY_MS" \
+    --drop-rate "${DROP_RATE:-0}" --fail-rate "${FAIL_RATE:-0}" >"$S/sim.out" 2>"$S/sim.err" &
+sim=$!
+trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q ready "$S/sim.out" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$S/sim.out" || { cat "$S/sim.err" >&2; exit 1; }
+sim_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$sim/stat"; }
+
+echo "fleet-sim: $([ "$addrs" = 0 ] && echo "127.0.0.1, $PORTS ports from $BASE" || echo "$addrs addresses 127.1.x.y:$BASE"), delay ${DELAY_MS} ms, drop ${DROP_RATE:-0}, fail ${FAIL_RATE:-0}; fleet $FLEET"
+for n in "${@:-1000 5000}"; do
+    for n1 in $n; do
+        inv=$S/inv-$n1.kdl
+        {
+            echo "defaults {"
+            echo "    user \"fleetbench\""
+            echo "    identity-file \"$S/client_key\""
+            echo "    known-hosts \"$S/known_hosts\""
+            echo "    connect-timeout \"30s\""
+            echo "}"
+            echo "group sim {"
+            if [ "$addrs" = 0 ]; then
+                awk -v n="$n1" -v b="$BASE" -v p="$PORTS" 'BEGIN { for (i = 0; i < n; i++) printf "    host s%d address=\"127.0.0.1\" port=%d\n", i + 1, b + i % p }'
+            else
+                awk -v n="$n1" -v b="$BASE" 'BEGIN { for (i = 0; i < n; i++) printf "    host s%d address=\"127.1.%d.%d\" port=%d\n", i + 1, int(i / 250), i % 250 + 1, b }'
+            fi
+            echo "}"
+        } >"$inv"
+        for ((r = 1; r <= REPS; r++)); do
+            c0=$(sim_cpu)
+            set +e
+            /usr/bin/time -f "%e %U %S %M" -o "$S/time" "$FLEET" run "$here/weekly-bench.kdl" -i "$inv" \
+                --forks "${FORKS:-$n1}" ${EXTRA:-} >"$S/fleet-$n1.out" 2>"$S/fleet-$n1.err"
+            rc=$?
+            set -e
+            c1=$(sim_cpu)
+            read -r wall usr sys rss < <(tail -n 1 "$S/time")
+            awk -v n="$n1" -v w="$wall" -v u="$usr" -v s="$sys" -v m="$rss" -v rc="$rc" -v sc="$(echo "$c1 - $c0" | bc)" \
+                -v summary="$(grep -E '^(PASSED|FAILED|UNREACHABLE)' "$S/fleet-$n1.out" | head -1)" 'BEGIN {
+                printf "N=%d wall=%.2fs fleet_cpu=%.2fs (user %.2f sys %.2f) peak_rss=%.0fMB sim_cpu=%.2fs | per host: %.2f ms wall, %.3f ms fleet CPU, %.1f KB RSS | exit %d: %s\n",
+                    n, w, u + s, u, s, m / 1024, sc, w * 1000 / n, (u + s) * 1000 / n, m / n, rc, summary }'
+        done
+    done
+done
