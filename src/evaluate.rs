@@ -496,6 +496,7 @@ mod tests {
             text: s.to_string(),
             bytes: s.len() as u64,
             truncated: false,
+            base64: None,
         };
         ExecOutput {
             stdout: cap(stdout),

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
+use crate::rollout::threshold_reason;
 use crate::event::Event;
 use crate::model::{Check, OnFailure, Step, Vars};
 use crate::output::{ExecEnd, ExecOutput};
@@ -31,6 +33,23 @@ pub struct ExecuteOptions {
     /// Hosts in flight at once.
     pub forks: usize,
     pub output_cap: usize,
+    /// The first failed host stops new hosts and steps from starting.
+    pub fail_fast: bool,
+    /// Fired by the operator (Ctrl-C, SIGTERM): nothing new starts, running
+    /// steps are ended, and the partial report is marked interrupted.
+    pub interrupt: Stop,
+}
+
+impl ExecuteOptions {
+    /// Options for a run nobody interrupts and that never fails fast.
+    pub fn new(forks: usize, output_cap: usize) -> Self {
+        ExecuteOptions {
+            forks,
+            output_cap,
+            fail_fast: false,
+            interrupt: Stop::never(),
+        }
+    }
 }
 
 /// Where a step's command runs.
@@ -71,6 +90,11 @@ pub async fn execute(
     let mut local = Vec::new();
     let mut stopped: Option<String> = None;
     for step in &workflow.local {
+        if stopped.is_none()
+            && let Some(why) = options.interrupt.reason()
+        {
+            stopped = Some(format!("not run: {why}"));
+        }
         let report = match &stopped {
             Some(why) => {
                 null_exports(step, &mut globals, &mut local_exports);
@@ -101,51 +125,97 @@ pub async fn execute(
 
     let ctx = Arc::new(SshContext::new());
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-    let mut tasks = tokio::task::JoinSet::new();
     let shared = Arc::new(local_exports.clone());
-    for (index, host) in plan.hosts.iter().enumerate() {
-        let (ctx, limit, tx, host) = (ctx.clone(), limit.clone(), tx.clone(), host.clone());
-        let (evaluator, workflow, shared) =
-            (evaluator.clone(), plan.workflow.clone(), shared.clone());
-        let cap = options.output_cap;
-        tasks.spawn(async move {
-            // The semaphore is never closed, so acquire cannot fail.
-            let _permit = limit.acquire_owned().await;
-            let report = run_host(
-                &ctx,
-                &evaluator,
-                &workflow.steps,
-                workflow.timeout,
-                &host,
-                &shared,
-                cap,
-                &tx,
-            )
-            .await;
-            (index, report)
-        });
+    // `halt`: start nothing new (interrupt, fail-fast, rollout threshold);
+    // workers see it before connecting and before each step.
+    let (halt_handle, halt) = stop_pair();
+    let mut interrupted = false;
+    if let Some(why) = options.interrupt.reason() {
+        interrupted = true;
+        halt_handle.stop(format!("not run: {why}"));
     }
-    drop(tx);
-
     let mut hosts: Vec<Option<HostReport>> = vec![None; plan.hosts.len()];
-    loop {
-        tokio::select! {
-            // Biased: a worker's events are queued before its task ends,
-            // so draining them first keeps HostFinished after its steps.
-            biased;
-            Some(event) = rx.recv() => on_event(&event),
-            Some(joined) = tasks.join_next() => match joined {
-                Ok((index, report)) => {
-                    on_event(&Event::HostFinished { host: report.clone() });
-                    hosts[index] = Some(report);
+    let batches = crate::rollout::batches(&workflow.serial, plan.hosts.len());
+    for (number, batch) in batches.iter().enumerate() {
+        if number > 0 && !halt.is_stopped() {
+            let done: Vec<&HostReport> = hosts.iter().flatten().collect();
+            if let Some(why) = threshold_reason(workflow.max_failures, &done, number) {
+                halt_handle.stop(format!("not run: {why}"));
+            }
+        }
+        if halt.is_stopped() {
+            break;
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let mut tasks = tokio::task::JoinSet::new();
+        for index in batch.clone() {
+            let host = plan.hosts[index].clone();
+            let (ctx, limit, tx) = (ctx.clone(), limit.clone(), tx.clone());
+            let (evaluator, workflow, shared) =
+                (evaluator.clone(), plan.workflow.clone(), shared.clone());
+            let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
+            let cap = options.output_cap;
+            tasks.spawn(async move {
+                // The semaphore is never closed, so acquire cannot fail.
+                let _permit = limit.acquire_owned().await;
+                if let Some(why) = halt.reason() {
+                    return (index, not_run_host(&host.host, &why));
                 }
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            },
-            else => break,
+                let worker = Worker {
+                    ctx: &ctx,
+                    evaluator: &evaluator,
+                    local_exports: &shared,
+                    cap,
+                    tx: &tx,
+                    halt: &halt,
+                    interrupt: &interrupt,
+                };
+                let report = worker.run_host(&workflow.steps, workflow.timeout, &host).await;
+                (index, report)
+            });
+        }
+        drop(tx);
+        loop {
+            tokio::select! {
+                // Biased: a worker's events are queued before its task ends,
+                // so draining them first keeps HostFinished after its steps.
+                biased;
+                why = options.interrupt.stopped(), if !interrupted => {
+                    interrupted = true;
+                    halt_handle.stop(format!("not run: {why}"));
+                }
+                Some(event) = rx.recv() => on_event(&event),
+                Some(joined) = tasks.join_next() => match joined {
+                    Ok((index, report)) => {
+                        if options.fail_fast && crate::rollout::host_failed(&report) {
+                            halt_handle.stop(format!(
+                                "not run: --fail-fast: host `{}` failed",
+                                report.name
+                            ));
+                        }
+                        on_event(&Event::HostFinished { host: report.clone() });
+                        hosts[index] = Some(report);
+                    }
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                },
+                else => break,
+            }
         }
     }
-    let mut hosts: Vec<HostReport> = hosts.into_iter().flatten().collect();
+    let stopped = halt.reason().map(|r| r.trim_start_matches("not run: ").to_string());
+    let mut hosts: Vec<HostReport> = hosts
+        .into_iter()
+        .zip(&plan.hosts)
+        .map(|(report, host)| {
+            report.unwrap_or_else(|| {
+                let report = not_run_host(&host.host, &halt.reason().unwrap_or_default());
+                on_event(&Event::HostFinished {
+                    host: report.clone(),
+                });
+                report
+            })
+        })
+        .collect();
     for refusal in &plan.refused {
         let report = refused_host(&refusal.host, &refusal.reason);
         on_event(&Event::HostFinished {
@@ -154,7 +224,12 @@ pub async fn execute(
         hosts.push(report);
     }
 
-    let fleet_checks = fleet_checks(&evaluator, plan, &globals, &hosts);
+    // Over a partial fleet a fleet-wide rule would judge the wrong set of
+    // hosts ("exactly one PRIMARY" among half of them): skip them instead.
+    let fleet_checks = match &stopped {
+        None => fleet_checks(&evaluator, plan, &globals, &hosts),
+        Some(why) => skipped_fleet_checks(plan, why),
+    };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
         fleet_version: env!("CARGO_PKG_VERSION"),
@@ -164,6 +239,8 @@ pub async fn execute(
         inventory_path: plan.inventory_path.clone(),
         started_at,
         duration: started.elapsed(),
+        interrupted,
+        stopped,
         totals: Totals::count(&hosts, &local, &fleet_checks),
         local,
         hosts,
@@ -188,103 +265,133 @@ fn is_bad(status: StepStatus) -> bool {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_host(
-    ctx: &SshContext,
-    evaluator: &Evaluator,
-    steps: &[Step],
-    default_timeout: Duration,
-    plan: &HostPlan,
-    local_exports: &BTreeMap<String, serde_json::Value>,
+/// What one host's task needs besides its plan.
+struct Worker<'a> {
+    ctx: &'a SshContext,
+    evaluator: &'a Evaluator,
+    local_exports: &'a BTreeMap<String, serde_json::Value>,
     cap: usize,
-    tx: &mpsc::UnboundedSender<Event>,
-) -> HostReport {
-    let host = &plan.host;
-    let name = host.name.clone();
-    let started = Instant::now();
-    // A send fails only once the coordinator is gone; nothing to tell then.
-    let _ = tx.send(Event::HostStarted { host: name.clone() });
-    let target = Target {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        identity_files: host.identity_files.clone(),
-        known_hosts: host.known_hosts.clone(),
-        connect_timeout: host.connect_timeout,
-    };
-    let mut report = empty_host(host);
-    let session = match Session::connect(ctx, &target).await {
-        Ok(session) => session,
-        Err(e) => {
-            report.status = HostStatus::Unreachable;
-            report.unreachable = Some(Unreachable {
-                kind: e.kind,
-                message: e.message,
-            });
-            report.duration = started.elapsed();
-            return report;
-        }
-    };
-    report.connect_time = Some(started.elapsed());
-    let _ = tx.send(Event::HostConnected { host: name.clone() });
+    tx: &'a mpsc::UnboundedSender<Event>,
+    /// Start nothing new once fired; the reason goes into skipped steps.
+    halt: &'a Stop,
+    /// The operator's interrupt: also ends the connect or step under way.
+    interrupt: &'a Stop,
+}
 
-    let mut scope = scope_of(&plan.vars);
-    for (k, v) in local_exports {
-        scope.insert(k.clone(), Value::from_serialize(v));
-    }
-    scope.insert("host".into(), host_value(host));
-    let mut stopped: Option<String> = None;
-    for step in steps {
-        let result = match &stopped {
-            Some(reason) => {
-                null_exports(step, &mut scope, &mut report.exports);
-                skipped(step, reason.clone(), String::new())
-            }
-            None => {
-                let _ = tx.send(Event::StepStarted {
-                    host: name.clone(),
-                    step: step.name.clone(),
-                });
-                let runner = if step.local {
-                    Runner::Controller
-                } else {
-                    Runner::Host(&session)
-                };
-                let result = run_step(
-                    evaluator,
-                    &runner,
-                    step,
-                    &mut scope,
-                    &mut report.exports,
-                    cap,
-                    default_timeout,
-                )
-                .await;
-                if result.status == StepStatus::Error && session.is_closed() {
-                    stopped = Some(format!(
-                        "not run: the connection was lost during step `{}`",
-                        step.name
-                    ));
-                } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
-                    stopped = Some(format!(
-                        "not run: step `{}` failed and has `on-failure \"stop-host\"`",
-                        step.name
-                    ));
-                }
-                result
+impl Worker<'_> {
+    async fn run_host(
+        &self,
+        steps: &[Step],
+        default_timeout: Duration,
+        plan: &HostPlan,
+    ) -> HostReport {
+        let host = &plan.host;
+        let name = host.name.clone();
+        let started = Instant::now();
+        let tx = self.tx;
+        // A send fails only once the coordinator is gone; nothing to tell then.
+        let _ = tx.send(Event::HostStarted { host: name.clone() });
+        let target = Target {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            identity_files: host.identity_files.clone(),
+            known_hosts: host.known_hosts.clone(),
+            connect_timeout: host.connect_timeout,
+        };
+        let mut report = empty_host(host);
+        let connected = tokio::select! {
+            connected = Session::connect(self.ctx, &target) => connected,
+            why = self.interrupt.stopped() => {
+                let mut report = not_run_host(host, &format!("not run: {why}"));
+                report.duration = started.elapsed();
+                return report;
             }
         };
-        let _ = tx.send(Event::StepFinished {
-            host: name.clone(),
-            step: result.clone(),
-        });
-        report.steps.push(result);
+        let session = match connected {
+            Ok(session) => session,
+            Err(e) => {
+                report.status = HostStatus::Unreachable;
+                report.unreachable = Some(Unreachable {
+                    kind: e.kind,
+                    message: e.message,
+                });
+                report.duration = started.elapsed();
+                return report;
+            }
+        };
+        report.connect_time = Some(started.elapsed());
+        let _ = tx.send(Event::HostConnected { host: name.clone() });
+
+        let mut scope = scope_of(&plan.vars);
+        for (k, v) in self.local_exports {
+            scope.insert(k.clone(), Value::from_serialize(v));
+        }
+        scope.insert("host".into(), host_value(host));
+        let mut stopped: Option<String> = None;
+        for step in steps {
+            if stopped.is_none() {
+                stopped = self.halt.reason();
+            }
+            let result = match &stopped {
+                Some(reason) => {
+                    null_exports(step, &mut scope, &mut report.exports);
+                    skipped(step, reason.clone(), String::new())
+                }
+                None => {
+                    let _ = tx.send(Event::StepStarted {
+                        host: name.clone(),
+                        step: step.name.clone(),
+                    });
+                    let runner = if step.local {
+                        Runner::Controller
+                    } else {
+                        Runner::Host(&session)
+                    };
+                    let run = run_step(
+                        self.evaluator,
+                        &runner,
+                        step,
+                        &mut scope,
+                        &mut report.exports,
+                        self.cap,
+                        default_timeout,
+                    );
+                    // Dropping the step's future drops its channel; closing
+                    // the session below ends it on the host (and the remote
+                    // `timeout` guard bounds it in any case).
+                    let result = tokio::select! {
+                        result = run => result,
+                        why = self.interrupt.stopped() => {
+                            errored(step, String::new(), format!("interrupted: {why}; the step was stopped and its output discarded"))
+                        }
+                    };
+                    if result.status == StepStatus::Error && session.is_closed() {
+                        stopped = Some(format!(
+                            "not run: the connection was lost during step `{}`",
+                            step.name
+                        ));
+                    } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
+                        stopped = Some(format!(
+                            "not run: step `{}` failed and has `on-failure \"stop-host\"`",
+                            step.name
+                        ));
+                    }
+                    result
+                }
+            };
+            let _ = tx.send(Event::StepFinished {
+                host: name.clone(),
+                step: result.clone(),
+            });
+            report.steps.push(result);
+        }
+        session.close().await;
+        report.status = HostReport::status_from_steps(&report.steps);
+        report.duration = started.elapsed();
+        report
     }
-    session.close().await;
-    report.status = HostReport::status_from_steps(&report.steps);
-    report.duration = started.elapsed();
-    report
 }
 
 /// What templates see as `host`.
@@ -307,11 +414,34 @@ fn empty_host(host: &crate::model::Host) -> HostReport {
         status: HostStatus::Ok,
         unreachable: None,
         refused: None,
+        not_run: None,
         connect_time: None,
         duration: Duration::ZERO,
         steps: Vec::new(),
         exports: BTreeMap::new(),
     }
+}
+
+/// A host the run never started: it stopped first.
+fn not_run_host(host: &crate::model::Host, reason: &str) -> HostReport {
+    let mut report = empty_host(host);
+    report.status = HostStatus::Skipped;
+    report.not_run = Some(reason.trim_start_matches("not run: ").to_string());
+    report
+}
+
+/// Fleet checks of a run that stopped early, reported SKIPPED.
+fn skipped_fleet_checks(plan: &Plan, why: &str) -> Vec<FleetCheckReport> {
+    plan.workflow
+        .fleet_checks
+        .iter()
+        .map(|check| FleetCheckReport {
+            name: check.name.clone(),
+            status: StepStatus::Skipped,
+            failures: Vec::new(),
+            reason: Some(format!("not evaluated: the run stopped early ({why})")),
+        })
+        .collect()
 }
 
 fn refused_host(host: &crate::model::Host, reason: &str) -> HostReport {

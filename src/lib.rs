@@ -4,6 +4,7 @@
 //! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
 //! `report` (terminal, JSON). Each module owns one stage.
 
+pub mod cancel;
 pub mod cli;
 pub mod evaluate;
 pub mod event;
@@ -19,4 +20,5 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod rollout;
 pub mod ssh;

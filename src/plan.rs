@@ -431,6 +431,7 @@ pub fn plan_adhoc(
             on_failure: Default::default(),
             local: false,
             sudo: false,
+            destructive: false,
         })
         .into_iter()
         .collect();
@@ -447,6 +448,8 @@ pub fn plan_adhoc(
         fleet_checks: Vec::new(),
         forbid_groups: Vec::new(),
         destructive: false,
+        serial: Vec::new(),
+        max_failures: None,
     };
     Ok(Plan {
         inventory_name: inventory.name.clone(),

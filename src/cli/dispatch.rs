@@ -31,6 +31,8 @@ pub enum CliError {
     Limit(#[from] LimitError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Confirm(#[from] super::confirm::ConfirmError),
 }
 
 impl From<PlanError> for CliError {
@@ -113,11 +115,22 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
     let plan = load_and_plan(&args.check)?;
+    if args.safety.dry_run {
+        print!("{}", super::confirm::render_plan(&plan));
+        return Ok(exit_code::OK);
+    }
+    if plan.workflow.is_destructive() {
+        if args.safety.yes {
+            eprint!("{}", super::confirm::render_plan(&plan));
+        } else {
+            super::confirm::confirm(&plan)?;
+        }
+    }
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_with_progress(&plan, forks, &display)?;
+    let report = execute_interruptible(&plan, forks, args.safety.fail_fast, &display)?;
     print!("{}", render_summary(&report, &display));
-    let mut code = exit_code::for_totals(&report.totals);
+    let mut code = exit_code::for_report(&report);
     if let Some(path) = &args.report_json {
         code = code.max(write_report(&report, path));
     }
@@ -138,16 +151,30 @@ pub(super) fn execute_with_progress(
     forks: usize,
     display: &DisplayConfig,
 ) -> Result<RunReport, CliError> {
+    execute_interruptible(plan, forks, false, display)
+}
+
+/// Like [`execute_with_progress`], with `--fail-fast` and Ctrl-C/SIGTERM
+/// wired to the executor's interrupt.
+fn execute_interruptible(
+    plan: &Plan,
+    forks: usize,
+    fail_fast: bool,
+    display: &DisplayConfig,
+) -> Result<RunReport, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let options = ExecuteOptions {
-        forks,
-        output_cap: DEFAULT_OUTPUT_CAP,
-    };
+    let (handle, interrupt) = crate::cancel::stop_pair();
+    let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP);
+    options.fail_fast = fail_fast;
+    options.interrupt = interrupt;
     let mut progress = Progress::new(display);
-    let report = runtime.block_on(execute(plan, &options, |e| progress.on_event(e)));
+    let report = runtime.block_on(async {
+        tokio::spawn(super::signals::forward(handle));
+        execute(plan, &options, |e| progress.on_event(e)).await
+    });
     progress.finish();
     Ok(report)
 }

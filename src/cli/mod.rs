@@ -3,8 +3,10 @@
 
 mod adhoc;
 mod args;
+mod confirm;
 mod dispatch;
 mod resolve;
+mod signals;
 
 pub use args::Cli;
 pub use dispatch::main;

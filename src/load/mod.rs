@@ -11,6 +11,7 @@ mod duration;
 mod expect;
 mod inventory;
 mod resolve;
+mod rollout;
 mod step;
 mod suggest;
 mod syntax;

@@ -40,9 +40,22 @@ pub fn write_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
         path: path.to_path_buf(),
         source,
     };
-    let tmp = temp_path(path).map_err(err)?;
     let mut body = to_json(report);
     body.push('\n');
+    // A device or pipe (`/dev/stdout`, a FIFO, `/dev/full`) is written in
+    // place: renaming a temporary file over it would replace the device
+    // node itself (root may write in /dev) instead of writing to it.
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(body.as_bytes()).and_then(|()| f.flush()))
+            .map_err(err);
+    }
+    let tmp = temp_path(path).map_err(err)?;
     if let Err(e) = write_synced(&tmp, body.as_bytes()).and_then(|()| fs::rename(&tmp, path)) {
         // Best effort: the temp file may not exist if creation failed.
         let _ = fs::remove_file(&tmp);
