@@ -306,8 +306,10 @@ fn error(what: &'static str, text: &Spanned<String>, e: &minijinja::Error) -> Ev
     let mut detail = e
         .detail()
         .map_or_else(|| e.kind().to_string(), str::to_string);
-    if let Some(range) = e.range().filter(|r| r.end <= text.value.len()) {
-        detail.push_str(&format!(" (at `{}`)", &text.value[range]));
+    // `get`, not indexing: minijinja's range may fall inside a multi-byte
+    // character (found by fuzzing: `ܘ` in an expression panicked here).
+    if let Some(at) = e.range().and_then(|r| text.value.get(r)) {
+        detail.push_str(&format!(" (at `{at}`)"));
     }
     EvalError {
         what,
@@ -484,6 +486,38 @@ mod tests {
     use crate::model::SourceFile;
     use crate::output::ExecEnd;
     use std::time::Duration;
+
+    /// Fuzz finding: an error range inside a multi-byte character used to
+    /// panic while quoting the offending text.
+    #[test]
+    fn error_inside_a_multibyte_character_is_reported_not_a_panic() {
+        let text = "\u{718} ";
+        let source = SourceFile::new("fuzz.kdl", text);
+        let expr = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        let e = Evaluator::default().truthy(&expr, &Scope::new());
+        assert!(e.is_err(), "{e:?}");
+    }
+
+    /// Evaluation is bounded: a loop that would run for minutes runs out of
+    /// fuel and fails with an error instead.
+    #[test]
+    fn runaway_template_runs_out_of_fuel() {
+        let text =
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let source = SourceFile::new("fuel.kdl", text);
+        let template = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        let e = Evaluator::default().render(&template, &Scope::new());
+        assert!(
+            e.is_err_and(|e| e.detail.contains("fuel")),
+            "expected out of fuel"
+        );
+    }
 
     fn step(body: &str) -> Step {
         let text = format!("workflow w {{\n  step s {{\n    run \"x\"\n{body}\n  }}\n}}\n");

@@ -13,7 +13,6 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
-use crate::rollout::threshold_reason;
 use crate::event::Event;
 use crate::model::{Check, OnFailure, Step, Vars};
 use crate::output::{ExecEnd, ExecOutput};
@@ -22,6 +21,7 @@ use crate::results::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
     StepReport, StepStatus, Totals, Unreachable, status_from_failures,
 };
+use crate::rollout::threshold_reason;
 use crate::ssh::{Session, SshContext, Target};
 
 /// Output kept per stream per step. Larger output is counted and dropped,
@@ -170,12 +170,17 @@ pub async fn execute(
                     halt: &halt,
                     interrupt: &interrupt,
                 };
-                let report = worker.run_host(&workflow.steps, workflow.timeout, &host).await;
+                let report = worker
+                    .run_host(&workflow.steps, workflow.timeout, &host)
+                    .await;
                 (index, report)
             });
         }
         drop(tx);
-        loop {
+        let mut events_open = true;
+        // The interrupt branch never ends on its own, so the loop ends
+        // explicitly once every event is read and every task joined.
+        while events_open || !tasks.is_empty() {
             tokio::select! {
                 // Biased: a worker's events are queued before its task ends,
                 // so draining them first keeps HostFinished after its steps.
@@ -184,8 +189,11 @@ pub async fn execute(
                     interrupted = true;
                     halt_handle.stop(format!("not run: {why}"));
                 }
-                Some(event) = rx.recv() => on_event(&event),
-                Some(joined) = tasks.join_next() => match joined {
+                event = rx.recv(), if events_open => match event {
+                    Some(event) => on_event(&event),
+                    None => events_open = false,
+                },
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
                     Ok((index, report)) => {
                         if options.fail_fast && crate::rollout::host_failed(&report) {
                             halt_handle.stop(format!(
@@ -198,11 +206,12 @@ pub async fn execute(
                     }
                     Err(e) => std::panic::resume_unwind(e.into_panic()),
                 },
-                else => break,
             }
         }
     }
-    let stopped = halt.reason().map(|r| r.trim_start_matches("not run: ").to_string());
+    let stopped = halt
+        .reason()
+        .map(|r| r.trim_start_matches("not run: ").to_string());
     let mut hosts: Vec<HostReport> = hosts
         .into_iter()
         .zip(&plan.hosts)
@@ -332,7 +341,12 @@ impl Worker<'_> {
         let mut stopped: Option<String> = None;
         for step in steps {
             if stopped.is_none() {
-                stopped = self.halt.reason();
+                // The interrupt too: the coordinator may not have turned it
+                // into `halt` yet when this host's step ended because of it.
+                stopped = self
+                    .halt
+                    .reason()
+                    .or_else(|| self.interrupt.reason().map(|why| format!("not run: {why}")));
             }
             let result = match &stopped {
                 Some(reason) => {

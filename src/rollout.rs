@@ -67,7 +67,11 @@ mod tests {
 
     #[test]
     fn canary_then_quarters_then_the_rest() {
-        let serial = [BatchSize::Hosts(1), BatchSize::Percent(25), BatchSize::Percent(100)];
+        let serial = [
+            BatchSize::Hosts(1),
+            BatchSize::Percent(25),
+            BatchSize::Percent(100),
+        ];
         assert_eq!(batches(&serial, 10), vec![0..1, 1..3, 3..10]);
     }
 

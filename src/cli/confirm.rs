@@ -18,9 +18,7 @@ pub enum ConfirmError {
         "workflow `{workflow}` is destructive and stdin is not a terminal to confirm it; nothing was run (pass --yes to run it without confirmation, or --dry-run to see the plan)"
     )]
     NoTerminal { workflow: String },
-    #[error(
-        "confirmation did not match the inventory name `{expected}`; nothing was run"
-    )]
+    #[error("confirmation did not match the inventory name `{expected}`; nothing was run")]
     Mismatch { expected: String },
     #[error("cannot read the confirmation: {0}")]
     Read(std::io::Error),
@@ -42,7 +40,10 @@ pub(super) fn confirm(plan: &Plan) -> Result<(), ConfirmError> {
     );
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).map_err(ConfirmError::Read)?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(ConfirmError::Read)?;
     if line.trim() == plan.inventory_name {
         Ok(())
     } else {

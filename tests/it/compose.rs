@@ -260,7 +260,10 @@ fn dr_stop_services_stops_dr_and_refuses_production() {
     };
     assert_eq!(running("ps-dr-1"), "up", "seeded: scanner runs on ps-dr-1");
     // Destructive: without a terminal it needs --yes.
-    let out = run("dr-stop-services", &["--limit", "ps-prod-1,group:dr", "--yes"]);
+    let out = run(
+        "dr-stop-services",
+        &["--limit", "ps-prod-1,group:dr", "--yes"],
+    );
     // The production host is refused and reported; the DR hosts are done.
     out.expect_code(3);
     assert_exactly(&out, &["ps-prod-1 REFUSED"]);

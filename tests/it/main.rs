@@ -5,6 +5,8 @@ mod adhoc;
 mod auth;
 mod cli;
 mod compose;
+mod faults;
+mod guarded;
 mod harness;
 mod harness_selftest;
 mod language;
