@@ -61,8 +61,7 @@ impl Evaluator {
     }
 
     pub fn eval(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {
-        self.env
-            .compile_expression(&expr.value)
+        crate::expr::compile_expression(&self.env, &expr.value)
             .and_then(|compiled| compiled.eval(scope))
             .map_err(|e| error("expression", expr, &e))
     }
@@ -250,7 +249,7 @@ impl Evaluator {
     /// "false" plus the values of the variables the expression reads, so
     /// the operator sees why without re-running anything.
     fn explain(&self, expr: &Spanned<String>, scope: &Scope) -> String {
-        let Ok(compiled) = self.env.compile_expression(&expr.value) else {
+        let Ok(compiled) = crate::expr::compile_expression(&self.env, &expr.value) else {
             return "false".into();
         };
         let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
@@ -261,7 +260,10 @@ impl Evaluator {
             // Helper functions (`age`, `now`) are globals, not values.
             .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
             .filter_map(|n| {
-                let v = self.env.compile_expression(n).ok()?.eval(scope).ok()?;
+                let v = crate::expr::compile_expression(&self.env, n)
+                    .ok()?
+                    .eval(scope)
+                    .ok()?;
                 if v.is_undefined() {
                     return None;
                 }
@@ -499,6 +501,20 @@ mod tests {
         );
         let e = Evaluator::default().truthy(&expr, &Scope::new());
         assert!(e.is_err(), "{e:?}");
+    }
+
+    /// Fuzz finding: minijinja's lexer panics on `}}` in an expression.
+    #[test]
+    fn unbalanced_braces_in_an_expression_are_an_error_not_a_panic() {
+        let text = "}}\tte  ";
+        let source = SourceFile::new("fuzz.kdl", text);
+        let expr = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        assert!(Evaluator::default().eval(&expr, &Scope::new()).is_err());
+        let wf = "workflow w {\n  step s {\n    run \"x\"\n    expect \"}} x\"\n  }\n}\n";
+        assert!(parse_workflow(SourceFile::new("w.kdl", wf)).is_err());
     }
 
     /// Evaluation is bounded: a loop that would run for minutes runs out of

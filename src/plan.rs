@@ -343,7 +343,7 @@ impl Checker<'_> {
     ) {
         let env = self.env;
         let names = if expression {
-            match env.compile_expression(&text.value) {
+            match crate::expr::compile_expression(env, &text.value) {
                 Ok(e) => e.undeclared_variables(false),
                 Err(_) => return, // syntax errors were reported by the loader
             }

@@ -66,3 +66,21 @@ pub fn environment(clock: Clock) -> Environment<'static> {
 /// million instructions is far above any real rule (a fleet check over
 /// 10,000 hosts uses a few per host) and takes about a second at worst.
 pub const EVAL_FUEL: u64 = 10_000_000;
+
+/// `env.compile_expression(text)`, but a panic inside minijinja's lexer
+/// (2.24 panics with "empty lexer stack" on expressions such as `}} x`,
+/// found by fuzzing) becomes a syntax error instead of taking the run down.
+pub fn compile_expression<'env, 'source>(
+    env: &'env minijinja::Environment<'static>,
+    text: &'source str,
+) -> Result<minijinja::Expression<'env, 'source>, minijinja::Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        env.compile_expression(text)
+    }))
+    .unwrap_or_else(|_| {
+        Err(minijinja::Error::new(
+            minijinja::ErrorKind::SyntaxError,
+            "the expression cannot be parsed (unbalanced `}}` or `%}`?)",
+        ))
+    })
+}
