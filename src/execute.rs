@@ -14,12 +14,12 @@ use tokio::sync::{Semaphore, mpsc};
 use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
 use crate::event::Event;
-use crate::model::{Check, OnFailure, Step, Vars};
+use crate::model::{OnFailure, Step, Vars};
 use crate::output::{ExecEnd, ExecOutput};
 use crate::plan::{HostPlan, Plan};
 use crate::results::{
-    Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
-    StepReport, StepStatus, Totals, Unreachable, status_from_failures,
+    Captured, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION, StepReport,
+    StepStatus, Totals, Unreachable, status_from_failures,
 };
 use crate::rollout::threshold_reason;
 use crate::ssh::{Session, SshContext, Target};
@@ -129,6 +129,7 @@ pub async fn execute(
     // `halt`: start nothing new (interrupt, fail-fast, rollout threshold);
     // workers see it before connecting and before each step.
     let (halt_handle, halt) = stop_pair();
+    let halt_handle = Arc::new(halt_handle);
     let mut interrupted = false;
     if let Some(why) = options.interrupt.reason() {
         interrupted = true;
@@ -154,7 +155,8 @@ pub async fn execute(
             let (evaluator, workflow, shared) =
                 (evaluator.clone(), plan.workflow.clone(), shared.clone());
             let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
-            let cap = options.output_cap;
+            let halt_handle = halt_handle.clone();
+            let (cap, fail_fast) = (options.output_cap, options.fail_fast);
             tasks.spawn(async move {
                 // The semaphore is never closed, so acquire cannot fail.
                 let _permit = limit.acquire_owned().await;
@@ -173,6 +175,14 @@ pub async fn execute(
                 let report = worker
                     .run_host(&workflow.steps, workflow.timeout, &host)
                     .await;
+                // Here, before the permit is released, so the next host
+                // already sees the halt.
+                if fail_fast && crate::rollout::host_failed(&report) {
+                    halt_handle.stop(format!(
+                        "not run: --fail-fast: host `{}` failed",
+                        report.name
+                    ));
+                }
                 (index, report)
             });
         }
@@ -195,12 +205,6 @@ pub async fn execute(
                 },
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
                     Ok((index, report)) => {
-                        if options.fail_fast && crate::rollout::host_failed(&report) {
-                            halt_handle.stop(format!(
-                                "not run: --fail-fast: host `{}` failed",
-                                report.name
-                            ));
-                        }
                         on_event(&Event::HostFinished { host: report.clone() });
                         hosts[index] = Some(report);
                     }
@@ -236,8 +240,8 @@ pub async fn execute(
     // Over a partial fleet a fleet-wide rule would judge the wrong set of
     // hosts ("exactly one PRIMARY" among half of them): skip them instead.
     let fleet_checks = match &stopped {
-        None => fleet_checks(&evaluator, plan, &globals, &hosts),
-        Some(why) => skipped_fleet_checks(plan, why),
+        None => crate::fleet_checks::evaluate(&evaluator, plan, &globals, &hosts),
+        Some(why) => crate::fleet_checks::skipped(plan, why),
     };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -444,20 +448,6 @@ fn not_run_host(host: &crate::model::Host, reason: &str) -> HostReport {
     report
 }
 
-/// Fleet checks of a run that stopped early, reported SKIPPED.
-fn skipped_fleet_checks(plan: &Plan, why: &str) -> Vec<FleetCheckReport> {
-    plan.workflow
-        .fleet_checks
-        .iter()
-        .map(|check| FleetCheckReport {
-            name: check.name.clone(),
-            status: StepStatus::Skipped,
-            failures: Vec::new(),
-            reason: Some(format!("not evaluated: the run stopped early ({why})")),
-        })
-        .collect()
-}
-
 fn refused_host(host: &crate::model::Host, reason: &str) -> HostReport {
     let mut report = empty_host(host);
     report.status = HostStatus::Refused;
@@ -649,122 +639,6 @@ fn bare(step: &Step, status: StepStatus, reason: String, command: String) -> Ste
         failures: Vec::new(),
         reason: Some(reason),
         attempts: 0,
-    }
-}
-
-/// Fleet checks see `hosts`: every host with its status, groups, step
-/// statuses and exports (every exported name present, `none` when the
-/// host did not export it).
-fn fleet_checks(
-    evaluator: &Evaluator,
-    plan: &Plan,
-    globals: &Scope,
-    hosts: &[HostReport],
-) -> Vec<FleetCheckReport> {
-    let workflow = &plan.workflow;
-    if workflow.fleet_checks.is_empty() {
-        return Vec::new();
-    }
-    let export_names: Vec<&str> = workflow
-        .steps
-        .iter()
-        .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
-        .collect();
-    let groups: BTreeMap<&str, &Vec<String>> = plan
-        .hosts
-        .iter()
-        .map(|h| (h.host.name.as_str(), &h.host.groups))
-        .chain(
-            plan.refused
-                .iter()
-                .map(|r| (r.host.name.as_str(), &r.host.groups)),
-        )
-        .collect();
-    let list: Vec<serde_json::Value> = hosts
-        .iter()
-        .map(|h| {
-            let mut map = serde_json::Map::new();
-            for name in &export_names {
-                map.insert(
-                    (*name).to_string(),
-                    h.exports
-                        .get(*name)
-                        .cloned()
-                        .unwrap_or(serde_json::Value::Null),
-                );
-            }
-            map.insert("name".into(), h.name.clone().into());
-            map.insert("address".into(), h.address.clone().into());
-            map.insert(
-                "status".into(),
-                serde_json::to_value(h.status).unwrap_or_default(),
-            );
-            map.insert(
-                "groups".into(),
-                serde_json::to_value(
-                    groups
-                        .get(h.name.as_str())
-                        .copied()
-                        .cloned()
-                        .unwrap_or_default(),
-                )
-                .unwrap_or_default(),
-            );
-            map.insert(
-                "steps".into(),
-                serde_json::Value::Object(
-                    h.steps
-                        .iter()
-                        .map(|s| {
-                            (
-                                s.name.clone(),
-                                serde_json::to_value(s.status).unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                ),
-            );
-            map.insert(
-                "exports".into(),
-                serde_json::to_value(&h.exports).unwrap_or_default(),
-            );
-            serde_json::Value::Object(map)
-        })
-        .collect();
-    let mut scope = globals.clone();
-    scope.insert("hosts".into(), Value::from_serialize(&list));
-    workflow
-        .fleet_checks
-        .iter()
-        .map(|check| {
-            let mut failures = Vec::new();
-            for rule in &check.rules {
-                if let Check::Expr(_) = rule.check {
-                    failures.extend(evaluator.rules(
-                        std::slice::from_ref(rule),
-                        &no_output(),
-                        &scope,
-                    ));
-                }
-            }
-            FleetCheckReport {
-                name: check.name.clone(),
-                status: status_from_failures(&failures),
-                failures,
-                reason: None,
-            }
-        })
-        .collect()
-}
-
-fn no_output() -> ExecOutput {
-    ExecOutput {
-        stdout: Captured::default(),
-        stderr: Captured::default(),
-        exit_status: None,
-        exit_signal: None,
-        end: ExecEnd::Completed,
-        duration: Duration::ZERO,
     }
 }
 

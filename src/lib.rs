@@ -12,6 +12,7 @@ pub mod execute;
 pub mod exit_code;
 pub mod expr;
 pub mod extract;
+pub(crate) mod fleet_checks;
 pub mod limit;
 pub mod load;
 pub mod local;
