@@ -61,8 +61,7 @@ impl Evaluator {
     }
 
     pub fn eval(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {
-        self.env
-            .compile_expression(&expr.value)
+        crate::expr::compile_expression(&self.env, &expr.value)
             .and_then(|compiled| compiled.eval(scope))
             .map_err(|e| error("expression", expr, &e))
     }
@@ -250,7 +249,7 @@ impl Evaluator {
     /// "false" plus the values of the variables the expression reads, so
     /// the operator sees why without re-running anything.
     fn explain(&self, expr: &Spanned<String>, scope: &Scope) -> String {
-        let Ok(compiled) = self.env.compile_expression(&expr.value) else {
+        let Ok(compiled) = crate::expr::compile_expression(&self.env, &expr.value) else {
             return "false".into();
         };
         let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
@@ -261,7 +260,10 @@ impl Evaluator {
             // Helper functions (`age`, `now`) are globals, not values.
             .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
             .filter_map(|n| {
-                let v = self.env.compile_expression(n).ok()?.eval(scope).ok()?;
+                let v = crate::expr::compile_expression(&self.env, n)
+                    .ok()?
+                    .eval(scope)
+                    .ok()?;
                 if v.is_undefined() {
                     return None;
                 }
@@ -306,8 +308,10 @@ fn error(what: &'static str, text: &Spanned<String>, e: &minijinja::Error) -> Ev
     let mut detail = e
         .detail()
         .map_or_else(|| e.kind().to_string(), str::to_string);
-    if let Some(range) = e.range().filter(|r| r.end <= text.value.len()) {
-        detail.push_str(&format!(" (at `{}`)", &text.value[range]));
+    // `get`, not indexing: minijinja's range may fall inside a multi-byte
+    // character (found by fuzzing: `ܘ` in an expression panicked here).
+    if let Some(at) = e.range().and_then(|r| text.value.get(r)) {
+        detail.push_str(&format!(" (at `{at}`)"));
     }
     EvalError {
         what,
@@ -485,6 +489,52 @@ mod tests {
     use crate::output::ExecEnd;
     use std::time::Duration;
 
+    /// Fuzz finding: an error range inside a multi-byte character used to
+    /// panic while quoting the offending text.
+    #[test]
+    fn error_inside_a_multibyte_character_is_reported_not_a_panic() {
+        let text = "\u{718} ";
+        let source = SourceFile::new("fuzz.kdl", text);
+        let expr = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        let e = Evaluator::default().truthy(&expr, &Scope::new());
+        assert!(e.is_err(), "{e:?}");
+    }
+
+    /// Fuzz finding: minijinja's lexer panics on `}}` in an expression.
+    #[test]
+    fn unbalanced_braces_in_an_expression_are_an_error_not_a_panic() {
+        let text = "}}\tte  ";
+        let source = SourceFile::new("fuzz.kdl", text);
+        let expr = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        assert!(Evaluator::default().eval(&expr, &Scope::new()).is_err());
+        let wf = "workflow w {\n  step s {\n    run \"x\"\n    expect \"}} x\"\n  }\n}\n";
+        assert!(parse_workflow(SourceFile::new("w.kdl", wf)).is_err());
+    }
+
+    /// Evaluation is bounded: a loop that would run for minutes runs out of
+    /// fuel and fails with an error instead.
+    #[test]
+    fn runaway_template_runs_out_of_fuel() {
+        let text =
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let source = SourceFile::new("fuel.kdl", text);
+        let template = Spanned::new(
+            text.to_string(),
+            crate::model::Span::new(&source, 0, text.len()),
+        );
+        let e = Evaluator::default().render(&template, &Scope::new());
+        assert!(
+            e.is_err_and(|e| e.detail.contains("fuel")),
+            "expected out of fuel"
+        );
+    }
+
     fn step(body: &str) -> Step {
         let text = format!("workflow w {{\n  step s {{\n    run \"x\"\n{body}\n  }}\n}}\n");
         let wf = parse_workflow(SourceFile::new("w.kdl", text)).unwrap_or_else(|e| panic!("{e:?}"));
@@ -496,6 +546,7 @@ mod tests {
             text: s.to_string(),
             bytes: s.len() as u64,
             truncated: false,
+            base64: None,
         };
         ExecOutput {
             stdout: cap(stdout),

@@ -11,15 +11,17 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
 use crate::event::Event;
-use crate::model::{Check, OnFailure, Step, Vars};
+use crate::model::{OnFailure, Step, Vars};
 use crate::output::{ExecEnd, ExecOutput};
 use crate::plan::{HostPlan, Plan};
 use crate::results::{
-    Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
-    StepReport, StepStatus, Totals, Unreachable, status_from_failures,
+    Captured, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION, StepReport,
+    StepStatus, Totals, Unreachable, status_from_failures,
 };
+use crate::rollout::threshold_reason;
 use crate::ssh::{Session, SshContext};
 
 /// Output kept per stream per step. Larger output is counted and dropped,
@@ -33,6 +35,24 @@ pub struct ExecuteOptions {
     pub output_cap: usize,
     /// Parsed ssh_config; inventory settings override it.
     pub ssh_config: Option<Arc<crate::ssh::SshConfigFile>>,
+    /// The first failed host stops new hosts and steps from starting.
+    pub fail_fast: bool,
+    /// Fired by the operator (Ctrl-C, SIGTERM): nothing new starts, running
+    /// steps are ended, and the partial report is marked interrupted.
+    pub interrupt: Stop,
+}
+
+impl ExecuteOptions {
+    /// Options for a run nobody interrupts and that never fails fast.
+    pub fn new(forks: usize, output_cap: usize) -> Self {
+        ExecuteOptions {
+            forks,
+            output_cap,
+            ssh_config: None,
+            fail_fast: false,
+            interrupt: Stop::never(),
+        }
+    }
 }
 
 /// Where a step's command runs.
@@ -77,6 +97,11 @@ pub async fn execute(
     let mut local = Vec::new();
     let mut stopped: Option<String> = None;
     for step in &workflow.local {
+        if stopped.is_none()
+            && let Some(why) = options.interrupt.reason()
+        {
+            stopped = Some(format!("not run: {why}"));
+        }
         let report = match &stopped {
             Some(why) => {
                 null_exports(step, &mut globals, &mut local_exports);
@@ -107,51 +132,110 @@ pub async fn execute(
 
     let ctx = Arc::new(SshContext::new().with_ssh_config(options.ssh_config.clone()));
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-    let mut tasks = tokio::task::JoinSet::new();
     let shared = Arc::new(local_exports.clone());
-    for (index, host) in plan.hosts.iter().enumerate() {
-        let (ctx, limit, tx, host) = (ctx.clone(), limit.clone(), tx.clone(), host.clone());
-        let (evaluator, workflow, shared) =
-            (evaluator.clone(), plan.workflow.clone(), shared.clone());
-        let cap = options.output_cap;
-        tasks.spawn(async move {
-            // The semaphore is never closed, so acquire cannot fail.
-            let _permit = limit.acquire_owned().await;
-            let report = run_host(
-                &ctx,
-                &evaluator,
-                &workflow.steps,
-                workflow.timeout,
-                &host,
-                &shared,
-                cap,
-                &tx,
-            )
-            .await;
-            (index, report)
-        });
+    // `halt`: start nothing new (interrupt, fail-fast, rollout threshold);
+    // workers see it before connecting and before each step.
+    let (halt_handle, halt) = stop_pair();
+    let halt_handle = Arc::new(halt_handle);
+    let mut interrupted = false;
+    if let Some(why) = options.interrupt.reason() {
+        interrupted = true;
+        halt_handle.stop(format!("not run: {why}"));
     }
-    drop(tx);
-
     let mut hosts: Vec<Option<HostReport>> = vec![None; plan.hosts.len()];
-    loop {
-        tokio::select! {
-            // Biased: a worker's events are queued before its task ends,
-            // so draining them first keeps HostFinished after its steps.
-            biased;
-            Some(event) = rx.recv() => on_event(&event),
-            Some(joined) = tasks.join_next() => match joined {
-                Ok((index, report)) => {
-                    on_event(&Event::HostFinished { host: report.clone() });
-                    hosts[index] = Some(report);
+    let batches = crate::rollout::batches(&workflow.serial, plan.hosts.len());
+    for (number, batch) in batches.iter().enumerate() {
+        if number > 0 && !halt.is_stopped() {
+            let done: Vec<&HostReport> = hosts.iter().flatten().collect();
+            if let Some(why) = threshold_reason(workflow.max_failures, &done, number) {
+                halt_handle.stop(format!("not run: {why}"));
+            }
+        }
+        if halt.is_stopped() {
+            break;
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let mut tasks = tokio::task::JoinSet::new();
+        for index in batch.clone() {
+            let host = plan.hosts[index].clone();
+            let (ctx, limit, tx) = (ctx.clone(), limit.clone(), tx.clone());
+            let (evaluator, workflow, shared) =
+                (evaluator.clone(), plan.workflow.clone(), shared.clone());
+            let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
+            let halt_handle = halt_handle.clone();
+            let (cap, fail_fast) = (options.output_cap, options.fail_fast);
+            tasks.spawn(async move {
+                // The semaphore is never closed, so acquire cannot fail.
+                let _permit = limit.acquire_owned().await;
+                if let Some(why) = halt.reason() {
+                    return (index, not_run_host(&host.host, &why));
                 }
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            },
-            else => break,
+                let worker = Worker {
+                    ctx: &ctx,
+                    evaluator: &evaluator,
+                    local_exports: &shared,
+                    cap,
+                    tx: &tx,
+                    halt: &halt,
+                    interrupt: &interrupt,
+                };
+                let report = worker
+                    .run_host(&workflow.steps, workflow.timeout, &host)
+                    .await;
+                // Here, before the permit is released, so the next host
+                // already sees the halt.
+                if fail_fast && crate::rollout::host_failed(&report) {
+                    halt_handle.stop(format!(
+                        "not run: --fail-fast: host `{}` failed",
+                        report.name
+                    ));
+                }
+                (index, report)
+            });
+        }
+        drop(tx);
+        let mut events_open = true;
+        // The interrupt branch never ends on its own, so the loop ends
+        // explicitly once every event is read and every task joined.
+        while events_open || !tasks.is_empty() {
+            tokio::select! {
+                // Biased: a worker's events are queued before its task ends,
+                // so draining them first keeps HostFinished after its steps.
+                biased;
+                why = options.interrupt.stopped(), if !interrupted => {
+                    interrupted = true;
+                    halt_handle.stop(format!("not run: {why}"));
+                }
+                event = rx.recv(), if events_open => match event {
+                    Some(event) => on_event(&event),
+                    None => events_open = false,
+                },
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
+                    Ok((index, report)) => {
+                        on_event(&Event::HostFinished { host: report.clone() });
+                        hosts[index] = Some(report);
+                    }
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                },
+            }
         }
     }
-    let mut hosts: Vec<HostReport> = hosts.into_iter().flatten().collect();
+    let stopped = halt
+        .reason()
+        .map(|r| r.trim_start_matches("not run: ").to_string());
+    let mut hosts: Vec<HostReport> = hosts
+        .into_iter()
+        .zip(&plan.hosts)
+        .map(|(report, host)| {
+            report.unwrap_or_else(|| {
+                let report = not_run_host(&host.host, &halt.reason().unwrap_or_default());
+                on_event(&Event::HostFinished {
+                    host: report.clone(),
+                });
+                report
+            })
+        })
+        .collect();
     for refusal in &plan.refused {
         let report = refused_host(&refusal.host, &refusal.reason);
         on_event(&Event::HostFinished {
@@ -160,7 +244,12 @@ pub async fn execute(
         hosts.push(report);
     }
 
-    let fleet_checks = fleet_checks(&evaluator, plan, &globals, &hosts);
+    // Over a partial fleet a fleet-wide rule would judge the wrong set of
+    // hosts ("exactly one PRIMARY" among half of them): skip them instead.
+    let fleet_checks = match &stopped {
+        None => crate::fleet_checks::evaluate(&evaluator, plan, &globals, &hosts),
+        Some(why) => crate::fleet_checks::skipped(plan, why),
+    };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
         fleet_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -170,6 +259,8 @@ pub async fn execute(
         inventory_path: plan.inventory_path.clone(),
         started_at,
         duration: started.elapsed(),
+        interrupted,
+        stopped,
         totals: Totals::count(&hosts, &local, &fleet_checks),
         local,
         hosts,
@@ -194,112 +285,147 @@ fn is_bad(status: StepStatus) -> bool {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_host(
-    ctx: &SshContext,
-    evaluator: &Evaluator,
-    steps: &[Step],
-    default_timeout: Duration,
-    plan: &HostPlan,
-    local_exports: &BTreeMap<String, serde_json::Value>,
+/// What one host's task needs besides its plan.
+struct Worker<'a> {
+    ctx: &'a SshContext,
+    evaluator: &'a Evaluator,
+    local_exports: &'a BTreeMap<String, serde_json::Value>,
     cap: usize,
-    tx: &mpsc::UnboundedSender<Event>,
-) -> HostReport {
-    let host = &plan.host;
-    let name = host.name.clone();
-    let started = Instant::now();
-    // A send fails only once the coordinator is gone; nothing to tell then.
-    let _ = tx.send(Event::HostStarted { host: name.clone() });
-    let mut report = empty_host(host);
-    let target = match crate::ssh::target_for(host, ctx.ssh_config()) {
-        Ok(target) => target,
-        Err(message) => {
-            report.status = HostStatus::Unreachable;
-            report.unreachable = Some(Unreachable {
-                kind: crate::results::UnreachableKind::Network,
-                message,
-            });
-            return report;
-        }
-    };
-    let session = match Session::connect(ctx, &target).await {
-        Ok(session) => session,
-        Err(e) => {
-            report.status = HostStatus::Unreachable;
-            report.unreachable = Some(Unreachable {
-                kind: e.kind,
-                message: e.message,
-            });
-            report.duration = started.elapsed();
-            return report;
-        }
-    };
-    report.connect_time = Some(started.elapsed());
-    // Asked only when a remote step needs sudo, once per run.
-    let needs_become = steps.iter().any(|s| s.sudo && !s.local);
-    let session = if needs_become {
-        session.with_become_password(ctx.become_password().await)
-    } else {
-        session
-    };
-    let _ = tx.send(Event::HostConnected { host: name.clone() });
+    tx: &'a mpsc::UnboundedSender<Event>,
+    /// Start nothing new once fired; the reason goes into skipped steps.
+    halt: &'a Stop,
+    /// The operator's interrupt: also ends the connect or step under way.
+    interrupt: &'a Stop,
+}
 
-    let mut scope = scope_of(&plan.vars);
-    for (k, v) in local_exports {
-        scope.insert(k.clone(), Value::from_serialize(v));
-    }
-    scope.insert("host".into(), host_value(host));
-    let mut stopped: Option<String> = None;
-    for step in steps {
-        let result = match &stopped {
-            Some(reason) => {
-                null_exports(step, &mut scope, &mut report.exports);
-                skipped(step, reason.clone(), String::new())
-            }
-            None => {
-                let _ = tx.send(Event::StepStarted {
-                    host: name.clone(),
-                    step: step.name.clone(),
+impl Worker<'_> {
+    async fn run_host(
+        &self,
+        steps: &[Step],
+        default_timeout: Duration,
+        plan: &HostPlan,
+    ) -> HostReport {
+        let host = &plan.host;
+        let name = host.name.clone();
+        let started = Instant::now();
+        let tx = self.tx;
+        // A send fails only once the coordinator is gone; nothing to tell then.
+        let _ = tx.send(Event::HostStarted { host: name.clone() });
+        let mut report = empty_host(host);
+        let target = match crate::ssh::target_for(host, self.ctx.ssh_config()) {
+            Ok(target) => target,
+            Err(message) => {
+                report.status = HostStatus::Unreachable;
+                report.unreachable = Some(Unreachable {
+                    kind: crate::results::UnreachableKind::Network,
+                    message,
                 });
-                let runner = if step.local {
-                    Runner::Controller
-                } else {
-                    Runner::Host(&session)
-                };
-                let result = run_step(
-                    evaluator,
-                    &runner,
-                    step,
-                    &mut scope,
-                    &mut report.exports,
-                    cap,
-                    default_timeout,
-                )
-                .await;
-                if result.status == StepStatus::Error && session.is_closed() {
-                    stopped = Some(format!(
-                        "not run: the connection was lost during step `{}`",
-                        step.name
-                    ));
-                } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
-                    stopped = Some(format!(
-                        "not run: step `{}` failed and has `on-failure \"stop-host\"`",
-                        step.name
-                    ));
-                }
-                result
+                return report;
             }
         };
-        let _ = tx.send(Event::StepFinished {
-            host: name.clone(),
-            step: result.clone(),
-        });
-        report.steps.push(result);
+        let connected = tokio::select! {
+            connected = Session::connect(self.ctx, &target) => connected,
+            why = self.interrupt.stopped() => {
+                let mut report = not_run_host(host, &format!("not run: {why}"));
+                report.duration = started.elapsed();
+                return report;
+            }
+        };
+        let session = match connected {
+            Ok(session) => session,
+            Err(e) => {
+                report.status = HostStatus::Unreachable;
+                report.unreachable = Some(Unreachable {
+                    kind: e.kind,
+                    message: e.message,
+                });
+                report.duration = started.elapsed();
+                return report;
+            }
+        };
+        report.connect_time = Some(started.elapsed());
+        // Asked only when a remote step needs sudo, once per run.
+        let needs_become = steps.iter().any(|s| s.sudo && !s.local);
+        let session = if needs_become {
+            session.with_become_password(self.ctx.become_password().await)
+        } else {
+            session
+        };
+        let _ = tx.send(Event::HostConnected { host: name.clone() });
+
+        let mut scope = scope_of(&plan.vars);
+        for (k, v) in self.local_exports {
+            scope.insert(k.clone(), Value::from_serialize(v));
+        }
+        scope.insert("host".into(), host_value(host));
+        let mut stopped: Option<String> = None;
+        for step in steps {
+            if stopped.is_none() {
+                // The interrupt too: the coordinator may not have turned it
+                // into `halt` yet when this host's step ended because of it.
+                stopped = self
+                    .halt
+                    .reason()
+                    .or_else(|| self.interrupt.reason().map(|why| format!("not run: {why}")));
+            }
+            let result = match &stopped {
+                Some(reason) => {
+                    null_exports(step, &mut scope, &mut report.exports);
+                    skipped(step, reason.clone(), String::new())
+                }
+                None => {
+                    let _ = tx.send(Event::StepStarted {
+                        host: name.clone(),
+                        step: step.name.clone(),
+                    });
+                    let runner = if step.local {
+                        Runner::Controller
+                    } else {
+                        Runner::Host(&session)
+                    };
+                    let run = run_step(
+                        self.evaluator,
+                        &runner,
+                        step,
+                        &mut scope,
+                        &mut report.exports,
+                        self.cap,
+                        default_timeout,
+                    );
+                    // Dropping the step's future drops its channel; closing
+                    // the session below ends it on the host (and the remote
+                    // `timeout` guard bounds it in any case).
+                    let result = tokio::select! {
+                        result = run => result,
+                        why = self.interrupt.stopped() => {
+                            errored(step, String::new(), format!("interrupted: {why}; the step was stopped and its output discarded"))
+                        }
+                    };
+                    if result.status == StepStatus::Error && session.is_closed() {
+                        stopped = Some(format!(
+                            "not run: the connection was lost during step `{}`",
+                            step.name
+                        ));
+                    } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
+                        stopped = Some(format!(
+                            "not run: step `{}` failed and has `on-failure \"stop-host\"`",
+                            step.name
+                        ));
+                    }
+                    result
+                }
+            };
+            let _ = tx.send(Event::StepFinished {
+                host: name.clone(),
+                step: result.clone(),
+            });
+            report.steps.push(result);
+        }
+        session.close().await;
+        report.status = HostReport::status_from_steps(&report.steps);
+        report.duration = started.elapsed();
+        report
     }
-    session.close().await;
-    report.status = HostReport::status_from_steps(&report.steps);
-    report.duration = started.elapsed();
-    report
 }
 
 /// What templates see as `host`.
@@ -322,11 +448,20 @@ fn empty_host(host: &crate::model::Host) -> HostReport {
         status: HostStatus::Ok,
         unreachable: None,
         refused: None,
+        not_run: None,
         connect_time: None,
         duration: Duration::ZERO,
         steps: Vec::new(),
         exports: BTreeMap::new(),
     }
+}
+
+/// A host the run never started: it stopped first.
+fn not_run_host(host: &crate::model::Host, reason: &str) -> HostReport {
+    let mut report = empty_host(host);
+    report.status = HostStatus::Skipped;
+    report.not_run = Some(reason.trim_start_matches("not run: ").to_string());
+    report
 }
 
 fn refused_host(host: &crate::model::Host, reason: &str) -> HostReport {
@@ -509,122 +644,6 @@ fn bare(step: &Step, status: StepStatus, reason: String, command: String) -> Ste
         failures: Vec::new(),
         reason: Some(reason),
         attempts: 0,
-    }
-}
-
-/// Fleet checks see `hosts`: every host with its status, groups, step
-/// statuses and exports (every exported name present, `none` when the
-/// host did not export it).
-fn fleet_checks(
-    evaluator: &Evaluator,
-    plan: &Plan,
-    globals: &Scope,
-    hosts: &[HostReport],
-) -> Vec<FleetCheckReport> {
-    let workflow = &plan.workflow;
-    if workflow.fleet_checks.is_empty() {
-        return Vec::new();
-    }
-    let export_names: Vec<&str> = workflow
-        .steps
-        .iter()
-        .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
-        .collect();
-    let groups: BTreeMap<&str, &Vec<String>> = plan
-        .hosts
-        .iter()
-        .map(|h| (h.host.name.as_str(), &h.host.groups))
-        .chain(
-            plan.refused
-                .iter()
-                .map(|r| (r.host.name.as_str(), &r.host.groups)),
-        )
-        .collect();
-    let list: Vec<serde_json::Value> = hosts
-        .iter()
-        .map(|h| {
-            let mut map = serde_json::Map::new();
-            for name in &export_names {
-                map.insert(
-                    (*name).to_string(),
-                    h.exports
-                        .get(*name)
-                        .cloned()
-                        .unwrap_or(serde_json::Value::Null),
-                );
-            }
-            map.insert("name".into(), h.name.clone().into());
-            map.insert("address".into(), h.address.clone().into());
-            map.insert(
-                "status".into(),
-                serde_json::to_value(h.status).unwrap_or_default(),
-            );
-            map.insert(
-                "groups".into(),
-                serde_json::to_value(
-                    groups
-                        .get(h.name.as_str())
-                        .copied()
-                        .cloned()
-                        .unwrap_or_default(),
-                )
-                .unwrap_or_default(),
-            );
-            map.insert(
-                "steps".into(),
-                serde_json::Value::Object(
-                    h.steps
-                        .iter()
-                        .map(|s| {
-                            (
-                                s.name.clone(),
-                                serde_json::to_value(s.status).unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                ),
-            );
-            map.insert(
-                "exports".into(),
-                serde_json::to_value(&h.exports).unwrap_or_default(),
-            );
-            serde_json::Value::Object(map)
-        })
-        .collect();
-    let mut scope = globals.clone();
-    scope.insert("hosts".into(), Value::from_serialize(&list));
-    workflow
-        .fleet_checks
-        .iter()
-        .map(|check| {
-            let mut failures = Vec::new();
-            for rule in &check.rules {
-                if let Check::Expr(_) = rule.check {
-                    failures.extend(evaluator.rules(
-                        std::slice::from_ref(rule),
-                        &no_output(),
-                        &scope,
-                    ));
-                }
-            }
-            FleetCheckReport {
-                name: check.name.clone(),
-                status: status_from_failures(&failures),
-                failures,
-                reason: None,
-            }
-        })
-        .collect()
-}
-
-fn no_output() -> ExecOutput {
-    ExecOutput {
-        stdout: Captured::default(),
-        stderr: Captured::default(),
-        exit_status: None,
-        exit_signal: None,
-        end: ExecEnd::Completed,
-        duration: Duration::ZERO,
     }
 }
 

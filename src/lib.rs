@@ -5,6 +5,7 @@
 //! `report` (terminal, JSON, JUnit, Markdown, HTML) and `history` (runs
 //! kept on disk, compared). Each module owns one stage.
 
+pub mod cancel;
 pub mod cli;
 pub mod evaluate;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod execute;
 pub mod exit_code;
 pub mod expr;
 pub mod extract;
+pub(crate) mod fleet_checks;
 pub mod history;
 pub mod limit;
 pub mod load;
@@ -21,4 +23,5 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod rollout;
 pub mod ssh;

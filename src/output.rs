@@ -60,7 +60,8 @@ impl Capture {
         self.buf.extend_from_slice(&data[..data.len().min(room)]);
     }
 
-    /// Lossy UTF-8. When the cap cut a multi-byte character in half, the
+    /// Lossy UTF-8 in `text`, plus the exact bytes in `base64` when they
+    /// are not valid UTF-8. When the cap cut a multi-byte character in half, the
     /// dangling bytes are dropped instead of showing up as U+FFFD, which
     /// would suggest the command wrote invalid text.
     pub fn finish(self) -> Captured {
@@ -72,10 +73,14 @@ impl Capture {
                 buf.truncate(e.valid_up_to());
             }
         }
+        let base64 = std::str::from_utf8(&buf)
+            .is_err()
+            .then(|| data_encoding::BASE64.encode(&buf));
         Captured {
             text: String::from_utf8_lossy(&buf).into_owned(),
             bytes: self.bytes,
             truncated,
+            base64,
         }
     }
 }
@@ -140,5 +145,24 @@ mod tests {
         let mut c = Capture::new(16);
         c.push(b"a\xffb");
         assert_eq!(c.finish().text, "a\u{fffd}b");
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_exactly_in_base64() {
+        let mut c = Capture::new(16);
+        c.push(b"a\xff\x00\x1b[2Jb");
+        let out = c.finish();
+        let decoded = out
+            .base64
+            .as_deref()
+            .map(|b| data_encoding::BASE64.decode(b.as_bytes()));
+        assert_eq!(decoded, Some(Ok(b"a\xff\x00\x1b[2Jb".to_vec())));
+    }
+
+    #[test]
+    fn valid_utf8_has_no_base64() {
+        let mut c = Capture::new(16);
+        c.push("héllo\x00".as_bytes());
+        assert_eq!(c.finish().base64, None);
     }
 }

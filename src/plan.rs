@@ -345,7 +345,7 @@ impl Checker<'_> {
     ) {
         let env = self.env;
         let names = if expression {
-            match env.compile_expression(&text.value) {
+            match crate::expr::compile_expression(env, &text.value) {
                 Ok(e) => e.undeclared_variables(false),
                 Err(_) => return, // syntax errors were reported by the loader
             }
@@ -433,6 +433,7 @@ pub fn plan_adhoc(
             on_failure: Default::default(),
             local: false,
             sudo: false,
+            destructive: false,
         })
         .into_iter()
         .collect();
@@ -450,6 +451,8 @@ pub fn plan_adhoc(
         fleet_checks: Vec::new(),
         forbid_groups: Vec::new(),
         destructive: false,
+        serial: Vec::new(),
+        max_failures: None,
     };
     Ok(Plan {
         inventory_name: inventory.name.clone(),

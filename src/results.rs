@@ -32,6 +32,9 @@ pub enum HostStatus {
     Unreachable,
     /// Selected, but in a group the workflow must never touch.
     Refused,
+    /// Selected but never started: the run stopped first (Ctrl-C,
+    /// `--fail-fast`, a rollout past `max-failures`); `not_run` says why.
+    Skipped,
 }
 
 impl StepStatus {
@@ -55,6 +58,7 @@ impl HostStatus {
             HostStatus::Failed => "FAILED",
             HostStatus::Unreachable => "UNREACHABLE",
             HostStatus::Refused => "REFUSED",
+            HostStatus::Skipped => "SKIPPED",
         }
     }
 }
@@ -101,8 +105,14 @@ pub struct Unreachable {
 /// the controller's memory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Captured {
-    /// Captured text; invalid UTF-8 is replaced with U+FFFD.
+    /// Captured text; invalid UTF-8 is replaced with U+FFFD (rules and
+    /// the terminal see this form).
     pub text: String,
+    /// The captured bytes exactly, base64 (RFC 4648, padded), present only
+    /// when they are not valid UTF-8, so binary output survives the JSON
+    /// report losslessly while `text` stays readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
     /// Bytes the command wrote, including any beyond the cap.
     pub bytes: u64,
     /// True when `bytes` exceeded the cap and `text` holds only the start.
@@ -157,6 +167,9 @@ pub struct HostReport {
     pub unreachable: Option<Unreachable>,
     /// Why a REFUSED host was not touched.
     pub refused: Option<String>,
+    /// Why a SKIPPED host was never started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
     #[serde(
         serialize_with = "ser_opt_ms",
         deserialize_with = "de_opt_ms",
@@ -223,6 +236,13 @@ pub struct RunReport {
         rename = "duration_ms"
     )]
     pub duration: Duration,
+    /// The operator interrupted the run (Ctrl-C, SIGTERM): hosts and
+    /// steps not yet run are reported SKIPPED; the results are partial.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Why the run stopped before every host ran (interrupted,
+    /// `--fail-fast`, a rollout past `max-failures`), if it did.
+    pub stopped: Option<String>,
     pub totals: Totals,
     /// Steps run once on the controller before the hosts (`local` blocks).
     pub local: Vec<StepReport>,
@@ -230,7 +250,10 @@ pub struct RunReport {
     pub fleet_checks: Vec<FleetCheckReport>,
 }
 
+/// Counts only grow with new fields, so reports stored before a field
+/// existed still load (missing counts are 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Totals {
     pub hosts: usize,
     pub hosts_ok: usize,
@@ -238,6 +261,8 @@ pub struct Totals {
     pub hosts_failed: usize,
     pub hosts_unreachable: usize,
     pub hosts_refused: usize,
+    /// Hosts never started because the run stopped early.
+    pub hosts_skipped: usize,
     pub steps_passed: usize,
     pub steps_warned: usize,
     pub steps_failed: usize,
@@ -269,6 +294,7 @@ impl Totals {
                 HostStatus::Failed => t.hosts_failed += 1,
                 HostStatus::Unreachable => t.hosts_unreachable += 1,
                 HostStatus::Refused => t.hosts_refused += 1,
+                HostStatus::Skipped => t.hosts_skipped += 1,
             }
         }
         for s in hosts.iter().flat_map(|h| &h.steps).chain(local) {

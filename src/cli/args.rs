@@ -13,7 +13,9 @@ Exit codes:
   0  every host reached, every step passed
   1  some rule failed (all hosts reached, all steps ran)
   2  usage, workflow or inventory error; nothing was run
-  3  a host was unreachable, or a step errored or timed out (wins over 1)";
+  3  a host was unreachable or not run, a step errored or timed out, or the
+     JSON report could not be written (wins over 1)
+  130  interrupted (Ctrl-C or SIGTERM); the partial report was written";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -188,6 +190,25 @@ pub struct RunArgs {
     pub rerun: Option<Rerun>,
     #[command(flatten)]
     pub state: StateDir,
+    #[command(flatten)]
+    pub safety: Safety,
+}
+
+/// Guards for destructive work and for stopping early.
+#[derive(Debug, Args)]
+pub struct Safety {
+    /// Show the plan (hosts × rendered commands, batches) and exit without
+    /// connecting.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run a destructive workflow without asking to type the inventory
+    /// name (for automation; required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Stop at the first failed host: start no new host or step; the rest
+    /// are reported SKIPPED (exit code 3).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,8 @@ pub enum CliError {
     Output(std::io::Error),
     #[error(transparent)]
     SshConfig(#[from] crate::ssh::SshConfigError),
+    #[error(transparent)]
+    Confirm(#[from] super::confirm::ConfirmError),
 }
 
 impl From<PlanError> for CliError {
@@ -182,9 +184,30 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
             return Ok(exit_code::OK);
         }
     }
+    // The plan shows rendered commands: secrets are masked there too.
+    let mut shown = super::confirm::render_plan(&plan);
+    redactor.text(&mut shown);
+    if args.safety.dry_run {
+        print!("{shown}");
+        return Ok(exit_code::OK);
+    }
+    if plan.workflow.is_destructive() {
+        if args.safety.yes {
+            eprint!("{shown}");
+        } else {
+            super::confirm::confirm(&plan, &shown)?;
+        }
+    }
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_redacted(&plan, forks, &display, &args.parallel, &redactor)?;
+    let report = execute_redacted(
+        &plan,
+        forks,
+        &display,
+        &args.parallel,
+        &redactor,
+        args.safety.fail_fast,
+    )?;
     print!("{}", render_summary(&report, &display));
     print!(
         "{}",
@@ -196,7 +219,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
             &display
         )
     );
-    let mut code = exit_code::for_totals(&report.totals);
+    let mut code = exit_code::for_report(&report);
     code = code.max(write_reports(&report, &report_targets(&args)));
     Ok(code)
 }
@@ -216,7 +239,7 @@ pub(super) fn execute_with_progress(
     display: &DisplayConfig,
     parallel: &Parallel,
 ) -> Result<RunReport, CliError> {
-    execute_redacted(plan, forks, display, parallel, &Redactor::default())
+    execute_redacted(plan, forks, display, parallel, &Redactor::default(), false)
 }
 
 /// [`execute_with_progress`], masking secret values in what the display
@@ -227,6 +250,7 @@ pub(super) fn execute_redacted(
     display: &DisplayConfig,
     parallel: &Parallel,
     redactor: &Redactor,
+    fail_fast: bool,
 ) -> Result<RunReport, CliError> {
     let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
     for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
@@ -238,19 +262,24 @@ pub(super) fn execute_redacted(
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let options = ExecuteOptions {
-        forks,
-        output_cap: DEFAULT_OUTPUT_CAP,
-        ssh_config,
-    };
+    // Ctrl-C and SIGTERM fire the executor's interrupt (a second one exits).
+    let (handle, interrupt) = crate::cancel::stop_pair();
+    let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP);
+    options.ssh_config = ssh_config;
+    options.fail_fast = fail_fast;
+    options.interrupt = interrupt;
     let mut progress = Progress::new(display);
-    let mut report = runtime.block_on(execute(plan, &options, |e| {
-        if redactor.is_empty() {
-            progress.on_event(e)
-        } else {
-            progress.on_event(&redactor.event(e))
-        }
-    }));
+    let mut report = runtime.block_on(async {
+        tokio::spawn(super::signals::forward(handle));
+        execute(plan, &options, |e| {
+            if redactor.is_empty() {
+                progress.on_event(e)
+            } else {
+                progress.on_event(&redactor.event(e))
+            }
+        })
+        .await
+    });
     progress.finish();
     redactor.report(&mut report);
     Ok(report)

@@ -3,9 +3,11 @@
 
 mod adhoc;
 mod args;
+mod confirm;
 mod dispatch;
 mod history;
 mod resolve;
+mod signals;
 
 pub use args::Cli;
 pub use dispatch::main;

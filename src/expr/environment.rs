@@ -55,5 +55,32 @@ pub fn environment(clock: Clock) -> Environment<'static> {
     env.add_filter("matches", text::matches);
     env.add_function("matches", text::matches);
     env.add_test("matches", text::matches);
+    env.set_fuel(Some(EVAL_FUEL));
     env
+}
+
+/// Instructions one template or expression may execute. A workflow's
+/// expressions are small, but a loop over a huge `range` or nested loops
+/// over every row of every host could otherwise spin for minutes; with
+/// fuel such an expression fails with an error naming it instead. Ten
+/// million instructions is far above any real rule (a fleet check over
+/// 10,000 hosts uses a few per host) and takes about a second at worst.
+pub const EVAL_FUEL: u64 = 10_000_000;
+
+/// `env.compile_expression(text)`, but a panic inside minijinja's lexer
+/// (2.24 panics with "empty lexer stack" on expressions such as `}} x`,
+/// found by fuzzing) becomes a syntax error instead of taking the run down.
+pub fn compile_expression<'env, 'source>(
+    env: &'env minijinja::Environment<'static>,
+    text: &'source str,
+) -> Result<minijinja::Expression<'env, 'source>, minijinja::Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        env.compile_expression(text)
+    }))
+    .unwrap_or_else(|_| {
+        Err(minijinja::Error::new(
+            minijinja::ErrorKind::SyntaxError,
+            "the expression cannot be parsed (unbalanced `}}` or `%}`?)",
+        ))
+    })
 }

@@ -38,7 +38,7 @@ mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
-pub use environment::{Clock, environment};
+pub use environment::{Clock, compile_expression, environment};
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ mod duration;
 mod expect;
 mod inventory;
 mod resolve;
+mod rollout;
 mod step;
 mod suggest;
 mod syntax;

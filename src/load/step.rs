@@ -24,6 +24,7 @@ const STEP_NODES: &[&str] = &[
     "retry",
     "on-failure",
     "sudo",
+    "destructive",
     "local",
 ];
 /// Nodes that may appear several times in a step.
@@ -74,6 +75,7 @@ pub(crate) fn decode_step(
         on_failure: OnFailure::Continue,
         local: place == StepPlace::Controller,
         sudo: false,
+        destructive: false,
     };
     let mut run = None;
     let mut seen = Seen::default();
@@ -103,6 +105,7 @@ pub(crate) fn decode_step(
             "retry" => step.retry = retry(d, child),
             "on-failure" => step.on_failure = on_failure(d, child).unwrap_or_default(),
             "sudo" => step.sudo = d.flag(child).unwrap_or(false),
+            "destructive" => step.destructive = d.flag(child).unwrap_or(false),
             "local" if place == StepPlace::Host => step.local = d.flag(child).unwrap_or(false),
             _ => d.unknown_node(child, STEP_NODES, "in `step`"),
         }

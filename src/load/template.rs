@@ -50,7 +50,7 @@ fn help(what: &str) -> String {
 
 pub(crate) fn check_expression(d: &mut Decoder, text: &Spanned<String>) {
     let env = Environment::new();
-    if let Err(e) = env.compile_expression(&text.value) {
+    if let Err(e) = crate::expr::compile_expression(&env, &text.value) {
         d.report(error_in(text, "expression", &e));
     }
 }

@@ -10,6 +10,7 @@ use super::decode::{Decoder, Seen};
 use super::diagnostic::LoadErrors;
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
+use super::rollout;
 use super::step::{StepPlace, decode_step};
 use super::syntax;
 use super::vars::decode_vars;
@@ -25,6 +26,8 @@ const WORKFLOW_NODES: &[&str] = &[
     "vars",
     "destructive",
     "forbid-groups",
+    "serial",
+    "max-failures",
     "include",
     "local",
     "step",
@@ -106,6 +109,8 @@ fn empty_workflow(source: &Arc<SourceFile>) -> Workflow {
         fleet_checks: Vec::new(),
         forbid_groups: Vec::new(),
         destructive: false,
+        serial: Vec::new(),
+        max_failures: None,
     }
 }
 
@@ -117,6 +122,7 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
     }
     let mut seen = Seen::default();
     let mut names = Names::default();
+    let mut max_failures_node = None;
     for child in Decoder::children(node) {
         let key = child.name().value();
         if !REPEATABLE.contains(&key) && WORKFLOW_NODES.contains(&key) {
@@ -147,10 +153,25 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
                         .collect::<Vec<_>>(),
                 );
             }
+            "serial" => workflow.serial = rollout::serial(d, child),
+            "max-failures" => {
+                workflow.max_failures = rollout::max_failures(d, child);
+                max_failures_node = Some(d.node_span(child));
+            }
             "include" => include(d, child, &mut workflow, &mut names),
             "step" | "local" | "fleet-check" => body_node(d, child, &mut workflow, &mut names),
             _ => d.unknown_node(child, WORKFLOW_NODES, "in `workflow`"),
         }
+    }
+    if let Some(span) = max_failures_node
+        && workflow.serial.is_empty()
+    {
+        d.error(
+            &span,
+            "`max-failures` needs `serial`",
+            "no batches to stop between",
+            Some("add e.g. `serial 1 \"25%\"`: the rollout stops before the next batch".to_owned()),
+        );
     }
     let has_steps = Decoder::children(node)
         .iter()

@@ -40,6 +40,56 @@ pub struct Workflow {
     pub forbid_groups: Vec<Spanned<String>>,
     /// Changes hosts (stops services, …): asks for confirmation.
     pub destructive: bool,
+    /// `serial 1 "25%" "100%"`: hosts run in batches of these sizes, the
+    /// last size repeating; empty means every host in one batch. The first
+    /// batch is the canary.
+    pub serial: Vec<BatchSize>,
+    /// `max-failures N` or `"P%"`: failed hosts tolerated before the
+    /// rollout stops; only with `serial` (default 0: any failure stops it).
+    pub max_failures: Option<FailureLimit>,
+}
+
+impl Workflow {
+    /// Whether the workflow or any of its steps changes hosts.
+    pub fn is_destructive(&self) -> bool {
+        self.destructive || self.steps.iter().chain(&self.local).any(|s| s.destructive)
+    }
+}
+
+/// One entry of `serial`: a batch of N hosts or of a share of all hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSize {
+    Hosts(usize),
+    /// 1–100 % of the selected hosts, rounded down, at least one host.
+    Percent(u32),
+}
+
+impl BatchSize {
+    /// Hosts in this batch out of `total` selected hosts (never 0).
+    pub fn of(self, total: usize) -> usize {
+        match self {
+            BatchSize::Hosts(n) => n.max(1),
+            BatchSize::Percent(p) => (total * p as usize / 100).max(1),
+        }
+    }
+}
+
+/// `max-failures`: how many failed hosts a rollout tolerates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureLimit {
+    Hosts(usize),
+    /// 0–100 % of the hosts run so far.
+    Percent(u32),
+}
+
+impl FailureLimit {
+    /// Whether `failed` out of `ran` hosts is past the limit.
+    pub fn exceeded(self, failed: usize, ran: usize) -> bool {
+        match self {
+            FailureLimit::Hosts(n) => failed > n,
+            FailureLimit::Percent(p) => failed * 100 > ran * p as usize,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +115,9 @@ pub struct Step {
     pub local: bool,
     /// Runs under `sudo -n` on the host.
     pub sudo: bool,
+    /// Changes the host: the run asks for confirmation as for a
+    /// destructive workflow.
+    pub destructive: bool,
 }
 
 /// `export NAME "EXPR"`: a named value per host.

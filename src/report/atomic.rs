@@ -14,7 +14,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// in the same directory (same filesystem, so the rename is atomic), are
 /// fsynced, then renamed over `path`. On failure the temporary file is
 /// removed.
+///
+/// A device or pipe (`/dev/stdout`, a FIFO, `/dev/full`) is written in
+/// place: renaming a temporary file over it would replace the device node
+/// itself (root may write in /dev) instead of writing to it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let mut f = OpenOptions::new().write(true).open(path)?;
+        f.write_all(bytes)?;
+        return f.flush();
+    }
     let tmp = temp_path(path)?;
     if let Err(e) = write_synced(&tmp, bytes).and_then(|()| fs::rename(&tmp, path)) {
         // Best effort: the temp file may not exist if creation failed.

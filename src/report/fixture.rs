@@ -15,6 +15,7 @@ fn out(text: &str) -> Captured {
         text: text.to_string(),
         bytes: text.len() as u64,
         truncated: false,
+        base64: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn host(name: &str, status: HostStatus, ms: u64, steps: Vec<StepReport>) -> Host
         steps,
         exports: Default::default(),
         refused: None,
+        not_run: None,
     }
 }
 
@@ -114,6 +116,7 @@ fn slow_replication() -> StepReport {
         text: lines,
         bytes: 1_048_576,
         truncated: true,
+        base64: None,
     };
     s.reason = Some("no result within the step timeout of 30s".to_string());
     s
@@ -272,6 +275,8 @@ fn run(local: Vec<StepReport>, hosts: Vec<HostReport>, checks: Vec<FleetCheckRep
         inventory_path: "inventory/prod.kdl".to_string(),
         started_at: "2024-05-01T10:00:00Z".to_string(),
         duration: Duration::from_millis(31_240),
+        interrupted: false,
+        stopped: None,
         totals: Totals::count(&hosts, &local, &checks),
         local,
         hosts,

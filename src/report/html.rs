@@ -17,7 +17,7 @@ const CSS: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
 .PASSED,.OK{background:#d9f2d9}.WARNED{background:#fff1c2}
-.FAILED,.TIMEOUT,.ERROR,.UNREACHABLE,.REFUSED{background:#f8d0d0}
+.FAILED,.TIMEOUT,.ERROR,.UNREACHABLE,.REFUSED,.INCOMPLETE{background:#f8d0d0}
 .SKIPPED{background:#eee;color:#777}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 td a{color:inherit;text-decoration:none;display:block}
@@ -266,6 +266,7 @@ fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Failed => "FAILED",
         Verdict::Refused => "REFUSED",
         Verdict::Unreachable => "UNREACHABLE",
+        Verdict::Incomplete => "INCOMPLETE",
     }
 }
 

@@ -138,6 +138,7 @@ impl Progress {
             HostStatus::Failed => self.failed += 1,
             HostStatus::Unreachable => self.unreachable += 1,
             HostStatus::Refused => self.refused += 1,
+            HostStatus::Skipped => {}
         }
         match &self.out {
             Output::Bar(bar) => {
@@ -175,6 +176,9 @@ impl Progress {
     /// CI log shows both progress and every host's outcome.
     fn host_line(&self, host: &HostReport) -> String {
         let detail = match (&host.unreachable, &host.refused) {
+            _ if host.not_run.is_some() => {
+                first_line(host.not_run.as_deref().unwrap_or(""), MAX_DETAIL_CHARS)
+            }
             (Some(u), _) => u.kind.as_str().to_string(),
             (None, Some(why)) => first_line(why, MAX_DETAIL_CHARS),
             (None, None) => {
@@ -199,7 +203,7 @@ impl Progress {
         );
         // A refused host was never contacted: it has no duration to show.
         match host.status {
-            HostStatus::Refused => line,
+            HostStatus::Refused | HostStatus::Skipped => line,
             _ => format!("{line} ({})", style::duration(host.duration)),
         }
     }

@@ -52,6 +52,8 @@ pub enum Verdict {
     Refused,
     /// Nothing failed, but some hosts could not be checked at all.
     Unreachable,
+    /// Nothing failed, but the run stopped before some hosts ran.
+    Incomplete,
 }
 
 impl Verdict {
@@ -63,6 +65,8 @@ impl Verdict {
             Verdict::Refused
         } else if t.hosts_unreachable > 0 {
             Verdict::Unreachable
+        } else if t.hosts_skipped > 0 {
+            Verdict::Incomplete
         } else {
             Verdict::Passed
         }
@@ -74,6 +78,7 @@ impl Verdict {
             Verdict::Failed => "FAILED",
             Verdict::Refused => "REFUSED",
             Verdict::Unreachable => "UNREACHABLE",
+            Verdict::Incomplete => "INCOMPLETE",
         }
     }
 }
@@ -129,6 +134,19 @@ impl Summary {
             style::duration(report.duration),
         );
         self.line(0, &head);
+        if let Some(why) = &report.stopped {
+            let word = if report.interrupted {
+                "INTERRUPTED"
+            } else {
+                "STOPPED"
+            };
+            let line = format!(
+                "{}: {} — hosts and steps not run are SKIPPED",
+                p.yellow(word),
+                style::clean_line(why, 200)
+            );
+            self.line(0, &line);
+        }
     }
 
     fn step_problems(&mut self, problems: &[StepProblem]) {
@@ -416,7 +434,7 @@ impl Summary {
         let mut word = match verdict {
             Verdict::Passed => p.green(verdict.as_str()).into_owned(),
             Verdict::Failed | Verdict::Refused => p.red(verdict.as_str()).into_owned(),
-            Verdict::Unreachable => p.yellow(verdict.as_str()).into_owned(),
+            Verdict::Unreachable | Verdict::Incomplete => p.yellow(verdict.as_str()).into_owned(),
         };
         let warnings = t.steps_warned + t.fleet_checks_warned;
         if verdict == Verdict::Passed && warnings > 0 {
@@ -429,6 +447,7 @@ impl Summary {
             (t.hosts_failed, "failed"),
             (t.hosts_unreachable, "unreachable"),
             (t.hosts_refused, "refused"),
+            (t.hosts_skipped, "not run"),
         ]);
         let steps = counts(&[
             (t.steps_passed, "passed"),

@@ -259,7 +259,11 @@ fn dr_stop_services_stops_dr_and_refuses_production() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(running("ps-dr-1"), "up", "seeded: scanner runs on ps-dr-1");
-    let out = run("dr-stop-services", &["--limit", "ps-prod-1,group:dr"]);
+    // Destructive: without a terminal it needs --yes.
+    let out = run(
+        "dr-stop-services",
+        &["--limit", "ps-prod-1,group:dr", "--yes"],
+    );
     // The production host is refused and reported; the DR hosts are done.
     out.expect_code(3);
     assert_exactly(&out, &["ps-prod-1 REFUSED"]);

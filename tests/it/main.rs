@@ -6,6 +6,8 @@ mod ansible;
 mod auth;
 mod cli;
 mod compose;
+mod faults;
+mod guarded;
 mod harness;
 mod harness_selftest;
 mod history;
