@@ -137,16 +137,24 @@ fn passwd_name() -> Option<String> {
     None
 }
 
+/// `YYYYMMDDTHHMMSS.mmmZ-salt`: sorts by start time to the millisecond, so
+/// two runs in the same second still list (and `diff`) in order.
 fn new_id(started_at: &str) -> String {
-    let stamp: String = started_at
+    let digits: String = started_at
         .chars()
-        .take(19)
+        .take(23)
         .filter(char::is_ascii_digit)
         .collect();
-    let stamp = if stamp.len() == 14 {
-        format!("{}T{}Z", &stamp[..8], &stamp[8..])
+    let millis = |d: &str| format!("{d:0<3}");
+    let stamp = if digits.len() >= 14 {
+        format!(
+            "{}T{}.{}Z",
+            &digits[..8],
+            &digits[8..14],
+            millis(&digits[14..digits.len().min(17)])
+        )
     } else {
-        "00000000T000000Z".to_string()
+        "00000000T000000.000Z".to_string()
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -333,7 +341,12 @@ mod tests {
 
     #[test]
     fn ids_sort_by_start_time() {
-        let id = new_id("2024-05-01T10:00:00.123Z");
-        assert!(id.starts_with("20240501T100000Z-"), "{id}");
+        let id = new_id("2024-05-01T10:00:00.123456Z");
+        assert!(id.starts_with("20240501T100000.123Z-"), "{id}");
+        let whole = new_id("2024-05-01T10:00:00Z");
+        assert!(whole.starts_with("20240501T100000.000Z-"), "{whole}");
+        let later = new_id("2024-05-01T10:00:00.5Z");
+        assert!(later.starts_with("20240501T100000.500Z-"), "{later}");
+        assert!(id < later);
     }
 }
