@@ -29,6 +29,21 @@ fn fresh_state_dir() -> String {
         .to_string()
 }
 
+/// `fleet run` of `workflow`, written into the harness fleet's directory,
+/// on an inventory of its hosts, with a JSON report: the shape of most
+/// integration tests. Add arguments before `.run()`.
+pub fn run_workflow(hosts: &crate::harness::Fleet, workflow: &str) -> Fleet {
+    let wf = hosts.write_file("workflow.kdl", workflow);
+    let inv = hosts.write_inventory("hosts");
+    fleet(&[
+        "run",
+        &wf.display().to_string(),
+        "--inventory",
+        &inv.display().to_string(),
+    ])
+    .json_in(hosts.dir())
+}
+
 pub fn fleet<S: AsRef<str>>(args: &[S]) -> Fleet {
     Fleet {
         args: args.iter().map(|a| a.as_ref().to_string()).collect(),

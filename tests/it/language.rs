@@ -1,20 +1,11 @@
 //! The workflow language end to end: parsers, per-row and fleet-wide
 //! rules, retries, local steps, severities, `when` and `on-failure`.
 
-use crate::cli::{Outcome, fleet};
+use crate::cli::{Outcome, run_workflow};
 use crate::harness::Fleet;
 
 fn run(hosts: &Fleet, workflow: &str) -> Outcome {
-    let wf = hosts.write_file("wf.kdl", workflow);
-    let inv = hosts.write_inventory("hosts");
-    fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
-    .run()
+    run_workflow(hosts, workflow).run()
 }
 
 const DF_OK: &str = "Filesystem     1024-blocks      Used Available Capacity Mounted on

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::fleet;
+use crate::cli::{fleet, run_workflow};
 use crate::harness::Fleet;
 
 /// A five-step workflow; `cat DIR/{{ host.name }}` lets each test seed a
@@ -44,16 +44,7 @@ workflow five {{
 #[test]
 fn five_hosts_all_pass() {
     let hosts = Fleet::start(5);
-    let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
-    let inv = hosts.write_inventory("hosts");
-    let out = fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
-    .run();
+    let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(0);
     let totals = &out.json()["totals"];
     assert_eq!(totals["hosts_ok"], 5, "{}", out.stdout);
@@ -67,16 +58,7 @@ fn five_hosts_all_pass() {
 fn one_host_failing_one_rule_is_named() {
     let hosts = Fleet::start(5);
     hosts.write_file("state-host-4", "worker 0/1\nscanner 1/1\n");
-    let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
-    let inv = hosts.write_inventory("hosts");
-    let out = fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
-    .run();
+    let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(1);
     assert_eq!(out.json()["totals"]["hosts_failed"], 1);
     assert_eq!(out.json()["totals"]["steps_failed"], 1);
@@ -106,16 +88,7 @@ fn one_host_failing_one_rule_is_named() {
 #[test]
 fn refused_port_is_unreachable_and_the_rest_complete() {
     let hosts = Fleet::builder().hosts(3).refusing("host-x").build();
-    let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
-    let inv = hosts.write_inventory("hosts");
-    let out = fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
-    .run();
+    let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(3);
     let down = out.host("host-x");
     assert_eq!(down["status"], "UNREACHABLE");
@@ -127,8 +100,8 @@ fn refused_port_is_unreachable_and_the_rest_complete() {
 #[test]
 fn step_past_its_timeout_is_reported_and_the_run_moves_on() {
     let hosts = Fleet::start(2);
-    let wf = hosts.write_file(
-        "slow.kdl",
+    let out = run_workflow(
+        &hosts,
         r#"
 workflow slow {
     step hang {
@@ -141,15 +114,7 @@ workflow slow {
     }
 }
 "#,
-    );
-    let inv = hosts.write_inventory("hosts");
-    let out = fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
+    )
     .run();
     out.expect_code(3);
     for h in ["host-1", "host-2"] {
@@ -166,16 +131,7 @@ workflow slow {
 fn changed_host_key_is_refused() {
     let hosts = Fleet::start(2);
     hosts.host("host-2").replace_host_key();
-    let wf = hosts.write_file("five.kdl", &five_steps(&hosts));
-    let inv = hosts.write_inventory("hosts");
-    let out = fleet(&[
-        "run",
-        &wf.display().to_string(),
-        "--inventory",
-        &inv.display().to_string(),
-    ])
-    .json_in(hosts.dir())
-    .run();
+    let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(3);
     let bad = out.host("host-2");
     assert_eq!(bad["status"], "UNREACHABLE");
