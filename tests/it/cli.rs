@@ -134,3 +134,25 @@ impl Outcome {
             .unwrap_or_else(|| panic!("step {step} not in report for {host}"))
     }
 }
+
+/// A port that accepts TCP but must see no connection.
+pub fn silent_listener() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (listener, port)
+}
+
+/// The listener saw no connection attempt.
+pub fn assert_no_connection(listener: &std::net::TcpListener) {
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "fleet connected although it must not"
+    );
+}

@@ -1,34 +1,12 @@
 //! Destructive workflows, `--dry-run`, rolling batches and `--fail-fast`.
 
 use std::path::Path;
-use std::time::Duration;
 
-use crate::cli::fleet;
+use crate::cli::{assert_no_connection, fleet, silent_listener};
 use crate::harness::Fleet;
 
 fn path(p: &Path) -> String {
     p.display().to_string()
-}
-
-/// A port that accepts TCP but must see no connection.
-fn silent_listener() -> (std::net::TcpListener, u16) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    listener
-        .set_nonblocking(true)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    (listener, port)
-}
-
-fn assert_no_connection(listener: &std::net::TcpListener) {
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "fleet connected although it must not"
-    );
 }
 
 const DESTRUCTIVE: &str = r#"

@@ -1,8 +1,6 @@
 //! `fleet run` end to end against real sshd processes.
 
-use std::time::Duration;
-
-use crate::cli::{fleet, run_workflow};
+use crate::cli::{assert_no_connection, fleet, run_workflow, silent_listener};
 use crate::harness::Fleet;
 
 /// A five-step workflow; `cat DIR/{{ host.name }}` lets each test seed a
@@ -145,14 +143,7 @@ fn changed_host_key_is_refused() {
 #[test]
 fn typo_in_workflow_is_a_config_error_and_nothing_connects() {
     // A listener standing in for a host: it must see no connection.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    listener
-        .set_nonblocking(true)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = silent_listener();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let inv = dir.path().join("inv.kdl");
     std::fs::write(
@@ -180,9 +171,5 @@ fn typo_in_workflow_is_a_config_error_and_nothing_connects() {
         "did-you-mean missing: {}",
         out.stderr
     );
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
-        "fleet connected although the workflow was invalid"
-    );
+    assert_no_connection(&listener);
 }
