@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use minijinja::Value;
-use tokio::sync::{Semaphore, mpsc};
+
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
@@ -156,7 +158,11 @@ pub async fn execute(
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let mut tasks = tokio::task::JoinSet::new();
-        for index in batch.clone() {
+        // Hosts take their forks slot in inventory order (a semaphore alone
+        // serves tasks in whatever order the runtime first polls them).
+        let turn = Arc::new((AtomicUsize::new(0), Notify::new()));
+        for (position, index) in batch.clone().enumerate() {
+            let turn = turn.clone();
             let host = plan.hosts[index].clone();
             let (ctx, limit, tx) = (ctx.clone(), limit.clone(), tx.clone());
             let (evaluator, workflow, shared) =
@@ -165,8 +171,18 @@ pub async fn execute(
             let halt_handle = halt_handle.clone();
             let (cap, fail_fast) = (options.output_cap, options.fail_fast);
             tasks.spawn(async move {
+                loop {
+                    // Created before the check, so no wake-up is missed.
+                    let notified = turn.1.notified();
+                    if turn.0.load(Ordering::SeqCst) == position {
+                        break;
+                    }
+                    notified.await;
+                }
                 // The semaphore is never closed, so acquire cannot fail.
                 let _permit = limit.acquire_owned().await;
+                turn.0.fetch_add(1, Ordering::SeqCst);
+                turn.1.notify_waiters();
                 if let Some(why) = halt.reason() {
                     return (index, not_run_host(&host.host, &why));
                 }
