@@ -12,7 +12,11 @@ use crate::report::DisplayConfig;
 use crate::results::{HostReport, HostStatus, RunReport, StepStatus};
 
 pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
-    let hosts = select_hosts(inventory, None, limits)?;
+    let selection = select_hosts(inventory, None, limits)?;
+    for warning in &selection.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let hosts = selection.hosts;
     let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
     for h in &hosts {
         println!(
