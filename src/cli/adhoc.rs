@@ -106,8 +106,9 @@ fn host_output(h: &HostReport) -> String {
             text.push_str("\n[output truncated]\n");
         }
         match (s.status, s.exit_status, &s.reason) {
-            (StepStatus::Passed, Some(0), _) => {}
-            (StepStatus::Passed, Some(code), _) => {
+            (StepStatus::Passed, _, _) => {}
+            // The only rule of an ad-hoc command is its exit status.
+            (StepStatus::Failed, Some(code), _) => {
                 text.push_str(&format!("[exit status {code}]\n"))
             }
             (status, _, reason) => text.push_str(&format!(
