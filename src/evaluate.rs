@@ -8,7 +8,8 @@ use minijinja::{Environment, Value};
 
 use crate::expr::{Clock, environment};
 use crate::extract::extract;
-use crate::model::{Check, Export, Matcher, Rule, Spanned, Step, Stream};
+use crate::model::workflow::describe_exit;
+use crate::model::{Check, Export, Matcher, Rule, Severity, Spanned, Step, Stream};
 use crate::output::ExecOutput;
 use crate::results::{Captured, RuleFailure};
 
@@ -18,6 +19,8 @@ const EXCERPT_LINES: usize = 5;
 const EXCERPT_WIDTH: usize = 160;
 /// Offending rows reported per `expect-each` rule; the rest are counted.
 const MAX_ROW_FAILURES: usize = 20;
+/// Lines of stderr quoted when a command failed.
+const STDERR_LINES: usize = 3;
 
 /// Variables visible to templates and expressions, by name.
 pub type Scope = BTreeMap<String, Value>;
@@ -25,6 +28,16 @@ pub type Scope = BTreeMap<String, Value>;
 /// Holds the one expression environment of a run.
 pub struct Evaluator {
     env: Environment<'static>,
+}
+
+/// What the rules made of a finished command.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    /// Broken rules, the exit status first.
+    pub failures: Vec<RuleFailure>,
+    /// Set when the output could not be parsed: why, leading with the exit
+    /// status and stderr when the command failed.
+    pub reason: Option<String>,
 }
 
 /// Why a template or expression could not be evaluated.
@@ -86,7 +99,7 @@ impl Evaluator {
         scope.insert("stdout".into(), Value::from(out.stdout.text.as_str()));
         scope.insert("stderr".into(), Value::from(out.stderr.text.as_str()));
         if let Some(parser) = &step.parse {
-            match extract(&parser.value, &out.stdout.text) {
+            match extract(&parser.value, &unix_lines(&out.stdout.text)) {
                 Ok(data) => {
                     scope.insert("data".into(), Value::from_serialize(&data));
                 }
@@ -100,6 +113,85 @@ impl Evaluator {
             }
         }
         Ok(())
+    }
+
+    /// The verdict on a finished command: its broken rules, exit status
+    /// first, and the reason when the output could not be parsed. Fills
+    /// `scope` with the step's result (see [`Evaluator::step_scope`]).
+    ///
+    /// The exit status is always judged: by the step's `exit=`/`exit-in=`
+    /// rule, else by the implicit `exit=0`. When the command failed, the
+    /// parser's complaint comes after the exit status and stderr, which
+    /// are nearly always the real story (`exit 127: …: command not found`).
+    pub fn judge(&self, step: &Step, out: &ExecOutput, scope: &mut Scope) -> Verdict {
+        let exit = self.exit_failure(step, out, scope);
+        match self.step_scope(step, out, scope) {
+            Ok(()) => {
+                let mut failures: Vec<RuleFailure> = exit.into_iter().collect();
+                let others: Vec<Rule> = step
+                    .rules
+                    .iter()
+                    .filter(|r| !matches!(r.check, Check::Exit(_)))
+                    .cloned()
+                    .collect();
+                failures.extend(self.rules(&others, out, scope));
+                Verdict {
+                    failures,
+                    reason: None,
+                }
+            }
+            Err(complaint) => {
+                let why = if out.exit_status == Some(0) {
+                    complaint
+                } else {
+                    format!("{}\nthen {complaint}", exit_summary(out))
+                };
+                let parse = RuleFailure {
+                    severity: Severity::Fail,
+                    expected: "output the parser can read".into(),
+                    message: None,
+                    seen: why.clone(),
+                    location: step
+                        .parse
+                        .as_ref()
+                        .map_or_else(|| step.span.location(), |p| p.span.location()),
+                };
+                Verdict {
+                    failures: exit.into_iter().chain([parse]).collect(),
+                    reason: Some(why),
+                }
+            }
+        }
+    }
+
+    /// The broken exit rule of a step, explicit or implicit (`exit=0`).
+    fn exit_failure(&self, step: &Step, out: &ExecOutput, scope: &Scope) -> Option<RuleFailure> {
+        let accepted = step.accepted_exit_statuses();
+        if out.exit_status.is_some_and(|code| accepted.contains(&code)) {
+            return None;
+        }
+        let rule = step
+            .rules
+            .iter()
+            .find(|r| matches!(r.check, Check::Exit(_)));
+        let mut scope = scope.clone();
+        scope.insert(
+            "exit_code".into(),
+            out.exit_status.map_or(Value::from(()), Value::from),
+        );
+        scope.insert("stderr".into(), Value::from(out.stderr.text.as_str()));
+        scope.insert("stdout".into(), Value::from(out.stdout.text.as_str()));
+        let message = rule.and_then(|r| r.message.as_ref()).map(|m| {
+            self.render(m, &scope)
+                .unwrap_or_else(|e| format!("{} (message failed: {})", m.value, e.detail))
+        });
+        Some(RuleFailure {
+            severity: Severity::Fail,
+            expected: describe_exit(accepted),
+            message,
+            seen: exit_summary(out),
+            location: rule.map_or_else(|| step.span.location(), |r| r.span.location()),
+        })
     }
 
     /// Every broken rule of `rules`; `scope` must hold the step's result.
@@ -127,7 +219,7 @@ impl Evaluator {
             )
         };
         match &rule.check {
-            Check::ExitCode(_) | Check::Stream { .. } => {
+            Check::Exit(_) | Check::Stream { .. } => {
                 if let Some(seen) = literal(&rule.check, out) {
                     failures.push(fail(seen, message(scope)));
                 }
@@ -144,11 +236,15 @@ impl Evaluator {
                 expr,
                 filter,
                 rows: source,
+                empty_passes,
             } => {
                 let rows = match self.rows(scope, source.as_ref()) {
                     Ok(rows) => rows,
                     Err(why) => return failures.push(fail(why, message(scope))),
                 };
+                if rows.is_empty() && !empty_passes {
+                    return failures.push(fail(no_rows(source.as_ref(), out), message(scope)));
+                }
                 let mut broken = 0usize;
                 for row in rows {
                     let mut row_scope = scope.clone();
@@ -375,14 +471,88 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// What a broken `expect-each` saw when there were no rows at all: how much
+/// output the parser had, and stderr, since an empty result is far more
+/// often a command that printed nothing than a host with nothing to check.
+fn no_rows(source: Option<&Spanned<String>>, out: &ExecOutput) -> String {
+    let bytes = out.stdout.bytes;
+    let mut seen = match source {
+        Some(expr) => format!(
+            "no rows: `in={}` is empty ({bytes} bytes of stdout)",
+            expr.value
+        ),
+        None => format!("no rows: the parser found no rows in {bytes} bytes of stdout"),
+    };
+    match first_lines(&out.stderr.text).as_slice() {
+        [] => seen.push_str("; stderr empty"),
+        lines => {
+            seen.push_str("; stderr:");
+            for line in lines {
+                seen.push_str("\n  ");
+                seen.push_str(line);
+            }
+        }
+    }
+    seen.push_str("\n(add `empty=\"pass\"` to the rule if no rows is healthy)");
+    seen
+}
+
+/// `exit 127: bash: quickstart: command not found`: how a command ended and
+/// the first lines of its stderr (of stdout when stderr is empty, as with
+/// `tty` steps, whose stderr arrives merged into stdout).
+pub fn exit_summary(out: &ExecOutput) -> String {
+    let head = match (out.exit_status, out.exit_signal.as_deref()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, None) => "no exit status reported".to_string(),
+    };
+    let (lines, label) = match first_lines(&out.stderr.text) {
+        lines if !lines.is_empty() => (lines, ""),
+        _ => (first_lines(&out.stdout.text), "stderr empty; stdout: "),
+    };
+    match lines.split_first() {
+        None => format!("{head}, no output"),
+        Some((first, rest)) => {
+            let mut s = format!("{head}: {label}{first}");
+            for line in rest {
+                s.push_str("\n  ");
+                s.push_str(line);
+            }
+            s
+        }
+    }
+}
+
+/// The first non-blank lines of a stream, cut, with a count of the rest.
+fn first_lines(text: &str) -> Vec<String> {
+    let all: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let mut lines: Vec<String> = all.iter().take(STDERR_LINES).map(|l| cut(l)).collect();
+    if all.len() > STDERR_LINES {
+        lines.push(format!("… {} more lines", all.len() - STDERR_LINES));
+    }
+    lines
+}
+
+/// Output with CRLF line ends (a `tty` step, `docker exec -t`) as the
+/// parsers expect it: LF only. A lone CR (a progress bar) is kept.
+pub fn unix_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("\r\n") {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// `None` when an `exit=` or stream rule holds, else what was seen instead.
 fn literal(check: &Check, out: &ExecOutput) -> Option<String> {
     match check {
-        Check::ExitCode(want) => match (out.exit_status, out.exit_signal.as_deref()) {
-            (Some(code), _) if code == *want => None,
-            (Some(code), _) => Some(format!("exit status {code}{}", stderr_hint(&out.stderr))),
-            (None, Some(sig)) => Some(format!("killed by signal {sig}")),
-            (None, None) => Some("no exit status reported".to_string()),
+        Check::Exit(accepted) => match out.exit_status {
+            Some(code) if accepted.contains(&code) => None,
+            _ => Some(exit_summary(out)),
         },
         Check::Stream { stream, matcher } => {
             let captured = match stream {
@@ -411,13 +581,6 @@ fn literal(check: &Check, out: &ExecOutput) -> Option<String> {
             }
         }
         _ => None,
-    }
-}
-
-fn stderr_hint(stderr: &Captured) -> String {
-    match stderr.text.lines().find(|l| !l.trim().is_empty()) {
-        Some(line) => format!(", stderr: {}", cut(line.trim())),
-        None => String::new(),
     }
 }
 
@@ -563,15 +726,15 @@ mod tests {
         let ev = Evaluator::default();
         let mut scope = Scope::new();
         scope.insert("limit".into(), Value::from(80));
-        ev.step_scope(&s, out, &mut scope)
-            .unwrap_or_else(|e| panic!("{e}"));
-        ev.rules(&s.rules, out, &scope)
+        let verdict = ev.judge(&s, out, &mut scope);
+        assert_eq!(verdict.reason, None, "unexpected parse failure");
+        verdict.failures
     }
 
     #[test]
     fn literal_rules_show_what_was_seen() {
         let f = failures("expect exit=0", &output("", "boom\n", Some(2)));
-        assert_eq!(f[0].seen, "exit status 2, stderr: boom");
+        assert_eq!(f[0].seen, "exit 2: boom");
         assert_eq!(f[0].expected, "exit status 0");
         assert_eq!(f[0].location, "w.kdl:4:1");
         let f = failures(
@@ -645,6 +808,154 @@ mod tests {
             &output("not a number\n", "", Some(0)),
         );
         assert!(f[0].seen.starts_with("cannot evaluate:"), "{}", f[0].seen);
+    }
+
+    #[test]
+    fn a_failed_command_fails_its_step_without_any_rule() {
+        let f = failures(
+            "",
+            &output("", "bash: quickstart: command not found\n", Some(127)),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].expected, "exit status 0");
+        assert_eq!(f[0].seen, "exit 127: bash: quickstart: command not found");
+        assert_eq!(f[0].location, "w.kdl:2:3", "the step itself");
+        assert!(failures("", &output("", "", Some(0))).is_empty());
+        // Killed, or no status at all, is never accepted.
+        let mut killed = output("", "", None);
+        killed.exit_signal = Some("KILL".into());
+        assert_eq!(
+            failures("", &killed)[0].seen,
+            "killed by signal KILL, no output"
+        );
+        assert_eq!(
+            failures("", &output("", "", None))[0].seen,
+            "no exit status reported, no output"
+        );
+    }
+
+    #[test]
+    fn stderr_is_quoted_up_to_three_lines_and_stdout_stands_in_when_empty() {
+        let f = failures("", &output("", "a\n\nb\nc\nd\ne\n", Some(1)));
+        assert_eq!(f[0].seen, "exit 1: a\n  b\n  c\n  … 2 more lines");
+        // A `tty` step's stderr arrives in stdout.
+        let f = failures(
+            "",
+            &output("the input device is not a TTY\r\n", "", Some(1)),
+        );
+        assert_eq!(
+            f[0].seen,
+            "exit 1: stderr empty; stdout: the input device is not a TTY"
+        );
+    }
+
+    #[test]
+    fn exit_in_lists_the_acceptable_statuses() {
+        let rule = r#"expect exit-in="0,3""#;
+        assert!(failures(rule, &output("", "oops\n", Some(3))).is_empty());
+        assert!(failures(rule, &output("", "", Some(0))).is_empty());
+        let f = failures(rule, &output("", "oops\n", Some(2)));
+        assert_eq!(f.len(), 1, "one exit failure, not the default's too: {f:?}");
+        assert_eq!(f[0].expected, "exit status 0 or 3");
+        assert_eq!(f[0].seen, "exit 2: oops");
+        assert_eq!(f[0].location, "w.kdl:4:1");
+        // `exit=1` alone: 0 is no longer fine (`grep` finding nothing).
+        assert_eq!(
+            failures("expect exit=1", &output("x\n", "", Some(0)))[0].expected,
+            "exit status 1"
+        );
+    }
+
+    /// Only `exit=`/`exit-in=` change which statuses pass: an expression
+    /// reading `exit_code` is one more rule, and the default still holds.
+    #[test]
+    fn an_expression_over_exit_code_does_not_replace_the_default() {
+        let f = failures(
+            r#"expect "exit_code == 0 or exit_code == 1""#,
+            &output("", "", Some(1)),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].expected, "exit status 0");
+    }
+
+    #[test]
+    fn each_over_zero_rows_fails_unless_empty_passes() {
+        let f = failures(
+            "parse regex #\"(?<lag>\\d+) secs\"# all=#true\n    expect-each \"row.lag | int < 10\"",
+            &output("", "the input device is not a TTY\n", Some(0)),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].seen.starts_with(
+                "no rows: the parser found no rows in 0 bytes of stdout; stderr:\n  the input device is not a TTY"
+            ),
+            "{}",
+            f[0].seen
+        );
+        let f = failures(
+            "parse lines\n    expect-each \"row != 'x'\" in=\"data | reject('eq', 'ok') | list\"",
+            &output("ok\n", "", Some(0)),
+        );
+        assert!(
+            f[0].seen.starts_with("no rows: `in=data | reject"),
+            "{}",
+            f[0].seen
+        );
+        assert!(
+            failures(
+                "parse lines\n    expect-each \"row != 'x'\" empty=\"pass\"",
+                &output("", "", Some(0))
+            )
+            .is_empty()
+        );
+        // A `where` that keeps no row is not "no rows": there were rows.
+        assert!(
+            failures(
+                "parse lines\n    expect-each \"row != 'x'\" where=\"row == 'y'\"",
+                &output("a\n", "", Some(0))
+            )
+            .is_empty()
+        );
+        // `expect-count` with only `max=` holds over nothing.
+        assert!(
+            failures(
+                "parse lines\n    expect-count \"row == 'x'\" max=0",
+                &output("", "", Some(0))
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn crlf_output_parses_as_lf() {
+        let df = "Filesystem     Capacity  Mounted\r\n/dev/sda1      90%       /\r\n";
+        let f = failures(
+            "parse table\n    expect-each \"row.Capacity | number < limit\" message=\"{{ row.Mounted }}\"",
+            &output(df, "", Some(0)),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].message.as_deref(), Some("/"));
+        let f = failures(
+            "expect stdout matches=\"^ok$\"",
+            &output("ok\r\n", "", Some(0)),
+        );
+        assert!(f.is_empty(), "`$` matches before CRLF: {f:?}");
+    }
+
+    #[test]
+    fn unreadable_output_of_a_failed_command_leads_with_the_exit_status() {
+        let s = step("parse table");
+        let ev = Evaluator::default();
+        let mut scope = Scope::new();
+        let out = output("", "bash: quickstart: command not found\n", Some(127));
+        let verdict = ev.judge(&s, &out, &mut scope);
+        let reason = verdict.reason.unwrap_or_default();
+        assert!(
+            reason.starts_with("exit 127: bash: quickstart: command not found\nthen cannot parse"),
+            "{reason}"
+        );
+        assert_eq!(verdict.failures[0].expected, "exit status 0");
+        assert_eq!(verdict.failures[1].expected, "output the parser can read");
     }
 
     #[test]

@@ -64,10 +64,12 @@ enum Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn run(&self, command: &str, sudo: bool, timeout: Duration, cap: usize) -> ExecOutput {
+    async fn run(&self, step: &Step, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        let sudo = step.sudo;
+        let tty = step.tty;
         match self {
-            Runner::Host(session) if sudo => session.exec_sudo(command, timeout, cap).await,
-            Runner::Host(session) => session.exec(command, timeout, cap).await,
+            Runner::Host(session) if sudo => session.exec_sudo(command, tty, timeout, cap).await,
+            Runner::Host(session) => session.exec(command, tty, timeout, cap).await,
             Runner::Controller if sudo => {
                 crate::local::run(&crate::ssh::sudo_n(command), timeout, cap).await
             }
@@ -511,6 +513,20 @@ async fn run_step(
     cap: usize,
     default_timeout: Duration,
 ) -> StepReport {
+    let missing: Vec<&str> = step
+        .requires
+        .iter()
+        .filter(|name| !is_configured(scope.get(name.value.as_str())))
+        .map(|name| name.value.as_str())
+        .collect();
+    if !missing.is_empty() {
+        null_exports(step, scope, exports);
+        return skipped(
+            step,
+            format!("not configured: set {}", missing.join(", ")),
+            String::new(),
+        );
+    }
     if let Some(when) = &step.when {
         match evaluator.truthy(when, scope) {
             Ok(true) => {}
@@ -544,20 +560,17 @@ async fn run_step(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let out = runner.run(&command, step.sudo, timeout, cap).await;
+        let out = runner.run(step, &command, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
-            ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {
-                Ok(()) => {
-                    let failures = evaluator.rules(&step.rules, &out, &step_scope);
-                    (status_from_failures(&failures), failures, None)
-                }
-                Err(why) => (
-                    StepStatus::Failed,
-                    vec![parse_failure(step, &why)],
-                    Some(why),
-                ),
-            },
+            ExecEnd::Completed => {
+                let verdict = evaluator.judge(step, &out, &mut step_scope);
+                let status = match verdict.reason {
+                    Some(_) => StepStatus::Failed,
+                    None => status_from_failures(&verdict.failures),
+                };
+                (status, verdict.failures, verdict.reason)
+            }
             ExecEnd::TimedOut => (
                 StepStatus::Timeout,
                 Vec::new(),
@@ -607,6 +620,20 @@ async fn run_step(
             } else {
                 null_exports(step, scope, exports);
             }
+            // The invariant the whole language is built for: no step passes
+            // (or only warns) unless its command ran to completion with an
+            // exit status the step accepts.
+            debug_assert!(
+                !matches!(status, StepStatus::Passed | StepStatus::Warned)
+                    || (out.end == ExecEnd::Completed
+                        && out
+                            .exit_status
+                            .is_some_and(|c| step.accepted_exit_statuses().contains(&c))),
+                "step `{}` is {status:?} with exit status {:?} ({:?})",
+                step.name,
+                out.exit_status,
+                out.end
+            );
             return StepReport {
                 name: step.name.clone(),
                 command,
@@ -626,16 +653,13 @@ async fn run_step(
     }
 }
 
-fn parse_failure(step: &Step, why: &str) -> RuleFailure {
-    RuleFailure {
-        severity: crate::model::Severity::Fail,
-        expected: "output the parser can read".into(),
-        message: None,
-        seen: why.to_string(),
-        location: step
-            .parse
-            .as_ref()
-            .map_or_else(|| step.span.location(), |p| p.span.location()),
+/// A `requires` variable counts as set unless it is absent, null or a
+/// blank string: a site that has not filled in a command leaves it so.
+fn is_configured(value: Option<&Value>) -> bool {
+    match value {
+        None => false,
+        Some(v) if v.is_undefined() || v.is_none() => false,
+        Some(v) => v.as_str().is_none_or(|s| !s.trim().is_empty()),
     }
 }
 

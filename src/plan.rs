@@ -284,6 +284,10 @@ struct Checker<'e> {
 /// Checks one step's templates and expressions, then adds its exports to
 /// `scope` for the steps after it.
 fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut Checker<'_>) {
+    for name in &step.requires {
+        // A bare name is an expression reading exactly that variable.
+        errors.names_in(name, true, scope, who);
+    }
     if let Some(when) = &step.when {
         errors.names_in(when, true, scope, who);
     }
@@ -300,7 +304,9 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
         let mut rule_scope = inner.clone();
         match &rule.check {
             Check::Expr(e) => errors.names_in(e, true, &rule_scope, who),
-            Check::Each { expr, filter, rows } => {
+            Check::Each {
+                expr, filter, rows, ..
+            } => {
                 if let Some(r) = rows {
                     errors.names_in(r, true, &rule_scope, who);
                 }
@@ -320,7 +326,7 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
                 rule_scope.insert("rows".into());
                 rule_scope.remove("row");
             }
-            Check::ExitCode(_) | Check::Stream { .. } => {}
+            Check::Exit(_) | Check::Stream { .. } => {}
         }
         if let Some(m) = &rule.message {
             errors.names_in(m, false, &rule_scope, who);
@@ -433,6 +439,8 @@ pub fn plan_adhoc(
             on_failure: Default::default(),
             local: false,
             sudo: false,
+            tty: false,
+            requires: Vec::new(),
             destructive: false,
         })
         .into_iter()
@@ -614,6 +622,15 @@ host c
         assert_eq!(
             errors(wf, &set),
             ["workflows/w.kdl:10:29 undefined variable `data` (for host `a`)"]
+        );
+    }
+
+    #[test]
+    fn requires_names_are_checked_like_every_other_name() {
+        let wf = "workflow w {\n  vars { quickstart_cmd #null }\n  step s {\n    requires \"quickstart_cmd\" \"quickstart_comd\"\n    run \"{{ quickstart_cmd }}\"\n  }\n}\n";
+        assert_eq!(
+            errors(wf, &[]),
+            ["workflows/w.kdl:4:32 undefined variable `quickstart_comd` (for host `a`)"]
         );
     }
 

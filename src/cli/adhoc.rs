@@ -67,15 +67,9 @@ pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
         &args.parallel,
     )?;
     print!("{}", render_grouped(&report));
-    let failed = report.hosts.iter().any(|h| {
-        h.steps
-            .iter()
-            .any(|s| s.status == StepStatus::Passed && s.exit_status != Some(0))
-    });
-    Ok(match exit_code::for_totals(&report.totals) {
-        exit_code::OK if failed => exit_code::CHECKS_FAILED,
-        code => code,
-    })
+    // A non-zero exit fails the step (the language's default), so the
+    // totals already count it.
+    Ok(exit_code::for_totals(&report.totals))
 }
 
 /// Groups hosts by everything they printed and how they ended.

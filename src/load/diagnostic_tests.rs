@@ -188,3 +188,10 @@ fn inventory_shape_errors() {
         "defaults { port 22 2222; user \"\" }\nhost\ngroup g x=1 { vars { a } }\nhost ok { user \"u\" }\n"
     ));
 }
+
+#[test]
+fn bad_exit_in_item() {
+    assert_snapshot!(workflow_errors(
+        "workflow w {\n    step s {\n        run \"grep -q x f\"\n        expect exit-in=\"0,1,two\"\n    }\n}\n"
+    ));
+}

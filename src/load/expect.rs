@@ -1,8 +1,10 @@
 //! Rule nodes → `Rule`s:
-//! - `expect exit=N` / `expect stdout|stderr MATCHER=…` (the literal forms);
+//! - `expect exit=N` / `expect exit-in="N,M"` (the exit statuses that let the
+//!   step pass; without one a step accepts only 0);
+//! - `expect stdout|stderr MATCHER=…` (the literal forms);
 //! - `expect "EXPR"` (a minijinja expression that must be true);
 //! - `expect-each "EXPR" where="EXPR"` (true for every row of `data`, or
-//!   of the list `in="EXPR"` gives);
+//!   of the list `in="EXPR"` gives; zero rows fail unless `empty="pass"`);
 //! - `expect-count "EXPR" min=N max=N` (how many rows it holds for).
 //!
 //! Each takes `message=` and `severity="warn"|"fail"`. Regexes and
@@ -14,11 +16,12 @@ use regex::Regex;
 
 use super::decode::{Decoder, Props};
 use super::suggest;
-use super::template::check_expression;
+use super::template::{check_expression, narrow};
 use crate::model::{Check, Matcher, Rule, Severity, Spanned, Stream};
 
 const PROPS: &[&str] = &[
     "exit",
+    "exit-in",
     "contains",
     "not-contains",
     "matches",
@@ -26,7 +29,8 @@ const PROPS: &[&str] = &[
     "message",
     "severity",
 ];
-const EACH_PROPS: &[&str] = &["in", "where", "message", "severity"];
+const EACH_PROPS: &[&str] = &["in", "where", "empty", "message", "severity"];
+const EMPTY: &[&str] = &["pass", "fail"];
 const COUNT_PROPS: &[&str] = &["in", "min", "max", "message", "severity"];
 const MATCHERS: &[&str] = &["contains", "not-contains", "matches", "not-matches"];
 const STREAMS: &[&str] = &["stdout", "stderr"];
@@ -67,7 +71,13 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
             if let Some(f) = &filter {
                 check_expression(d, f);
             }
-            expr.map(|expr| Check::Each { expr, filter, rows })
+            let empty_passes = props.get("empty").and_then(|e| empty(d, e));
+            expr.map(|expr| Check::Each {
+                expr,
+                filter,
+                rows,
+                empty_passes: empty_passes.unwrap_or(false),
+            })
         }
         RuleKind::Count => {
             let expr = expression_arg(d, node, "an expression over `row`");
@@ -104,9 +114,39 @@ fn expect_check(d: &mut Decoder, node: &KdlNode, props: &Props<'_>) -> Option<Ch
         .filter(|(key, _)| MATCHERS.contains(key))
         .collect();
     let args: Vec<&KdlEntry> = Decoder::args(node).collect();
-    if let Some(exit) = props.get("exit") {
+    let exit = props.get("exit");
+    let exit_in = props.get("exit-in");
+    if exit.is_some() || exit_in.is_some() {
         reject_beside_exit(d, &args, &matchers);
-        return exit_code(d, exit).map(Check::ExitCode);
+        if let Some(severity) = props.get("severity") {
+            // A warn-level exit rule would let a failed command read as
+            // WARNED; the statuses that are fine are listed instead.
+            let span = d.entry_span(severity);
+            d.error(
+                &span,
+                "`severity=` does not apply to an exit rule",
+                "not for exit rules",
+                Some(
+                    "list every acceptable status instead, e.g. `expect exit-in=\"0,1\"`"
+                        .to_owned(),
+                ),
+            );
+        }
+        return match (exit, exit_in) {
+            (Some(_), Some(both)) => {
+                let span = d.entry_span(both);
+                d.error(
+                    &span,
+                    "`exit=` and `exit-in=` in one rule",
+                    "second exit rule",
+                    Some("keep one: `exit-in=\"0,1\"` lists several statuses".to_owned()),
+                );
+                None
+            }
+            (Some(exit), None) => exit_code(d, exit).map(|code| Check::Exit(vec![code])),
+            (None, Some(list)) => exit_list(d, list).map(Check::Exit),
+            (None, None) => None,
+        };
     }
     // One string argument that is not a stream name, and no matcher: an
     // expression.
@@ -204,6 +244,69 @@ fn exit_code(d: &mut Decoder, entry: &KdlEntry) -> Option<u32> {
     }
 }
 
+/// `exit-in="0,1"`: comma-separated exit statuses, sorted and without
+/// duplicates.
+fn exit_list(d: &mut Decoder, entry: &KdlEntry) -> Option<Vec<u32>> {
+    if let KdlValue::Integer(_) = entry.value() {
+        // `exit-in=1`: a list of one.
+        return exit_code(d, entry).map(|code| vec![code]);
+    }
+    let text = d.string(entry)?;
+    let mut codes = Vec::new();
+    let mut offset = 0;
+    let mut bad = false;
+    for part in text.value.split(',') {
+        let trimmed = part.trim();
+        let start = offset + (part.len() - part.trim_start().len());
+        match trimmed.parse::<u32>() {
+            Ok(code) => codes.push(code),
+            _ => {
+                bad = true;
+                let at = narrow(&text, &(start..start + trimmed.len()));
+                let what = if trimmed.is_empty() {
+                    "an empty item".to_owned()
+                } else {
+                    format!("`{trimmed}` is not an exit status")
+                };
+                d.error(
+                    &at,
+                    format!("{what} in `exit-in`"),
+                    "not an exit status",
+                    Some(
+                        "list exit statuses (non-negative integers) separated by commas, e.g. `exit-in=\"0,1\"`"
+                            .to_owned(),
+                    ),
+                );
+            }
+        }
+        offset += part.len() + 1;
+    }
+    if bad {
+        return None;
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    Some(codes)
+}
+
+/// `empty="pass"|"fail"` of `expect-each`: whether zero rows hold.
+fn empty(d: &mut Decoder, entry: &KdlEntry) -> Option<bool> {
+    let text = d.string(entry)?;
+    match text.value.as_str() {
+        "pass" => Some(true),
+        "fail" => Some(false),
+        other => {
+            d.error(
+                &text.span,
+                format!("unknown `empty` value `{other}`"),
+                "pass or fail",
+                Some(suggest::unknown_help(other, EMPTY, "for `empty`")),
+            );
+            None
+        }
+    }
+}
+
 fn stream_check(
     d: &mut Decoder,
     node: &KdlNode,
@@ -214,7 +317,7 @@ fn stream_check(
         let span = d.node_span(node);
         d.error(
             &span,
-            "`expect` needs `exit=N` or a stream and a matcher",
+            "`expect` needs `exit=N`, `exit-in=\"N,M\"` or a stream and a matcher",
             "incomplete rule",
             Some(EXAMPLES.to_owned()),
         );
@@ -300,9 +403,14 @@ fn matcher(d: &mut Decoder, key: &str, entry: &KdlEntry) -> Option<Matcher> {
 }
 
 /// Patterns are multi-line, as with grep: `^` and `$` match at every line
-/// boundary, so `^ok$` finds a line that is exactly `ok` in any output.
+/// boundary, so `^ok$` finds a line that is exactly `ok` in any output,
+/// CRLF line ends (a `tty` step) included.
 fn regex(d: &mut Decoder, pattern: &str, span: &crate::model::Span) -> Option<Regex> {
-    match regex::RegexBuilder::new(pattern).multi_line(true).build() {
+    match regex::RegexBuilder::new(pattern)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+    {
         Ok(regex) => Some(regex),
         Err(error) => {
             d.error(

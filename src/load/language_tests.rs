@@ -214,3 +214,109 @@ fn language_errors_point_into_the_string() {
 "#
     ));
 }
+
+#[test]
+fn exit_in_lists_statuses_and_bad_items_point_at_themselves() {
+    let wf = workflow(
+        "workflow w { step s { run \"x\"; expect exit-in=\" 3,0, 3\" }; step t { run \"y\"; expect exit-in=1 }; step u { run \"z\" } }",
+    )
+    .unwrap_or_else(|errors| panic!("{}", render(&errors)));
+    assert!(matches!(&wf.steps[0].rules[0].check, Check::Exit(c) if c == &[0, 3]));
+    assert_eq!(wf.steps[0].accepted_exit_statuses(), [0, 3]);
+    assert_eq!(wf.steps[1].accepted_exit_statuses(), [1]);
+    assert_eq!(wf.steps[2].accepted_exit_statuses(), [0], "the default");
+    assert!(!wf.steps[2].declares_exit());
+
+    let errors = workflow_errors(
+        "workflow w {\n    step s {\n        run \"x\"\n        expect exit-in=\"0,one,-1\"\n    }\n}\n",
+    );
+    assert!(
+        errors.contains("`one` is not an exit status in `exit-in`"),
+        "{errors}"
+    );
+    assert!(errors.contains("workflows/test.kdl:4:27"), "{errors}");
+    assert!(errors.contains("`-1` is not an exit status"), "{errors}");
+    assert!(errors.contains("workflows/test.kdl:4:31"), "{errors}");
+    let errors = workflow_errors("workflow w { step s { run \"x\"; expect exit-in=\"0,\" } }");
+    assert!(errors.contains("an empty item in `exit-in`"), "{errors}");
+}
+
+#[test]
+fn exit_rules_are_declared_once_and_never_as_warnings() {
+    let errors =
+        workflow_errors("workflow w { step s { run \"x\"; expect exit=0; expect exit-in=\"1\" } }");
+    assert!(
+        errors.contains("a step declares its exit statuses once"),
+        "{errors}"
+    );
+    let errors =
+        workflow_errors("workflow w { step s { run \"x\"; expect exit=0 exit-in=\"1\" } }");
+    assert!(
+        errors.contains("`exit=` and `exit-in=` in one rule"),
+        "{errors}"
+    );
+    let errors = workflow_errors(
+        "workflow w { step s { run \"x\"; expect exit-in=\"0,1\" severity=\"warn\" } }",
+    );
+    assert!(
+        errors.contains("`severity=` does not apply to an exit rule"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn each_takes_empty_pass_or_fail() {
+    let wf = workflow(
+        "workflow w { step s { run \"x\"; parse lines; expect-each \"row\" empty=\"pass\"; expect-each \"row\"; expect-each \"row\" empty=\"fail\" } }",
+    )
+    .unwrap_or_else(|errors| panic!("{}", render(&errors)));
+    let empties: Vec<bool> = wf.steps[0]
+        .rules
+        .iter()
+        .map(|r| {
+            matches!(
+                r.check,
+                Check::Each {
+                    empty_passes: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(empties, [true, false, false]);
+    let errors = workflow_errors(
+        "workflow w { step s { run \"x\"; parse lines; expect-each \"row\" empty=\"ok\" } }",
+    );
+    assert!(errors.contains("unknown `empty` value `ok`"), "{errors}");
+}
+
+#[test]
+fn requires_takes_variable_names_and_tty_is_for_hosts() {
+    let wf =
+        workflow("workflow w { step s { run \"{{ a }}\"; requires \"a\" \"b_2\"; tty #true } }")
+            .unwrap_or_else(|errors| panic!("{}", render(&errors)));
+    let names: Vec<&str> = wf.steps[0]
+        .requires
+        .iter()
+        .map(|r| r.value.as_str())
+        .collect();
+    assert_eq!(names, ["a", "b_2"]);
+    assert!(wf.steps[0].tty);
+    let errors = workflow_errors("workflow w { step s { run \"x\"; requires \"{{ a }}\" } }");
+    assert!(
+        errors.contains("`{{ a }}` is not a variable name"),
+        "{errors}"
+    );
+    let errors = workflow_errors("workflow w { step s { run \"x\"; requires } }");
+    assert!(
+        errors.contains("`requires` needs at least one variable name"),
+        "{errors}"
+    );
+    let errors = workflow_errors("workflow w { local l { run \"x\"; tty #true } }");
+    assert!(
+        errors.contains("`tty` applies to commands on hosts, not `local` steps"),
+        "{errors}"
+    );
+    let errors = workflow_errors("workflow w { step s { run \"x\"; local #true; tty #true } }");
+    assert!(errors.contains("not `local` steps"), "{errors}");
+}

@@ -1,6 +1,6 @@
 //! `step NAME { … }` (and `local NAME { … }`) → `model::Step`: the command,
 //! how to parse its output, its rules, exports and control (`when`,
-//! `retry`, `on-failure`, `sudo`, `local`).
+//! `retry`, `on-failure`, `sudo`, `local`, `tty`, `requires`).
 
 use kdl::{KdlEntry, KdlNode};
 
@@ -26,6 +26,8 @@ const STEP_NODES: &[&str] = &[
     "sudo",
     "destructive",
     "local",
+    "tty",
+    "requires",
 ];
 /// Nodes that may appear several times in a step.
 const REPEATABLE: &[&str] = &["expect", "expect-each", "expect-count", "export"];
@@ -75,6 +77,8 @@ pub(crate) fn decode_step(
         on_failure: OnFailure::Continue,
         local: place == StepPlace::Controller,
         sudo: false,
+        tty: false,
+        requires: Vec::new(),
         destructive: false,
     };
     let mut run = None;
@@ -106,6 +110,8 @@ pub(crate) fn decode_step(
             "on-failure" => step.on_failure = on_failure(d, child).unwrap_or_default(),
             "sudo" => step.sudo = d.flag(child).unwrap_or(false),
             "destructive" => step.destructive = d.flag(child).unwrap_or(false),
+            "tty" => step.tty = d.flag(child).unwrap_or(false),
+            "requires" => step.requires = requires(d, child),
             "local" if place == StepPlace::Host => step.local = d.flag(child).unwrap_or(false),
             _ => d.unknown_node(child, STEP_NODES, "in `step`"),
         }
@@ -135,10 +141,78 @@ pub(crate) fn decode_step(
             Some("remove `sudo`, or run the step on the hosts".to_owned()),
         );
     }
+    if step.tty && step.local {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`tty` applies to commands on hosts, not `local` steps",
+            "tty and local",
+            Some(
+                "a controller command runs without a terminal; remove `tty`, or run the step on the hosts"
+                    .to_owned(),
+            ),
+        );
+    }
+    one_exit_rule(d, &step);
     let name = name.filter(|_| unique)?;
     step.name = name.value;
     step.run = run?;
     Some(step)
+}
+
+/// `requires "VAR" …`: one or more variable names (checked against the
+/// host's variables when planning, like every other name).
+fn requires(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
+    d.props(node, &[]);
+    d.no_children(node);
+    let args: Vec<&KdlEntry> = Decoder::args(node).collect();
+    if args.is_empty() {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`requires` needs at least one variable name",
+            "which variables?",
+            Some("e.g. `requires \"quickstart_cmd\"`".to_owned()),
+        );
+    }
+    let mut names = Vec::new();
+    for arg in args {
+        let Some(name) = d.string(arg) else { continue };
+        if !crate::plan::is_identifier(&name.value) {
+            d.error(
+                &name.span,
+                format!("`{}` is not a variable name", name.value),
+                "not an identifier",
+                Some(
+                    "name the variable itself, e.g. `requires \"quickstart_cmd\"`, not a template"
+                        .to_owned(),
+                ),
+            );
+            continue;
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// A step's acceptable exit statuses are declared once: two exit rules
+/// could only both hold for the same status, so the second is an error.
+fn one_exit_rule(d: &mut Decoder, step: &Step) {
+    let mut exits = step
+        .rules
+        .iter()
+        .filter(|r| matches!(r.check, crate::model::Check::Exit(_)));
+    if let (Some(first), Some(second)) = (exits.next(), exits.next()) {
+        d.error(
+            &second.span,
+            "a step declares its exit statuses once",
+            "second exit rule",
+            Some(format!(
+                "merge it with the first ({}): `expect exit-in=\"0,1\"`",
+                first.span.location()
+            )),
+        );
+    }
 }
 
 /// `when "EXPR"`, `on-failure`… : a single string argument, compiled as an

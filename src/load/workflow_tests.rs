@@ -99,7 +99,7 @@ fn decodes_steps() {
 fn decodes_rules() {
     let wf = full();
     let rules = &wf.steps[0].rules;
-    assert!(matches!(rules[0].check, Check::ExitCode(0)));
+    assert!(matches!(rules[0].check, Check::Exit(ref c) if c == &[0]));
     assert!(rules[0].message.is_none());
 
     let Check::Stream { stream, matcher } = &rules[1].check else {
@@ -152,7 +152,7 @@ fn exit_rule_takes_a_message_and_large_codes() {
     let wf = workflow("workflow w { step s { run \"x\"; expect exit=4294967295 message=\"m\" } }")
         .expect("loads");
     let rule = &wf.steps[0].rules[0];
-    assert!(matches!(rule.check, Check::ExitCode(u32::MAX)));
+    assert!(matches!(rule.check, Check::Exit(ref c) if c == &[u32::MAX]));
     assert_eq!(rule.message.as_ref().map(|m| m.value.as_str()), Some("m"));
 }
 

@@ -115,6 +115,14 @@ pub struct Step {
     pub local: bool,
     /// Runs under `sudo -n` on the host.
     pub sudo: bool,
+    /// `tty #true`: the command gets a pseudo-terminal, as with `ssh -t`,
+    /// for the few tools that refuse to run without one. Costs: stderr
+    /// arrives merged into stdout, and lines end in CRLF.
+    pub tty: bool,
+    /// `requires "VAR" …`: variables that must be set (not null, not an
+    /// empty string) for the step to run; otherwise it is SKIPPED as "not
+    /// configured", so a site-specific command is never run as a guess.
+    pub requires: Vec<Spanned<String>>,
     /// Changes the host: the run asks for confirmation as for a
     /// destructive workflow.
     pub destructive: bool,
@@ -160,6 +168,25 @@ impl Step {
     pub fn effective_timeout(&self, workflow: &Workflow) -> Duration {
         self.timeout.unwrap_or(workflow.timeout)
     }
+
+    /// The exit statuses that let this step pass: those of its `exit=` /
+    /// `exit-in=` rule, else only 0. Silence is never success: a command
+    /// that failed fails its step unless the step says that status is fine.
+    pub fn accepted_exit_statuses(&self) -> &[u32] {
+        self.rules
+            .iter()
+            .find_map(|r| match &r.check {
+                Check::Exit(codes) => Some(codes.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[0])
+    }
+
+    /// Whether the step declares its exit statuses (`exit=`/`exit-in=`);
+    /// without one, the implicit rule `exit=0` applies.
+    pub fn declares_exit(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r.check, Check::Exit(_)))
+    }
 }
 
 /// One `expect` line.
@@ -196,8 +223,10 @@ pub enum Severity {
 
 #[derive(Debug, Clone)]
 pub enum Check {
-    /// The remote command's exit status must equal this value.
-    ExitCode(u32),
+    /// `exit=N` / `exit-in="N,M"`: the command's exit status must be one of
+    /// these (sorted, no duplicates, never empty). A step without this rule
+    /// accepts only 0.
+    Exit(Vec<u32>),
     Stream {
         stream: Stream,
         matcher: Matcher,
@@ -211,6 +240,9 @@ pub enum Check {
         filter: Option<Spanned<String>>,
         /// `in="EXPR"`: the list to check instead of `data`.
         rows: Option<Spanned<String>>,
+        /// `empty="pass"`: zero rows hold. Without it zero rows fail: a
+        /// parser that read nothing must not look like a healthy host.
+        empty_passes: bool,
     },
     /// `expect-count "EXPR" min=N max=N`: how many rows of `data` the
     /// expression holds for.
@@ -251,7 +283,7 @@ impl Check {
     /// What the rule expects, in words an operator reads in a summary.
     pub fn describe(&self) -> String {
         match self {
-            Check::ExitCode(code) => format!("exit status {code}"),
+            Check::Exit(codes) => describe_exit(codes),
             Check::Stream { stream, matcher } => {
                 let s = stream.as_str();
                 match matcher {
@@ -262,7 +294,9 @@ impl Check {
                 }
             }
             Check::Expr(e) => e.value.clone(),
-            Check::Each { expr, filter, rows } => {
+            Check::Each {
+                expr, filter, rows, ..
+            } => {
                 let of = rows
                     .as_ref()
                     .map(|r| format!(" of {}", r.value))
@@ -282,5 +316,15 @@ impl Check {
                 (None, None) => format!("any number of rows where {}", expr.value),
             },
         }
+    }
+}
+
+/// "exit status 0", "exit status 0 or 1", "exit status 0, 1 or 3".
+pub fn describe_exit(codes: &[u32]) -> String {
+    let words: Vec<String> = codes.iter().map(u32::to_string).collect();
+    match words.split_last() {
+        None => "no exit status".into(),
+        Some((last, [])) => format!("exit status {last}"),
+        Some((last, rest)) => format!("exit status {} or {last}", rest.join(", ")),
     }
 }

@@ -117,10 +117,17 @@ impl Session {
         &self.handle
     }
 
-    /// Runs `command` on a new channel. See [`ExecOutput`] for what comes
-    /// back; this never fails outright, since partial output matters.
-    pub async fn exec(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
-        exec::run(&self.handle, command, None, timeout, cap).await
+    /// Runs `command` on a new channel, on a pseudo-terminal when `tty`.
+    /// See [`ExecOutput`] for what comes back; this never fails outright,
+    /// since partial output matters.
+    pub async fn exec(
+        &self,
+        command: &str,
+        tty: bool,
+        timeout: Duration,
+        cap: usize,
+    ) -> ExecOutput {
+        exec::run(&self.handle, command, None, tty, timeout, cap).await
     }
 
     /// Sets the password `sudo` steps answer sudo's prompt with.
@@ -132,14 +139,30 @@ impl Session {
     /// Runs `command` as root: `sudo -n` without a become password, else
     /// `sudo -S` fed the password on stdin. The password never appears in
     /// the command line or in the returned output.
-    pub async fn exec_sudo(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+    pub async fn exec_sudo(
+        &self,
+        command: &str,
+        tty: bool,
+        timeout: Duration,
+        cap: usize,
+    ) -> ExecOutput {
         match &self.become_password {
-            None => exec::run(&self.handle, &exec::sudo_n(command), None, timeout, cap).await,
+            None => {
+                exec::run(
+                    &self.handle,
+                    &exec::sudo_n(command),
+                    None,
+                    tty,
+                    timeout,
+                    cap,
+                )
+                .await
+            }
             Some(password) => {
                 let mut input = password.expose().as_bytes().to_vec();
                 input.push(b'\n');
                 let wire = exec::sudo_s(command);
-                let mut out = exec::run(&self.handle, &wire, Some(&input), timeout, cap).await;
+                let mut out = exec::run(&self.handle, &wire, Some(&input), tty, timeout, cap).await;
                 exec::scrub_sudo(&mut out, password.expose());
                 out
             }

@@ -29,11 +29,13 @@ impl Progress {
 }
 
 /// Opens a session channel on `handle`, runs `command` and reads until the
-/// server closes the channel, all under `timeout`.
+/// server closes the channel, all under `timeout`. With `tty` the channel
+/// first asks for a pseudo-terminal (see [`request_terminal`]).
 pub(crate) async fn run<H: russh::client::Handler>(
     handle: &russh::client::Handle<H>,
     command: &str,
     stdin: Option<&[u8]>,
+    tty: bool,
     timeout: Duration,
     cap: usize,
 ) -> ExecOutput {
@@ -62,10 +64,17 @@ pub(crate) async fn run<H: russh::client::Handler>(
         Ok(Ok(channel)) => channel,
     };
 
-    let guarded = guard(command, timeout);
+    // Under `timeout` a command is a background job of the terminal and is
+    // stopped (SIGTTOU/SIGTTIN) as soon as it touches it; a terminal's
+    // hangup when the channel closes ends it instead, as with `ssh -t`.
+    let guarded = if tty {
+        command.to_string()
+    } else {
+        guard(command, timeout)
+    };
     let read = tokio::time::timeout_at(
         deadline,
-        drive(&mut channel, &guarded, stdin, &mut progress),
+        drive(&mut channel, &guarded, stdin, tty, &mut progress),
     );
     let end = match read.await {
         Ok(end) => end,
@@ -136,8 +145,12 @@ async fn drive(
     channel: &mut Channel<Msg>,
     command: &str,
     stdin: Option<&[u8]>,
+    tty: bool,
     progress: &mut Progress,
 ) -> ExecEnd {
+    if tty && let Err(why) = request_terminal(channel).await {
+        return ExecEnd::Failed(why);
+    }
     if let Err(e) = channel.exec(true, command).await {
         return ExecEnd::Failed(format!("cannot send the command: {e}"));
     }
@@ -162,6 +175,38 @@ async fn drive(
         }
     }
     ExecEnd::Failed("connection lost before the command finished".into())
+}
+
+/// Terminal width asked for: wide, so tools that fit their output to the
+/// terminal (`ps`, `systemctl`) do not cut the lines rules read.
+const TTY_COLUMNS: u32 = 1024;
+const TTY_ROWS: u32 = 50;
+
+/// `pty-req` as `ssh -t` sends it, and its answer. `TERM=dumb` keeps
+/// colour and cursor codes out of the output; echo is off so nothing sent
+/// on stdin (a sudo password) comes back in stdout. Output processing
+/// stays as on any terminal: lines end in CRLF.
+async fn request_terminal(channel: &mut Channel<Msg>) -> Result<(), String> {
+    let modes = [(russh::Pty::ECHO, 0)];
+    if let Err(e) = channel
+        .request_pty(true, "dumb", TTY_COLUMNS, TTY_ROWS, 0, 0, &modes)
+        .await
+    {
+        return Err(format!("cannot request a terminal: {e}"));
+    }
+    while let Some(msg) = channel.wait().await {
+        match msg {
+            ChannelMsg::Success => return Ok(()),
+            ChannelMsg::Failure => {
+                return Err(
+                    "the server refused a terminal for this `tty` step (sshd `PermitTTY no`?)"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Err("connection lost while requesting a terminal".into())
 }
 
 /// What sudo prints instead of "Password:", so its prompt can be removed
