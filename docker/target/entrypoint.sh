@@ -72,7 +72,7 @@ fi
 
 # --- Privilege Secure state --------------------------------------------------
 if [ "$FLEET_ROLE" = s1 ]; then
-    mkdir -p /etc/secureone /opt/fleet/lib
+    mkdir -p /etc/secureone
     echo "${FLEET_VERSION:-4.2.0}" >/etc/secureone/version
     . /opt/fleet/bin/fleet-lib.sh
     # ids cached once, so that tool calls fork little

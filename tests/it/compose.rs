@@ -346,7 +346,11 @@ fn each_fault(
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = run(workflow, &args);
         drop(broken);
-        assert_ne!(out.code, 0, "{workflow} with {fault:?} tools passed\n{}", out.stdout);
+        assert_ne!(
+            out.code, 0,
+            "{workflow} with {fault:?} tools passed\n{}",
+            out.stdout
+        );
         for (host, names) in steps {
             assert_broken(&out, fault, host, names);
         }
@@ -403,7 +407,10 @@ fn weekly_quickstart_steps_are_skipped_until_configured() {
     let Some(_fleet) = fleet_up(false) else {
         return;
     };
-    let out = run("weekly", &["--limit", "ps-prod-2", "--set", "quickstart_cmd="]);
+    let out = run(
+        "weekly",
+        &["--limit", "ps-prod-2", "--set", "quickstart_cmd="],
+    );
     for name in ["protect-mode", "persistent-access"] {
         let s = out.step("ps-prod-2", name);
         assert_eq!(s["status"], "SKIPPED", "{name}\n{}", out.stdout);
@@ -505,7 +512,10 @@ fn quarterly_broken_tools_fail_their_steps_with_exit_status_and_stderr() {
         "quarterly",
         &|_| vec![],
         &[("ps-prod-1", "apt"), ("ps-prod-2", "cat")],
-        &[("ps-prod-1", &["pending-updates"]), ("ps-prod-2", &["version"])],
+        &[
+            ("ps-prod-1", &["pending-updates"]),
+            ("ps-prod-2", &["version"]),
+        ],
     );
 }
 
