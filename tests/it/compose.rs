@@ -340,6 +340,19 @@ fn each_fault(
     tools: &[(&str, &str)],
     steps: &[(&str, &[&str])],
 ) {
+    each_fault_with(workflow, extra, tools, &|_| steps.to_vec());
+}
+
+/// Which steps of which hosts a fault must fail.
+type StepsOf<'a> = dyn Fn(Fault) -> Vec<(&'a str, &'a [&'a str])> + 'a;
+
+/// [`each_fault`] where which steps fail depends on the fault.
+fn each_fault_with(
+    workflow: &str,
+    extra: &dyn Fn(Fault) -> Vec<String>,
+    tools: &[(&str, &str)],
+    steps: &StepsOf<'_>,
+) {
     for fault in Fault::ALL {
         let broken = Broken::new(fault, tools);
         let args = extra(fault);
@@ -351,7 +364,7 @@ fn each_fault(
             "{workflow} with {fault:?} tools passed\n{}",
             out.stdout
         );
-        for (host, names) in steps {
+        for (host, names) in steps(fault) {
             assert_broken(&out, fault, host, names);
         }
         assert_no_unearned_pass(&out);
@@ -523,13 +536,30 @@ fn quarterly_broken_tools_fail_their_steps_with_exit_status_and_stderr() {
 fn dr_stop_services_broken_tools_fail_and_stop_nothing() {
     let Some(_fleet) = fleet_up(true) else { return };
     // ps-dr-1: s1 broken, so nothing may be reported stopped; ps-dr-2:
-    // docker broken, so its containers cannot be proven gone.
-    each_fault(
+    // docker broken, so its containers cannot be proven gone. A failing or
+    // missing `s1 stop` stops the host; a silent one (exit 0) is caught by
+    // the proofs: `s1 status` prints nothing and the containers still run.
+    each_fault_with(
         "dr-stop-services",
         &|_| vec!["--yes".into()],
         &[("ps-dr-1", "s1"), ("ps-dr-2", "docker")],
-        &[("ps-dr-1", &["stop"]), ("ps-dr-2", &["no-containers"])],
+        &|fault| match fault {
+            Fault::Missing | Fault::Fails => {
+                vec![
+                    ("ps-dr-1", &["stop"][..]),
+                    ("ps-dr-2", &["no-containers"][..]),
+                ]
+            }
+            Fault::Silent => vec![
+                ("ps-dr-1", &["prove-down", "no-containers"][..]),
+                ("ps-dr-2", &["no-containers"][..]),
+            ],
+        },
     );
+    // What `s1 stop` could not do, nothing claims: the services still run.
+    let (containers, scaled) = running_services("ps-dr-1");
+    assert!(containers.iter().any(|c| c == "scanner"), "{containers:?}");
+    assert!(scaled.iter().any(|c| c == "scanner"), "{scaled:?}");
     let out = run("dr-stop-services", &["--yes", "--limit", "ps-dr-1"]);
     assert_eq!(out.host("ps-dr-1")["status"], "OK", "{}", out.stdout);
     compose_fleet(&["reset"]);
