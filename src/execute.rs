@@ -280,6 +280,7 @@ pub async fn execute(
         interrupted,
         stopped,
         totals: Totals::count(&hosts, &local, &fleet_checks),
+        warnings: plan.warnings.clone(),
         local,
         hosts,
         fleet_checks,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use minijinja::Environment;
 
-use crate::limit::{Limit, LimitError};
+use crate::limit::{Limit, LimitError, Selection};
 use crate::load::template::narrow;
 use crate::load::{LoadError, LoadErrors};
 use crate::model::{Check, Host, Inventory, SourceFile, Spanned, Step, Vars, Workflow};
@@ -78,6 +78,9 @@ pub struct Plan {
     pub globals: Vars,
     pub hosts: Vec<HostPlan>,
     pub refused: Vec<Refusal>,
+    /// Parts of `hosts` or `--limit` that selected no host while others
+    /// did: shown before the run and kept in its report.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,11 +116,10 @@ pub fn plan(
     limits: &[String],
     set: &[SetVar],
 ) -> Result<Plan, PlanError> {
-    let selected = select_hosts(
-        inventory,
-        workflow.hosts.as_ref().map(|h| h.value.as_str()),
-        limits,
-    )?;
+    let Selection {
+        hosts: selected,
+        warnings,
+    } = select_hosts(inventory, workflow.hosts.as_ref(), limits)?;
     for group in &workflow.forbid_groups {
         if !inventory.groups.iter().any(|g| g.name == group.value) && !inventory.hosts.is_empty() {
             // A forbidden group the inventory lacks protects nothing; say so
@@ -148,7 +150,7 @@ pub fn plan(
     // so in the report) even when the workflow's `hosts` would drop it.
     let mut candidates: Vec<&Host> = selected;
     if !limits.is_empty() && !workflow.forbid_groups.is_empty() {
-        for host in Limit::parse(limits)?.select(inventory)? {
+        for host in Limit::parse(limits)?.select(inventory)?.hosts {
             if !candidates.iter().any(|c| c.name == host.name) {
                 candidates.push(host);
             }
@@ -190,6 +192,7 @@ pub fn plan(
         globals,
         hosts,
         refused,
+        warnings,
     })
 }
 
@@ -399,18 +402,36 @@ impl Checker<'_> {
 }
 
 /// Hosts selected by `limits`, narrowed to the workflow's own `hosts`
-/// pattern when it has one.
+/// pattern when it has one; warnings name the parts of either that
+/// selected nothing.
 pub fn select_hosts<'a>(
     inventory: &'a Inventory,
-    workflow_hosts: Option<&str>,
+    workflow_hosts: Option<&Spanned<String>>,
     limits: &[String],
-) -> Result<Vec<&'a Host>, LimitError> {
+) -> Result<Selection<'a>, LimitError> {
     let mut selected = Limit::parse(limits)?.select(inventory)?;
+    let mut warnings: Vec<String> = selected
+        .warnings
+        .iter()
+        .map(|w| format!("--limit: {w}; running on the hosts the rest of it selects"))
+        .collect();
     if let Some(pattern) = workflow_hosts {
-        let allowed = Limit::parse(&[pattern])?.select(inventory)?;
-        selected.retain(|h| allowed.iter().any(|a| a.name == h.name));
+        let allowed = Limit::parse(&[pattern.value.as_str()])?.select(inventory)?;
+        warnings.extend(allowed.warnings.iter().map(|w| {
+            format!(
+                "workflow `hosts \"{}\"` ({}): {w}; running on the hosts the rest of it selects",
+                pattern.value,
+                pattern.span.location()
+            )
+        }));
+        selected
+            .hosts
+            .retain(|h| allowed.hosts.iter().any(|a| a.name == h.name));
     }
-    Ok(selected)
+    Ok(Selection {
+        hosts: selected.hosts,
+        warnings,
+    })
 }
 
 /// A plan for `fleet exec` (one literal command: shell text like `${#a[@]}`
@@ -421,7 +442,10 @@ pub fn plan_adhoc(
     limits: &[String],
     command: Option<(&str, Duration)>,
 ) -> Result<Plan, LimitError> {
-    let selected = select_hosts(inventory, None, limits)?;
+    let Selection {
+        hosts: selected,
+        warnings,
+    } = select_hosts(inventory, None, limits)?;
     let text = command.map(|c| c.0).unwrap_or_default();
     let source = SourceFile::new("<command line>", text);
     let span = crate::model::Span::new(&source, 0, text.len());
@@ -475,6 +499,7 @@ pub fn plan_adhoc(
             })
             .collect(),
         refused: Vec::new(),
+        warnings,
     })
 }
 

@@ -244,6 +244,10 @@ pub struct RunReport {
     /// `--fail-fast`, a rollout past `max-failures`), if it did.
     pub stopped: Option<String>,
     pub totals: Totals,
+    /// Parts of the workflow's `hosts` or of `--limit` that matched no
+    /// host; the run went on with the hosts the other parts selected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Steps run once on the controller before the hosts (`local` blocks).
     pub local: Vec<StepReport>,
     pub hosts: Vec<HostReport>,

@@ -12,7 +12,11 @@ use crate::report::DisplayConfig;
 use crate::results::{HostReport, HostStatus, RunReport, StepStatus};
 
 pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
-    let hosts = select_hosts(inventory, None, limits)?;
+    let selection = select_hosts(inventory, None, limits)?;
+    for warning in &selection.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let hosts = selection.hosts;
     let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
     for h in &hosts {
         println!(
@@ -102,8 +106,9 @@ fn host_output(h: &HostReport) -> String {
             text.push_str("\n[output truncated]\n");
         }
         match (s.status, s.exit_status, &s.reason) {
-            (StepStatus::Passed, Some(0), _) => {}
-            (StepStatus::Passed, Some(code), _) => {
+            (StepStatus::Passed, _, _) => {}
+            // The only rule of an ad-hoc command is its exit status.
+            (StepStatus::Failed, Some(code), _) => {
                 text.push_str(&format!("[exit status {code}]\n"))
             }
             (status, _, reason) => text.push_str(&format!(

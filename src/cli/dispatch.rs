@@ -165,6 +165,9 @@ fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
 
 fn check(args: CheckArgs) -> Result<i32, CliError> {
     let plan = load_and_plan(&args)?;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
         "ok: workflow `{}` ({} steps) is valid for {} hosts of inventory `{}`",
         plan.workflow.name,
@@ -254,6 +257,9 @@ pub(super) fn execute_redacted(
 ) -> Result<RunReport, CliError> {
     let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
     for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
+        eprintln!("warning: {warning}");
+    }
+    for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
     let ssh_config = ssh_config.map(std::sync::Arc::new);

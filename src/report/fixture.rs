@@ -277,6 +277,7 @@ fn run(local: Vec<StepReport>, hosts: Vec<HostReport>, checks: Vec<FleetCheckRep
         duration: Duration::from_millis(31_240),
         interrupted: false,
         stopped: None,
+        warnings: Vec::new(),
         totals: Totals::count(&hosts, &local, &checks),
         local,
         hosts,
