@@ -607,7 +607,13 @@ async fn run_step(
                     status = StepStatus::Failed;
                 }
             }
-            if out.end == ExecEnd::Completed {
+            // A step that failed before its rules (exit status not accepted,
+            // output unreadable) has no data to export: its exports are
+            // `none`, and its reason stays the command's own failure.
+            let exit_accepted = out
+                .exit_status
+                .is_some_and(|c| step.accepted_exit_statuses().contains(&c));
+            if out.end == ExecEnd::Completed && exit_accepted && reason.is_none() {
                 let errors = evaluator.exports(&step.exports, &mut step_scope, exports);
                 for (k, v) in &step_scope {
                     if step.exports.iter().any(|e| &e.name == k) {

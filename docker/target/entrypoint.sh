@@ -5,8 +5,10 @@
 #
 # Scenario variables (all optional; see docker-compose.yml):
 #   FLEET_ROLE                 s1 | bosh | certs      which fake tools exist
+#   FLEET_LOGIN_USER           the account SSH logs in as (root login is
+#                              refused); on s1 hosts it may `sudo docker`
 #   FLEET_VERSION              Privilege Secure version (/etc/secureone/version)
-#   FLEET_S1_DOWN              s1 services not running at start ("scanner")
+#   FLEET_S1_DOWN              s1 services scaled to 0 at start ("scanner")
 #   FLEET_S1_NODES             swarm nodes "name:Leader name:Reachable name:Down"
 #   FLEET_MONGO_SELF / _MEMBERS / _SET   replica set (see /opt/fleet/bin/mongo)
 #   FLEET_DATA_USED_PCT        fill the /data tmpfs to this percentage
@@ -15,7 +17,9 @@
 #   FLEET_APT_UPGRADABLE       packages `apt list --upgradable` reports
 #   FLEET_QS_UNPROTECTED / FLEET_QS_PERSISTENT_USERS   quickstart findings
 #   FLEET_BOSH_STEMCELL / FLEET_BOSH_OUTDATED          bosh deployments
-#   FLEET_CERTS                "cn:days ..." PEM certs (negative days: expired)
+#   FLEET_CERTS                "cn:days ..." certificates (negative days:
+#                              expired): PEM files for openssl, and what the
+#                              doomsday server tracks when the role has doomsday
 set -euo pipefail
 
 log() { printf 'fleet-target[%s]: %s\n' "$(hostname)" "$*" >&2; }
@@ -33,13 +37,31 @@ chmod 0644 /etc/fleet/scenario.env
 # --- tools of this role into /usr/local/bin ---------------------------------
 case $FLEET_ROLE in
     s1) tools="s1 docker mongo quickstart" ;;
-    bosh) tools="bosh" ;;
-    certs) tools="doomsday" ;;
+    bosh) tools="bosh doomsday" ;;
+    certs) tools="" ;;
     *) log "error: unknown FLEET_ROLE '$FLEET_ROLE' (s1, bosh or certs)"; exit 1 ;;
 esac
 for t in $tools apt; do
     ln -sf "/opt/fleet/bin/$t" "/usr/local/bin/$t"
 done
+
+# --- the login account ----------------------------------------------------------
+# bash with empty start-up files (~2 ms a command); password field "*" (no
+# password, not locked: sshd without PAM refuses locked accounts).
+login=${FLEET_LOGIN_USER:-}
+[ -n "$login" ] || { log "error: FLEET_LOGIN_USER is not set"; exit 1; }
+if ! id "$login" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash --password '*' "$login"
+fi
+echo '# kept empty: fleet runs one command per step' >"/home/$login/.bashrc"
+cp "/home/$login/.bashrc" "/home/$login/.profile"
+rm -f /etc/sudoers.d/fleet-login
+if [ "$FLEET_ROLE" = s1 ]; then
+    # As on a Privilege Secure node: the operator runs `sudo docker …`
+    # (checklist), and nothing else as root.
+    echo "$login ALL=(root) NOPASSWD: /usr/local/bin/docker" >/etc/sudoers.d/fleet-login
+    chmod 0440 /etc/sudoers.d/fleet-login
+fi
 
 # --- /data: a tmpfs (docker-compose.yml) filled to FLEET_DATA_USED_PCT -------
 if [ -n "${FLEET_DATA_USED_PCT:-}" ] && grep -q ' /data tmpfs ' /proc/mounts; then
@@ -50,24 +72,23 @@ fi
 
 # --- Privilege Secure state --------------------------------------------------
 if [ "$FLEET_ROLE" = s1 ]; then
-    mkdir -p /etc/secureone /opt/fleet/lib
+    mkdir -p /etc/secureone
     echo "${FLEET_VERSION:-4.2.0}" >/etc/secureone/version
     . /opt/fleet/bin/fleet-lib.sh
     # ids cached once, so that tool calls fork little
     for svc in "${S1_SERVICES[@]}"; do
+        case " ${FLEET_S1_DOWN:-} " in
+            *" $svc "*) s1_scale "$svc" 0 ;;
+            *) s1_scale "$svc" 1 ;;
+        esac
         s1_service_id "$svc" >/dev/null
         s1_container_id "$svc" >/dev/null
         s1_task_id "$svc" >/dev/null
-        ln -sf /bin/sleep "/opt/fleet/lib/s1-$svc"
     done
     for entry in $FLEET_S1_NODES; do s1_node_id "${entry%%:*}" >/dev/null; done
     mongo_uuid >/dev/null
-    for svc in "${S1_SERVICES[@]}"; do
-        case " ${FLEET_S1_DOWN:-} " in
-            *" $svc "*) rm -f "/var/lib/s1/$svc.pid" ;;
-            *) s1_start_proc "$svc" ;;
-        esac
-    done
+    # `s1 stop|start` run as the login account
+    chown -R "$login" /var/lib/s1
 
     # Backups: one a day at about 02:00 for a week; the newest is
     # FLEET_*_AGE_DAYS days old (and a few hours).
@@ -86,6 +107,9 @@ if [ "$FLEET_ROLE" = s1 ]; then
     }
     [ -n "${FLEET_BACKUP_AGE_DAYS:-}" ] && seed_backups /secureone/data/db/backups "$FLEET_BACKUP_AGE_DAYS"
     [ -n "${FLEET_RESTORE_AGE_DAYS:-}" ] && seed_backups /secureone/data/db/restore "$FLEET_RESTORE_AGE_DAYS"
+    # the Privilege Secure tree belongs to its account (checklist prompt
+    # `secureone@…:/secureone/conf/fluentd$`)
+    [ ! -d /secureone ] || chown -R "$login" /secureone
 fi
 
 # --- certificates: real PEM files relative to today --------------------------
@@ -156,8 +180,7 @@ stop_all() {
 trap stop_all TERM INT
 
 log "ready (role $FLEET_ROLE)"
-# PID 1 reaps every orphan (s1 services started over SSH end up here); sshd
-# exiting ends the container.
+# PID 1 reaps every orphan; sshd exiting ends the container.
 while kill -0 "$sshd_pid" 2>/dev/null; do
     wait -n 2>/dev/null || true
 done

@@ -52,10 +52,9 @@ fleet_id() {
     fi
 }
 
-# s1_canon NAME: short service name for NAME, secureone_NAME or s1-NAME.
+# s1_canon NAME: short service name for NAME or secureone_NAME.
 s1_canon() {
     local n=${1#secureone_}
-    n=${n#s1-}
     local s
     for s in "${S1_SERVICES[@]}"; do
         [ "$s" = "$n" ] && { echo "$n"; return 0; }
@@ -63,44 +62,40 @@ s1_canon() {
     return 1
 }
 
-# s1_pid SERVICE: pid of the service's process when it runs.
-s1_pid() {
-    local pid comm
-    [ -r "$FLEET_STATE/$1.pid" ] || return 1
-    read -r pid <"$FLEET_STATE/$1.pid" || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
-    read -r comm <"/proc/$pid/comm" || return 1
-    [ "$comm" = "s1-$1" ] || return 1
-    local stat
-    read -r stat <"/proc/$pid/stat" || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ] || return 1
-    echo "$pid"
+# The fake swarm: one replicated service per S1_SERVICES entry, its desired
+# replica count (0 or 1) in $FLEET_STATE/replicas/SERVICE. `s1 status`,
+# `docker service ls` and `docker ps` all read it; `s1 stop|start` and
+# `docker service scale` write it. A service at 1 has one running task,
+# hence one container (secureone_SERVICE.1.TASKID); at 0 it has none.
+
+# s1_running SERVICE: true when the service is scaled to 1 (its container runs).
+s1_running() {
+    local n
+    [ -r "$FLEET_STATE/replicas/$1" ] || return 1
+    read -r n <"$FLEET_STATE/replicas/$1" || return 1
+    [ "$n" = 1 ]
 }
 
-# s1_start SERVICE: starts the service's process (a sleep named s1-SERVICE,
-# in its own session so that no SSH session or timeout kills it).
-s1_start_proc() {
-    local svc=$1
-    s1_pid "$svc" >/dev/null && return 0
-    setsid "/opt/fleet/lib/s1-$svc" infinity </dev/null >/dev/null 2>&1 &
-    echo $! >"$FLEET_STATE/$svc.pid"
-}
-
-# s1_stop_proc SERVICE: stops it and waits until it is gone (max ~3 s).
-s1_stop_proc() {
-    local svc=$1 pid i
-    pid=$(s1_pid "$svc") || { rm -f "$FLEET_STATE/$svc.pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 30); do
-        s1_pid "$svc" >/dev/null || break
-        sleep 0.1
-    done
-    if s1_pid "$svc" >/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.1
+# s1_scale SERVICE 0|1: sets the desired replicas. Scaling a stopped service
+# up starts a new task: new task and container ids, as swarm does.
+s1_scale() {
+    local svc=$1 n=$2
+    if [ "$n" = 1 ] && ! s1_running "$svc"; then
+        local gen=0
+        [ -r "$FLEET_STATE/gen/$svc" ] && read -r gen <"$FLEET_STATE/gen/$svc"
+        mkdir -p "$FLEET_STATE/gen"
+        echo $((gen + 1)) >"$FLEET_STATE/gen/$svc"
     fi
-    rm -f "$FLEET_STATE/$svc.pid"
+    mkdir -p "$FLEET_STATE/replicas"
+    echo "$n" >"$FLEET_STATE/replicas/$svc.tmp"
+    mv "$FLEET_STATE/replicas/$svc.tmp" "$FLEET_STATE/replicas/$svc"
+}
+
+# s1_gen SERVICE: how many times the service's task was (re)started.
+s1_gen() {
+    local gen=0
+    [ -r "$FLEET_STATE/gen/$1" ] && read -r gen <"$FLEET_STATE/gen/$1"
+    echo "$gen"
 }
 
 # cached_id LENGTH SEED [alnum]: fleet_id, cached under $FLEET_STATE/ids
@@ -114,25 +109,31 @@ cached_id() {
 }
 s1_service_id() { cached_id 12 "svc-$HOSTNAME-$1" alnum; }
 s1_node_id() { cached_id 25 "node-$1" alnum; }
-s1_task_id() { cached_id 25 "task-$HOSTNAME-$1" alnum; }
+s1_task_id() { cached_id 25 "task-$HOSTNAME-$1-$(s1_gen "$1")" alnum; }
 mongo_uuid() {
     echo "$(cached_id 8 "uuid1-$HOSTNAME")-$(cached_id 4 "uuid2-$HOSTNAME")-4$(cached_id 3 "uuid3-$HOSTNAME")-8$(cached_id 3 "uuid4-$HOSTNAME")-$(cached_id 12 "uuid5-$HOSTNAME")"
 }
-s1_container_id() { cached_id 12 "ctr-$HOSTNAME-$1"; }
+s1_container_id() { cached_id 12 "ctr-$HOSTNAME-$1-$(s1_gen "$1")"; }
 
-# Docker-style table printing: rows of TAB-separated cells, padded to the
-# widest cell plus 3 spaces (docker's tabwriter), trailing spaces trimmed.
+# Docker-style table printing (docker/cli cli/command/formatter/formatter.go:
+# tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)): rows of TAB-separated cells,
+# each column as wide as its widest cell plus 3 spaces and at least 10, the
+# last cell unpadded (so an empty last cell leaves trailing spaces, as
+# docker's do). Widths count characters (… is one). `fleet_table 2 0 trim`
+# is bosh's layout (2 spaces, no minimum width, lines trimmed).
 fleet_table() {
-    awk -F'\t' -v gap="${1:-3}" '
+    awk -F'\t' -v gap="${1:-3}" -v minw="${2:-10}" -v trim="${3:-}" '
         function width(v,  t) { t = v; gsub(/…/, ".", t); return length(t) }
         { rows[NR] = $0; for (i = 1; i <= NF; i++) if (width($i) > w[i]) w[i] = width($i) }
+        END { for (i in w) if (w[i] + gap < minw) w[i] = minw - gap }
         END {
             for (r = 1; r <= NR; r++) {
                 k = split(rows[r], c, "\t"); line = ""
                 for (i = 1; i <= k; i++) {
                     if (i < k) line = line sprintf("%-" (w[i] + gap + length(c[i]) - width(c[i])) "s", c[i]); else line = line c[i]
                 }
-                sub(/ +$/, "", line); print line
+                if (trim != "") sub(/ +$/, "", line)
+                print line
             }
         }'
 }
@@ -141,3 +142,36 @@ fleet_table() {
 # "Tue Sep 22 2020 16:03:34 GMT+0000 (UTC)".
 js_date() { TZ=UTC printf '%(%a %b %d %Y %H:%M:%S)T GMT+0000 (UTC)' "$1"; }
 iso_date() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%S)T' "$1"; }
+
+# The swarm's service list, in `docker service ls` layout (docker/cli
+# cli/command/service/formatter.go: ID NAME MODE REPLICAS IMAGE PORTS).
+s1_service_table() {
+    {
+        printf 'ID\tNAME\tMODE\tREPLICAS\tIMAGE\tPORTS\n'
+        local svc rep
+        for svc in "${S1_SERVICES[@]}"; do
+            if s1_running "$svc"; then rep=1/1; else rep=0/1; fi
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(s1_service_id "$svc")" "secureone_$svc" replicated "$rep" \
+                "$(s1_image "$svc")" "$(s1_ports "$svc")"
+        done
+    } | fleet_table
+}
+
+# The swarm's nodes, in `docker node ls` layout (docker/cli
+# cli/command/node/formatter.go: ID HOSTNAME STATUS AVAILABILITY
+# MANAGER STATUS ENGINE VERSION; "*" marks this node's ID).
+s1_node_table() {
+    {
+        printf 'ID\tHOSTNAME\tSTATUS\tAVAILABILITY\tMANAGER STATUS\tENGINE VERSION\n'
+        local entry name mgr status id
+        for entry in $FLEET_S1_NODES; do
+            name=${entry%%:*}
+            mgr=${entry#*:}
+            status=Ready
+            if [ "$mgr" = Down ]; then status=Down; mgr=Unreachable; fi
+            id=$(s1_node_id "$name")
+            [ "$name" = "$HOSTNAME" ] && id="$id *"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$name" "$status" Active "$mgr" 20.10.24
+        done
+    } | fleet_table
+}
