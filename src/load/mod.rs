@@ -10,6 +10,7 @@ mod decode;
 mod diagnostic;
 mod duration;
 mod expect;
+mod group_graph;
 mod inventory;
 mod resolve;
 mod rollout;
