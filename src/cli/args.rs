@@ -226,8 +226,8 @@ pub struct ExecArgs {
     pub target: Target,
     #[command(flatten)]
     pub parallel: Parallel,
-    /// Per-host command timeout.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    /// Per-host command timeout (at most 7 days).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::load::parse_duration_arg)]
     pub timeout: std::time::Duration,
 }
 
