@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use minijinja::Environment;
 
+use crate::guard::{Confirmation, guarded_hosts};
 use crate::limit::{Limit, LimitError};
 use crate::load::template::narrow;
 use crate::load::{LoadError, LoadErrors};
@@ -78,6 +79,17 @@ pub struct Plan {
     pub globals: Vars,
     pub hosts: Vec<HostPlan>,
     pub refused: Vec<Refusal>,
+    /// What makes this run need typed confirmation or `--yes`.
+    pub confirmation: Confirmation,
+}
+
+impl Plan {
+    /// Why this run must be confirmed before it starts, judged on the
+    /// hosts it will touch now; empty when it need not be.
+    pub fn confirmation_reasons(&self) -> Vec<String> {
+        let hosts: Vec<&Host> = self.hosts.iter().map(|h| &h.host).collect();
+        self.confirmation.reasons(&self.workflow.name, &hosts)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -156,19 +168,19 @@ pub fn plan(
     }
     let mut hosts = Vec::new();
     let mut refused = Vec::new();
+    // Forbidden by any path: every ancestor group, and every alias (same
+    // address and port) of a forbidden host.
+    let forbidden = guarded_hosts(inventory, &workflow.forbid_groups);
     for host in candidates {
-        if let Some(group) = workflow
-            .forbid_groups
-            .iter()
-            .find(|g| host.groups.iter().any(|hg| hg == &g.value))
-        {
+        if let Some(why) = forbidden.get(&host.name) {
+            let group = workflow.forbid_groups.iter().find(|g| g.value == why.group);
             refused.push(Refusal {
                 host: host.clone(),
                 reason: format!(
-                    "host is in group `{}`, which workflow `{}` must never touch ({})",
-                    group.value,
+                    "host is {}, which workflow `{}` must never touch ({})",
+                    why.describe(host),
                     workflow.name,
-                    group.span.location()
+                    group.map(|g| g.span.location()).unwrap_or_default()
                 ),
             });
             continue;
@@ -183,6 +195,11 @@ pub fn plan(
     if !errors.is_empty() {
         return Err(PlanError::Templates(LoadErrors(errors)));
     }
+    let confirmation = Confirmation {
+        destructive: workflow.is_destructive(),
+        protected: guarded_hosts(inventory, &inventory.protected),
+        unlimited_exec: false,
+    };
     Ok(Plan {
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
@@ -190,6 +207,7 @@ pub fn plan(
         globals,
         hosts,
         refused,
+        confirmation,
     })
 }
 
@@ -454,7 +472,18 @@ pub fn plan_adhoc(
         serial: Vec::new(),
         max_failures: None,
     };
+    // `fleet ping` runs nothing: only a command is guarded.
+    let confirmation = Confirmation {
+        destructive: false,
+        protected: if command.is_some() {
+            guarded_hosts(inventory, &inventory.protected)
+        } else {
+            Default::default()
+        },
+        unlimited_exec: command.is_some() && limits.is_empty(),
+    };
     Ok(Plan {
+        confirmation,
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
         workflow: Arc::new(workflow),

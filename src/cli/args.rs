@@ -231,8 +231,9 @@ pub struct Safety {
     /// connecting.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run a destructive workflow without asking to type the inventory
-    /// name (for automation; required when stdin is not a terminal).
+    /// Run a destructive workflow, or any workflow on protected hosts,
+    /// without asking to type the inventory name (for automation; required
+    /// then when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
     /// Stop at the first failed host: start no new host or step; the rest
@@ -256,6 +257,11 @@ pub struct ExecArgs {
     pub target: Target,
     #[command(flatten)]
     pub parallel: Parallel,
+    /// Run without typing the inventory name where it is asked (protected
+    /// hosts, or more than 5 hosts without --limit); required then when
+    /// stdin is not a terminal.
+    #[arg(long)]
+    pub yes: bool,
     /// Per-host command timeout (at most 7 days).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::load::parse_duration_arg)]
     pub timeout: std::time::Duration,

@@ -23,7 +23,7 @@ use super::decode::Decoder;
 use super::diagnostic::LoadErrors;
 use super::inventory::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::resolve::resolve;
-use crate::model::{Inventory, SourceFile, Span, Vars};
+use crate::model::{Inventory, SourceFile, Span, Spanned, Vars};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -199,7 +199,22 @@ impl Builder {
         let mut tree = Tree::default();
         let (defaults, _) = self.level(d, &self.span(0, 0), self.defaults.clone());
         tree.defaults = defaults;
+        if self.defaults.get(PROTECT_VAR).is_some_and(is_true) {
+            let span = self.span(0, 0);
+            d.error(
+                &span,
+                format!("`{PROTECT_VAR}` in `all:vars` would protect every host"),
+                "protects everything",
+                Some(format!(
+                    "set `{PROTECT_VAR}=true` in the vars of the groups to protect"
+                )),
+            );
+        }
         for (name, span, parents, vars) in &self.groups {
+            if vars.get(PROTECT_VAR).is_some_and(is_true) {
+                tree.protected
+                    .push(Spanned::new(name.clone(), span.clone()));
+            }
             let (level, _) = self.level(d, span, vars.clone());
             let parents = parents
                 .iter()
@@ -241,6 +256,14 @@ impl Builder {
         }
         tree
     }
+}
+
+/// The group variable that marks a group protected, Ansible's stand-in for
+/// a KDL inventory's `protect "GROUP"`.
+pub(crate) const PROTECT_VAR: &str = "fleet_protect";
+
+fn is_true(v: &Value) -> bool {
+    matches!(v, Value::Bool(true)) || matches!(v, Value::String(s) if s == "true" || s == "yes")
 }
 
 fn text(v: &Value) -> String {

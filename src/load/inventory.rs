@@ -15,7 +15,7 @@ use super::syntax;
 use super::vars::decode_vars;
 use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
 
-const TOP_NODES: &[&str] = &["defaults", "group", "host"];
+const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
 const DEFAULTS_NODES: &[&str] = &[
     "user",
     "port",
@@ -86,6 +86,7 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
             }
             "group" => decode_group(&mut d, &context, &mut tree, node, None),
             "host" => decode_host(&mut d, &context, &mut tree, node, None),
+            "protect" => decode_protect(&mut d, &mut tree, node),
             _ => d.unknown_node(node, TOP_NODES, "at the top level"),
         }
     }
@@ -108,6 +109,8 @@ pub(crate) struct Tree {
     /// Every `host` node, definitions and membership references alike, in
     /// declaration order.
     pub(crate) hosts: Vec<HostDecl>,
+    /// `protect "prod"`: groups whose hosts no run touches unconfirmed.
+    pub(crate) protected: Vec<Spanned<String>>,
 }
 
 /// Settings and vars as written at one level: defaults, a group or a host.
@@ -166,6 +169,28 @@ impl PathContext {
             return home.clone();
         }
         self.dir.join(text)
+    }
+}
+
+/// `protect "prod" "dr"`: repeatable; every name must be a group (checked
+/// when the tree is resolved).
+fn decode_protect(d: &mut Decoder, tree: &mut Tree, node: &KdlNode) {
+    d.props(node, &[]);
+    d.no_children(node);
+    let before = tree.protected.len();
+    tree.protected.extend(
+        Decoder::args(node)
+            .filter_map(|e| d.string(e))
+            .collect::<Vec<_>>(),
+    );
+    if tree.protected.len() == before {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`protect` names no group",
+            "empty",
+            Some("write the groups to protect: `protect \"prod\"`".into()),
+        );
     }
 }
 

@@ -47,9 +47,11 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
                 .collect(),
         })
         .collect();
+    check_protected(d, &tree);
     Inventory {
         name,
         source: d.source().clone(),
+        protected: tree.protected.clone(),
         groups,
         defaults_vars: tree.defaults.vars.clone(),
         secret_vars: d.secret_vars().clone(),
@@ -150,6 +152,29 @@ fn check_cycles(d: &mut Decoder, tree: &Tree) {
                 .to_owned(),
         ),
     );
+}
+
+/// A protected group the inventory lacks protects nothing: a typo would
+/// silently leave production unguarded, so it is an error.
+fn check_protected(d: &mut Decoder, tree: &Tree) {
+    for name in &tree.protected {
+        if !tree.groups.iter().any(|g| g.name == name.value) {
+            let known: Vec<&str> = tree.groups.iter().map(|g| g.name.as_str()).collect();
+            d.error(
+                &name.span,
+                format!("protected group `{}` does not exist", name.value),
+                "no such group",
+                Some(format!(
+                    "`protect` names groups of this inventory; groups here: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            );
+        }
+    }
 }
 
 /// The group graph of a tree, walked per host.

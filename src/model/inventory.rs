@@ -24,6 +24,11 @@ pub struct Inventory {
     pub secret_vars: std::collections::BTreeSet<String>,
     /// Every host, in declaration order.
     pub hosts: Vec<Host>,
+    /// Groups named by `protect` (Ansible: a group var `fleet_protect:
+    /// true`). Any `fleet run` or `fleet exec` touching one of their hosts,
+    /// or a host at the same address and port, needs typed confirmation
+    /// or `--yes` (see `crate::guard`).
+    pub protected: Vec<super::Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
