@@ -247,3 +247,21 @@ fn ranges_expand_like_ansible() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+#[test]
+fn fleet_protect_marks_a_group_protected() -> Result<(), Box<dyn std::error::Error>> {
+    let inv = load(
+        "hosts.ini",
+        "[prod]\ndb1\n\n[prod:vars]\nfleet_protect=true\n\n[test]\nt1\n",
+    )?;
+    let protected: Vec<&str> = inv.protected.iter().map(|p| p.value.as_str()).collect();
+    assert_eq!(protected, ["prod"]);
+    let yaml = load(
+        "hosts.yml",
+        "all:\n  children:\n    prod:\n      vars:\n        fleet_protect: true\n      hosts:\n        db1:\n",
+    )?;
+    assert_eq!(yaml.protected.len(), 1);
+    let err = errors("all.ini", "[all:vars]\nfleet_protect=true\n[web]\nw1\n");
+    assert!(err.0[0].message().contains("would protect every host"), "{err:?}");
+    Ok(())
+}
