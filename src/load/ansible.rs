@@ -74,6 +74,9 @@ pub(crate) fn parse(source: Arc<SourceFile>, kind: Kind) -> Result<Inventory, Lo
     d.finish(inventory)
 }
 
+/// A parent group's name and the line that made the link.
+type Link = (String, Span);
+
 /// Collects groups and hosts in Ansible's terms, then lays them out as a
 /// fleet `Tree`.
 struct Builder {
@@ -82,7 +85,7 @@ struct Builder {
     defaults: Vars,
     /// name → (span, parents with the line naming each, vars), in
     /// first-seen order.
-    groups: Vec<(String, Span, Vec<(String, Span)>, Vars)>,
+    groups: Vec<(String, Span, Vec<Link>, Vars)>,
     /// name → (span, vars, groups), in first-seen order.
     hosts: Vec<(String, Span, Vars, Vec<String>)>,
     /// Names host ranges may still expand to (see [`MAX_RANGE_HOSTS`]).

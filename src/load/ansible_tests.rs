@@ -262,6 +262,9 @@ fn fleet_protect_marks_a_group_protected() -> Result<(), Box<dyn std::error::Err
     )?;
     assert_eq!(yaml.protected.len(), 1);
     let err = errors("all.ini", "[all:vars]\nfleet_protect=true\n[web]\nw1\n");
-    assert!(err.0[0].message().contains("would protect every host"), "{err:?}");
+    assert!(
+        err.0[0].message().contains("would protect every host"),
+        "{err:?}"
+    );
     Ok(())
 }
