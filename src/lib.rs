@@ -14,6 +14,7 @@ pub mod exit_code;
 pub mod expr;
 pub mod extract;
 pub(crate) mod fleet_checks;
+pub mod guard;
 pub mod history;
 pub mod limit;
 pub mod load;

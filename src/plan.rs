@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use minijinja::Environment;
 
+use crate::guard::{Confirmation, guarded_hosts};
 use crate::limit::{Limit, LimitError, Selection};
 use crate::load::template::narrow;
 use crate::load::{LoadError, LoadErrors};
@@ -81,6 +82,17 @@ pub struct Plan {
     /// Parts of `hosts` or `--limit` that selected no host while others
     /// did: shown before the run and kept in its report.
     pub warnings: Vec<String>,
+    /// What makes this run need typed confirmation or `--yes`.
+    pub confirmation: Confirmation,
+}
+
+impl Plan {
+    /// Why this run must be confirmed before it starts, judged on the
+    /// hosts it will touch now; empty when it need not be.
+    pub fn confirmation_reasons(&self) -> Vec<String> {
+        let hosts: Vec<&Host> = self.hosts.iter().map(|h| &h.host).collect();
+        self.confirmation.reasons(&self.workflow.name, &hosts)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -158,19 +170,19 @@ pub fn plan(
     }
     let mut hosts = Vec::new();
     let mut refused = Vec::new();
+    // Forbidden by any path: every ancestor group, and every alias (same
+    // address and port) of a forbidden host.
+    let forbidden = guarded_hosts(inventory, &workflow.forbid_groups);
     for host in candidates {
-        if let Some(group) = workflow
-            .forbid_groups
-            .iter()
-            .find(|g| host.groups.iter().any(|hg| hg == &g.value))
-        {
+        if let Some(why) = forbidden.get(&host.name) {
+            let group = workflow.forbid_groups.iter().find(|g| g.value == why.group);
             refused.push(Refusal {
                 host: host.clone(),
                 reason: format!(
-                    "host is in group `{}`, which workflow `{}` must never touch ({})",
-                    group.value,
+                    "host is {}, which workflow `{}` must never touch ({})",
+                    why.describe(host),
                     workflow.name,
-                    group.span.location()
+                    group.map(|g| g.span.location()).unwrap_or_default()
                 ),
             });
             continue;
@@ -185,6 +197,11 @@ pub fn plan(
     if !errors.is_empty() {
         return Err(PlanError::Templates(LoadErrors(errors)));
     }
+    let confirmation = Confirmation {
+        destructive: workflow.is_destructive(),
+        protected: guarded_hosts(inventory, &inventory.protected),
+        unlimited_exec: false,
+    };
     Ok(Plan {
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
@@ -193,6 +210,7 @@ pub fn plan(
         hosts,
         refused,
         warnings,
+        confirmation,
     })
 }
 
@@ -486,7 +504,18 @@ pub fn plan_adhoc(
         serial: Vec::new(),
         max_failures: None,
     };
+    // `fleet ping` runs nothing: only a command is guarded.
+    let confirmation = Confirmation {
+        destructive: false,
+        protected: if command.is_some() {
+            guarded_hosts(inventory, &inventory.protected)
+        } else {
+            Default::default()
+        },
+        unlimited_exec: command.is_some() && limits.is_empty(),
+    };
     Ok(Plan {
+        confirmation,
         inventory_name: inventory.name.clone(),
         inventory_path: inventory.source.path.display().to_string(),
         workflow: Arc::new(workflow),

@@ -64,6 +64,12 @@ pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
         &args.target.limit,
         Some((&args.command, args.timeout)),
     )?;
+    // Protected hosts, or many hosts without --limit: confirm first.
+    if !plan.confirmation_reasons().is_empty() {
+        let shown = super::confirm::render_plan(&plan);
+        let consent = super::confirm::Consent::detect(args.yes, false);
+        super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
+    }
     let report = execute_with_progress(
         &plan,
         forks(&args.parallel, None),

@@ -47,7 +47,7 @@ pub enum Command {
     /// Connect and authenticate to every host, verifying host keys.
     #[command(after_help = EXIT_CODES)]
     Ping(PingArgs),
-    /// List stored runs, newest last.
+    /// List stored runs, newest last; `history prune` removes old ones.
     History(HistoryArgs),
     /// Compare two stored runs: new failures, fixed, still failing, and
     /// exported numbers that changed.
@@ -80,7 +80,10 @@ pub enum Rerun {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
     /// Only runs of this workflow (its name, as shown in the list).
     #[arg(short, long, value_name = "NAME")]
     pub workflow: Option<String>,
@@ -90,6 +93,33 @@ pub struct HistoryArgs {
     /// Show at most the newest N runs.
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
     pub last: usize,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Remove stored runs: beyond the newest N of each workflow/inventory
+    /// pair, or older than a duration (either limit removes a run). After
+    /// every run fleet keeps the newest 100 of its pair.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("limit").required(true).multiple(true)))]
+pub struct PruneArgs {
+    /// Keep the newest N runs of each workflow/inventory pair.
+    #[arg(long, value_name = "N", group = "limit")]
+    pub keep: Option<usize>,
+    /// Remove runs that started more than this long ago (`30d`, `12h`).
+    #[arg(long, value_name = "DURATION", group = "limit", value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    /// Only runs of this workflow.
+    #[arg(short, long, value_name = "NAME")]
+    pub workflow: Option<String>,
+    /// Only runs on this inventory.
+    #[arg(short, long, value_name = "NAME")]
+    pub inventory: Option<String>,
     #[command(flatten)]
     pub state: StateDir,
 }
@@ -201,8 +231,9 @@ pub struct Safety {
     /// connecting.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run a destructive workflow without asking to type the inventory
-    /// name (for automation; required when stdin is not a terminal).
+    /// Run a destructive workflow, or any workflow on protected hosts,
+    /// without asking to type the inventory name (for automation; required
+    /// then when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
     /// Stop at the first failed host: start no new host or step; the rest
@@ -226,8 +257,13 @@ pub struct ExecArgs {
     pub target: Target,
     #[command(flatten)]
     pub parallel: Parallel,
-    /// Per-host command timeout.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    /// Run without typing the inventory name where it is asked (protected
+    /// hosts, or more than 5 hosts without --limit); required then when
+    /// stdin is not a terminal.
+    #[arg(long)]
+    pub yes: bool,
+    /// Per-host command timeout (at most 7 days).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::load::parse_duration_arg)]
     pub timeout: std::time::Duration,
 }
 

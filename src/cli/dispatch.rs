@@ -194,13 +194,9 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         print!("{shown}");
         return Ok(exit_code::OK);
     }
-    if plan.workflow.is_destructive() {
-        if args.safety.yes {
-            eprint!("{shown}");
-        } else {
-            super::confirm::confirm(&plan, &shown)?;
-        }
-    }
+    // Destructive workflows and protected hosts: typed confirmation or --yes.
+    let consent = super::confirm::Consent::detect(args.safety.yes, true);
+    super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
     let report = execute_redacted(

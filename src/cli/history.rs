@@ -7,10 +7,13 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use super::args::{Cli, CompletionsArgs, DiffArgs, HistoryArgs, ReportArgs, Rerun, StateDir};
+use super::args::{
+    Cli, CompletionsArgs, DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun,
+    StateDir,
+};
 use super::dispatch::CliError;
 use crate::exit_code;
-use crate::history::{RunMeta, Store, content_hash, diff};
+use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
 use crate::plan::Plan;
 use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
 use crate::results::{HostStatus, RunReport};
@@ -90,10 +93,42 @@ pub(super) fn record_run(
     if let Err(e) = store.save(&meta, report) {
         eprintln!("warning: run not kept in history: {e}");
     }
+    // Default retention: the newest DEFAULT_KEEP runs of this pair.
+    let retention = Retention {
+        keep: Some(DEFAULT_KEEP),
+        older_than: None,
+    };
+    let pair = |m: &RunMeta| m.same_pair(&report.workflow, &report.inventory);
+    if let Err(e) = store.prune(retention, pair, std::time::SystemTime::now()) {
+        eprintln!("warning: old runs not removed from history: {e}");
+    }
     changes
 }
 
+/// `fleet history prune`.
+fn prune(args: PruneArgs) -> Result<i32, CliError> {
+    let store = store(&args.state)?;
+    let retention = Retention {
+        keep: args.keep,
+        older_than: args.older_than,
+    };
+    let selected = |m: &RunMeta| {
+        args.workflow.as_ref().is_none_or(|w| &m.workflow == w)
+            && args.inventory.as_ref().is_none_or(|i| &m.inventory == i)
+    };
+    let removed = store.prune(retention, selected, std::time::SystemTime::now())?;
+    for m in &removed {
+        println!("removed {}  {} on {}", m.id, m.workflow, m.inventory);
+    }
+    let left = store.list()?.len();
+    eprintln!("{} runs removed, {left} kept", removed.len());
+    Ok(exit_code::OK)
+}
+
 pub(super) fn history(args: HistoryArgs) -> Result<i32, CliError> {
+    if let Some(HistoryAction::Prune(prune_args)) = args.action {
+        return prune(prune_args);
+    }
     let metas: Vec<RunMeta> = store(&args.state)?
         .list()?
         .into_iter()

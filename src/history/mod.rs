@@ -8,4 +8,7 @@ mod diff;
 mod store;
 
 pub use diff::{Change, NumberChange, RunDiff, diff};
-pub use store::{HistoryError, RunMeta, Store, content_hash, current_user};
+pub use store::{
+    DEFAULT_KEEP, HistoryError, PRIVATE_DIR_MODE, Retention, RunMeta, Store, content_hash,
+    current_user,
+};

@@ -9,16 +9,23 @@
 //! so a plain sort is chronological. Both files are written atomically and
 //! `meta.json` last: a run whose meta is missing is invisible, never half
 //! read.
+//!
+//! History is private: reports hold hosts' output. The state directory is
+//! created 0700, `runs/` and each run directory are 0700 (tightened if an
+//! older fleet left them looser), and every file is 0600. Retention: after
+//! each run the pair's runs beyond [`DEFAULT_KEEP`] are removed
+//! ([`Store::prune`]).
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Verdict, write_atomic};
+use crate::report::{Verdict, write_private};
 use crate::results::{RunReport, Totals};
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +170,24 @@ fn new_id(started_at: &str) -> String {
     format!("{stamp}-{salt:04x}")
 }
 
+/// Runs kept per workflow/inventory pair after each run: enough for months
+/// of daily runs and for `diff`/`--rerun`, bounded so hosts' output does
+/// not pile up forever. `fleet history prune` removes more.
+pub const DEFAULT_KEEP: usize = 100;
+
+/// Permission bits of the state directory and every directory under it.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// Which stored runs [`Store::prune`] removes. A run goes when either
+/// limit says so.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    /// Keep the newest N runs of each workflow/inventory pair.
+    pub keep: Option<usize>,
+    /// Remove runs that started longer ago than this.
+    pub older_than: Option<Duration>,
+}
+
 pub struct Store {
     dir: PathBuf,
 }
@@ -197,15 +222,13 @@ impl Store {
     /// Saves a run. The caller redacts secrets first: the store writes what
     /// it is given.
     pub fn save(&self, meta: &RunMeta, report: &RunReport) -> Result<(), HistoryError> {
-        let dir = self.runs().join(&meta.id);
-        fs::create_dir_all(&dir).map_err(|source| HistoryError::Io {
-            action: "create",
-            path: dir.clone(),
-            source,
-        })?;
+        let runs = self.runs();
+        private_dir(&runs)?;
+        let dir = runs.join(&meta.id);
+        private_dir(&dir)?;
         let write = |name: &str, body: String| {
             let path = dir.join(name);
-            write_atomic(&path, body.as_bytes()).map_err(|source| HistoryError::Io {
+            write_private(&path, body.as_bytes()).map_err(|source| HistoryError::Io {
                 action: "write",
                 path,
                 source,
@@ -238,7 +261,11 @@ impl Store {
             .flatten()
             .filter_map(|e| {
                 let text = fs::read_to_string(e.path().join("meta.json")).ok()?;
-                serde_json::from_str(&text).ok()
+                let meta: RunMeta = serde_json::from_str(&text).ok()?;
+                // The id names the directory `report` reads and `prune`
+                // removes: one that is not this directory's name (`../..`
+                // in an edited file) is not a run.
+                (e.file_name().to_str() == Some(meta.id.as_str())).then_some(meta)
             })
             .collect();
         metas.sort_by(|a, b| a.id.cmp(&b.id));
@@ -284,6 +311,50 @@ impl Store {
         }
     }
 
+    /// Removes the runs `retention` rejects among those `selected` accepts,
+    /// and returns them, oldest first. The newest N are counted per
+    /// workflow/inventory pair; a run whose start time cannot be read is
+    /// never removed for its age. Each run's `meta.json` goes first, so a
+    /// run interrupted half-way through removal is already invisible.
+    pub fn prune(
+        &self,
+        retention: Retention,
+        selected: impl Fn(&RunMeta) -> bool,
+        now: SystemTime,
+    ) -> Result<Vec<RunMeta>, HistoryError> {
+        let metas: Vec<RunMeta> = self.list()?.into_iter().filter(|m| selected(m)).collect();
+        let mut newer_of_pair: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        let mut doomed: Vec<&RunMeta> = Vec::new();
+        for meta in metas.iter().rev() {
+            let seen = newer_of_pair
+                .entry((meta.workflow.as_str(), meta.inventory.as_str()))
+                .or_default();
+            let beyond_keep = retention.keep.is_some_and(|keep| *seen >= keep);
+            *seen += 1;
+            let too_old = retention
+                .older_than
+                .zip(started(meta))
+                .is_some_and(|(age, start)| now.duration_since(start).is_ok_and(|d| d > age));
+            if beyond_keep || too_old {
+                doomed.push(meta);
+            }
+        }
+        doomed.reverse();
+        for meta in &doomed {
+            let dir = self.runs().join(&meta.id);
+            let io = |action, path: PathBuf| {
+                move |source| HistoryError::Io {
+                    action,
+                    path,
+                    source,
+                }
+            };
+            fs::remove_file(dir.join("meta.json")).map_err(io("remove", dir.join("meta.json")))?;
+            fs::remove_dir_all(&dir).map_err(io("remove", dir.clone()))?;
+        }
+        Ok(doomed.into_iter().cloned().collect())
+    }
+
     pub fn report(&self, meta: &RunMeta) -> Result<RunReport, HistoryError> {
         let path = self.runs().join(&meta.id).join("report.json");
         let text = fs::read_to_string(&path).map_err(|source| HistoryError::Io {
@@ -293,6 +364,40 @@ impl Store {
         })?;
         serde_json::from_str(&text).map_err(|source| HistoryError::Corrupt { path, source })
     }
+}
+
+/// When a run started, from its RFC 3339 `started_at`.
+fn started(meta: &RunMeta) -> Option<SystemTime> {
+    let t = time::OffsetDateTime::parse(
+        &meta.started_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()?;
+    Some(SystemTime::from(t))
+}
+
+/// Creates `dir` (and missing parents) 0700, or tightens an existing one to
+/// 0700: `runs/` and run directories are fleet's own, and older versions
+/// made them 0755.
+fn private_dir(dir: &Path) -> Result<(), HistoryError> {
+    let io = |action| {
+        move |source| HistoryError::Io {
+            action,
+            path: dir.to_path_buf(),
+            source,
+        }
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)
+        .map_err(io("create"))?;
+    let meta = fs::metadata(dir).map_err(io("read"))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+            .map_err(io("restrict"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -330,6 +435,117 @@ mod tests {
             crate::report::to_json(&back),
             crate::report::to_json(&report)
         );
+        Ok(())
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777)
+    }
+
+    /// Before: the state directory and runs were 0755 and files 0644, so
+    /// any local user could read every host's output.
+    #[test]
+    fn history_is_private() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let state = dir.path().join("state/fleet");
+        let store = Store::at(&state);
+        let report = fixture::mixed_run();
+        let meta = RunMeta::new(&report, "a".into(), "b".into());
+        store.save(&meta, &report)?;
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&state.join("runs")), 0o700);
+        let run = state.join("runs").join(&meta.id);
+        assert_eq!(mode(&run), 0o700);
+        assert_eq!(mode(&run.join("report.json")), 0o600);
+        assert_eq!(mode(&run.join("meta.json")), 0o600);
+        // Left 0755 by an older fleet: tightened on the next save.
+        fs::set_permissions(state.join("runs"), fs::Permissions::from_mode(0o755))?;
+        let second = RunMeta::new(&report, "a".into(), "b".into());
+        store.save(&second, &report)?;
+        assert_eq!(mode(&state.join("runs")), 0o700);
+        Ok(())
+    }
+
+    fn stored(store: &Store, id: &str, workflow: &str, started_at: &str) -> RunMeta {
+        let report = fixture::mixed_run();
+        let mut meta = RunMeta::new(&report, "a".into(), "b".into());
+        meta.id = id.into();
+        meta.workflow = workflow.into();
+        meta.started_at = started_at.into();
+        store.save(&meta, &report).unwrap_or_else(|e| panic!("{e}"));
+        meta
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_per_pair_and_drops_old_runs() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let store = Store::at(dir.path());
+        for (i, wf) in ["w", "w", "other", "w"].iter().enumerate() {
+            stored(
+                &store,
+                &format!("2024050{}T100000.000Z-000{i}", i + 1),
+                wf,
+                &format!("2024-05-0{}T10:00:00Z", i + 1),
+            );
+        }
+        let now = UNIX_EPOCH + Duration::from_secs(1_715_335_200); // 2024-05-10T10:00:00Z
+        let keep_one = Retention {
+            keep: Some(1),
+            older_than: None,
+        };
+        let removed = store.prune(keep_one, |_| true, now)?;
+        let ids: Vec<&str> = removed.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["20240501T100000.000Z-0000", "20240502T100000.000Z-0001"]
+        );
+        assert!(!dir.path().join("runs/20240501T100000.000Z-0000").exists());
+        let left: Vec<String> = store.list()?.into_iter().map(|m| m.id).collect();
+        assert_eq!(
+            left,
+            ["20240503T100000.000Z-0002", "20240504T100000.000Z-0003"]
+        );
+        // 7 days before 05-10 is 05-03: the run of 05-03 is older.
+        let week = Retention {
+            keep: None,
+            older_than: Some(Duration::from_secs(7 * 86400 - 60)),
+        };
+        let removed = store.prune(week, |m| m.workflow == "other", now)?;
+        assert_eq!(removed.len(), 1);
+        assert_eq!(store.list()?.len(), 1);
+        Ok(())
+    }
+
+    /// An edited meta.json whose id points outside the store is not a run:
+    /// never listed, so never read from or removed.
+    #[test]
+    fn a_meta_whose_id_is_not_its_directory_is_ignored() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::at(dir.path().join("state"));
+        let meta = stored(
+            &store,
+            "20240501T100000.000Z-0001",
+            "w",
+            "2024-05-01T10:00:00Z",
+        );
+        let mut evil = meta.clone();
+        evil.id = "../../victim".into();
+        fs::write(
+            dir.path()
+                .join("state/runs")
+                .join(&meta.id)
+                .join("meta.json"),
+            serde_json::to_string(&evil)?,
+        )?;
+        fs::create_dir_all(dir.path().join("victim"))?;
+        assert!(store.list()?.is_empty());
+        let all = Retention {
+            keep: Some(0),
+            older_than: None,
+        };
+        assert!(store.prune(all, |_| true, SystemTime::now())?.is_empty());
+        assert!(dir.path().join("victim").exists());
         Ok(())
     }
 

@@ -6,9 +6,13 @@
 //! `ansible_ssh_private_key_file` (and the older `ansible_ssh_host`,
 //! `ansible_ssh_port`, `ansible_ssh_user`); other variables stay vars.
 //!
-//! Not supported: a group with several parents keeps its first one (fleet
-//! groups form a tree), host ranges other than numeric `[01:20]`, and
-//! dynamic inventory scripts or plugins.
+//! Groups may have several parents (`[databases:children] prod_db` and
+//! `[prod:children] prod_db`): a host is in every ancestor of its groups,
+//! as in Ansible. A group cycle is a load error. Host ranges
+//! (`web[01:20]`, `db-[a:c]`, `[1:9:2]`) are validated and capped at
+//! [`MAX_RANGE_HOSTS`] names per file.
+//!
+//! Not supported: dynamic inventory scripts or plugins.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use super::decode::Decoder;
 use super::diagnostic::LoadErrors;
 use super::inventory::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::resolve::resolve;
-use crate::model::{Inventory, SourceFile, Span, Vars};
+use crate::model::{Inventory, SourceFile, Span, Spanned, Vars};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -70,17 +74,26 @@ pub(crate) fn parse(source: Arc<SourceFile>, kind: Kind) -> Result<Inventory, Lo
     d.finish(inventory)
 }
 
+/// A parent group's name and the line that made the link.
+type Link = (String, Span);
+
 /// Collects groups and hosts in Ansible's terms, then lays them out as a
 /// fleet `Tree`.
 struct Builder {
     source: Arc<SourceFile>,
     paths: PathContext,
     defaults: Vars,
-    /// name → (span, parent, vars), in first-seen order.
-    groups: Vec<(String, Span, Option<String>, Vars)>,
+    /// name → (span, parents with the line naming each, vars), in
+    /// first-seen order.
+    groups: Vec<(String, Span, Vec<Link>, Vars)>,
     /// name → (span, vars, groups), in first-seen order.
     hosts: Vec<(String, Span, Vars, Vec<String>)>,
+    /// Names host ranges may still expand to (see [`MAX_RANGE_HOSTS`]).
+    range_budget: usize,
 }
+
+const RANGE_HELP: &str = "ranges are `[START:END]` or `[START:END:STRIDE]`, numbers (zero-padded \
+     when START has a leading zero) or single letters; use ansible_host for IPv6 addresses";
 
 impl Builder {
     fn new(source: &Arc<SourceFile>) -> Self {
@@ -90,6 +103,7 @@ impl Builder {
             defaults: Vars::new(),
             groups: Vec::new(),
             hosts: Vec::new(),
+            range_budget: MAX_RANGE_HOSTS,
         }
     }
 
@@ -106,7 +120,7 @@ impl Builder {
             return Some(i);
         }
         self.groups
-            .push((name.to_string(), span, None, Vars::new()));
+            .push((name.to_string(), span, Vec::new(), Vars::new()));
         Some(self.groups.len() - 1)
     }
 
@@ -117,12 +131,14 @@ impl Builder {
         }
     }
 
+    /// `[parent:children] child`: one more parent for `child`; every one
+    /// counts (a cycle is reported when the tree is resolved).
     fn child(&mut self, parent: &str, child: &str, span: Span) {
         let p = self.group(parent, span.clone());
-        if let Some(c) = self.group(child, span) {
-            let parent_name = p.map(|p| self.groups[p].0.clone());
-            if self.groups[c].2.is_none() && parent_name.as_deref() != Some(child) {
-                self.groups[c].2 = parent_name;
+        if let (Some(p), Some(c)) = (p, self.group(child, span.clone())) {
+            let parent_name = self.groups[p].0.clone();
+            if !self.groups[c].2.iter().any(|(n, _)| *n == parent_name) {
+                self.groups[c].2.push((parent_name, span));
             }
         }
     }
@@ -186,37 +202,35 @@ impl Builder {
         let mut tree = Tree::default();
         let (defaults, _) = self.level(d, &self.span(0, 0), self.defaults.clone());
         tree.defaults = defaults;
-        // Parents before children, as the tree requires.
-        let mut order: Vec<usize> = Vec::new();
-        let mut pending: Vec<usize> = (0..self.groups.len()).collect();
-        while !pending.is_empty() {
-            let before = pending.len();
-            pending.retain(|&i| {
-                let ready = match &self.groups[i].2 {
-                    None => true,
-                    Some(p) => order.iter().any(|&o| &self.groups[o].0 == p),
-                };
-                if ready {
-                    order.push(i);
-                }
-                !ready
-            });
-            if pending.len() == before {
-                // A cycle of children: break it by dropping the parent.
-                order.push(pending.remove(0));
-            }
+        if self.defaults.get(PROTECT_VAR).is_some_and(is_true) {
+            let span = self.span(0, 0);
+            d.error(
+                &span,
+                format!("`{PROTECT_VAR}` in `all:vars` would protect every host"),
+                "protects everything",
+                Some(format!(
+                    "set `{PROTECT_VAR}=true` in the vars of the groups to protect"
+                )),
+            );
         }
-        for &i in &order {
-            let (name, span, parent, vars) = &self.groups[i];
+        for (name, span, parents, vars) in &self.groups {
+            if vars.get(PROTECT_VAR).is_some_and(is_true) {
+                tree.protected
+                    .push(Spanned::new(name.clone(), span.clone()));
+            }
             let (level, _) = self.level(d, span, vars.clone());
-            let parent = parent
-                .as_ref()
-                .and_then(|p| tree.groups.iter().position(|g| &g.name == p))
-                .filter(|_| self.groups[i].2.is_some());
+            let parents = parents
+                .iter()
+                .filter_map(|(p, at)| {
+                    let i = self.groups.iter().position(|g| &g.0 == p)?;
+                    Some((i, at.clone()))
+                })
+                .collect();
             tree.groups.push(GroupDecl {
                 name: name.clone(),
                 span: span.clone(),
-                parent,
+                parents,
+                defined: true,
                 level,
             });
         }
@@ -247,6 +261,14 @@ impl Builder {
     }
 }
 
+/// The group variable that marks a group protected, Ansible's stand-in for
+/// a KDL inventory's `protect "GROUP"`.
+pub(crate) const PROTECT_VAR: &str = "fleet_protect";
+
+fn is_true(v: &Value) -> bool {
+    matches!(v, Value::Bool(true)) || matches!(v, Value::String(s) if s == "true" || s == "yes")
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -274,21 +296,172 @@ fn ini_value(raw: &str) -> Value {
     Value::String(raw.to_string())
 }
 
-/// `web[01:03].example` → `web01.example`, `web02.example`, `web03.example`.
-fn expand_range(name: &str) -> Vec<String> {
-    let (Some(open), Some(close)) = (name.find('['), name.find(']')) else {
-        return vec![name.to_string()];
+/// Most host names the ranges of one inventory file may expand to, in
+/// total. Ansible has no limit; without one, `[0:99999999999]` (a typo or
+/// a hostile file) asks for a hundred billion names before anything runs.
+pub(crate) const MAX_RANGE_HOSTS: usize = 10_000;
+
+/// One `[start:end(:stride)]` of a host pattern, already validated.
+enum Range {
+    /// Zero-padded to `width` digits when `start` has a leading zero.
+    Numbers {
+        start: u64,
+        end: u64,
+        stride: u64,
+        width: usize,
+    },
+    Letters {
+        start: u8,
+        end: u8,
+        stride: u8,
+    },
+}
+
+impl Range {
+    fn len(&self) -> u128 {
+        match *self {
+            Range::Numbers {
+                start, end, stride, ..
+            } => u128::from((end - start) / stride) + 1,
+            Range::Letters { start, end, stride } => u128::from((end - start) / stride) + 1,
+        }
+    }
+
+    fn values(&self) -> Vec<String> {
+        match *self {
+            Range::Numbers {
+                start,
+                end,
+                stride,
+                width,
+            } => (start..=end)
+                .step_by(usize::try_from(stride).unwrap_or(usize::MAX))
+                .map(|n| format!("{n:0width$}"))
+                .collect(),
+            Range::Letters { start, end, stride } => (start..=end)
+                .step_by(usize::from(stride))
+                .map(|c| char::from(c).to_string())
+                .collect(),
+        }
+    }
+}
+
+/// `web[01:03].example` → `web01.example`, `web02.example`, `web03.example`;
+/// also letters (`db-[a:c]`), strides (`[1:9:2]`) and several ranges in
+/// one name, as Ansible expands them. `budget` is what is left of
+/// [`MAX_RANGE_HOSTS`] for this file. Brackets that are not a valid range
+/// are an error rather than part of a host name.
+fn expand_range(name: &str, budget: &mut usize) -> Result<Vec<String>, String> {
+    let mut literals: Vec<&str> = Vec::new();
+    let mut ranges: Vec<Range> = Vec::new();
+    let mut rest = name;
+    loop {
+        let open = rest.find('[');
+        let close = rest.find(']');
+        match (open, close) {
+            (None, None) => {
+                literals.push(rest);
+                break;
+            }
+            (Some(o), Some(c)) if o < c => {
+                let inner = &rest[o + 1..c];
+                if inner.contains('[') {
+                    return Err(format!("nested `[` in host pattern `{name}`"));
+                }
+                literals.push(&rest[..o]);
+                ranges.push(parse_range(inner).map_err(|e| format!("host pattern `{name}`: {e}"))?);
+                rest = &rest[c + 1..];
+            }
+            _ => {
+                return Err(format!(
+                    "unbalanced `[` `]` in host pattern `{name}`; a range is written \
+                     `name[01:20]`"
+                ));
+            }
+        }
+    }
+    let total = ranges
+        .iter()
+        .try_fold(1u128, |n, r| n.checked_mul(r.len()))
+        .unwrap_or(u128::MAX);
+    if total > *budget as u128 {
+        return Err(format!(
+            "host pattern `{name}` expands to {total} names; an inventory's ranges may \
+             expand to at most {MAX_RANGE_HOSTS} in total"
+        ));
+    }
+    // `total` fits the budget, so this allocates at most that many names.
+    *budget -= usize::try_from(total).unwrap_or(*budget);
+    let mut names = vec![literals[0].to_string()];
+    for (range, literal) in ranges.iter().zip(&literals[1..]) {
+        let values = range.values();
+        names = names
+            .iter()
+            .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{v}{literal}")))
+            .collect();
+    }
+    Ok(names)
+}
+
+/// `01:20`, `1:9:2`, `a:f`: what Ansible accepts between the brackets.
+fn parse_range(inner: &str) -> Result<Range, String> {
+    let parts: Vec<&str> = inner.split(':').collect();
+    let (a, b, stride) = match parts.as_slice() {
+        [a, b] => (*a, *b, None),
+        [a, b, s] => (*a, *b, Some(*s)),
+        _ => {
+            return Err(format!(
+                "`[{inner}]` is not a range like `[01:20]` or `[a:f]`"
+            ));
+        }
     };
-    let Some((a, b)) = name[open + 1..close].split_once(':') else {
-        return vec![name.to_string()];
+    let stride = match stride {
+        None => 1,
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(format!("range stride `{s}` is not a positive number")),
+        },
     };
-    let (Ok(from), Ok(to)) = (a.parse::<u64>(), b.parse::<u64>()) else {
-        return vec![name.to_string()];
+    let letter = |t: &str| match t.as_bytes() {
+        [c] if c.is_ascii_alphabetic() => Some(*c),
+        _ => None,
     };
-    let width = if a.starts_with('0') { a.len() } else { 0 };
-    (from..=to)
-        .map(|n| format!("{}{n:0width$}{}", &name[..open], &name[close + 1..]))
-        .collect()
+    if let (Some(start), Some(end)) = (letter(a), letter(b)) {
+        if start > end || start.is_ascii_lowercase() != end.is_ascii_lowercase() {
+            return Err(format!("range `[{inner}]` must go up, within one case"));
+        }
+        return Ok(Range::Letters {
+            start,
+            end,
+            stride: u8::try_from(stride).unwrap_or(u8::MAX),
+        });
+    }
+    let number = |t: &str| {
+        t.parse::<u64>()
+            .ok()
+            .filter(|_| t.bytes().all(|c| c.is_ascii_digit()))
+            .ok_or_else(|| format!("range bound `{t}` is neither a number nor a letter"))
+    };
+    let (start, end) = (number(a)?, number(b)?);
+    if start > end {
+        return Err(format!("range `[{inner}]` must go up: {start} > {end}"));
+    }
+    let width = if a.len() > 1 && a.starts_with('0') {
+        if a.len() != b.len() {
+            return Err(format!(
+                "zero-padded range `[{inner}]` needs bounds of equal width"
+            ));
+        }
+        a.len()
+    } else {
+        0
+    };
+    Ok(Range::Numbers {
+        start,
+        end,
+        stride,
+        width,
+    })
 }
 
 fn ini(d: &mut Decoder, b: &mut Builder, source: &SourceFile) {
@@ -352,8 +525,13 @@ fn ini(d: &mut Decoder, b: &mut Builder, source: &SourceFile) {
                         ),
                     }
                 }
-                for host in expand_range(name) {
-                    b.host(&host, &section.0.clone(), span.clone(), vars.clone());
+                match expand_range(name, &mut b.range_budget) {
+                    Ok(hosts) => {
+                        for host in hosts {
+                            b.host(&host, &section.0.clone(), span.clone(), vars.clone());
+                        }
+                    }
+                    Err(e) => d.error(&span, e, "bad host range", Some(RANGE_HELP.into())),
                 }
             }
             _ => {}
@@ -429,8 +607,13 @@ fn yaml_group(
             let Some(name) = name.as_str() else { continue };
             let hspan = yaml_span(b, source, name);
             let vars = yaml_vars(d, &hspan, Some(hvars));
-            for host in expand_range(name) {
-                b.host(&host, group, hspan.clone(), vars.clone());
+            match expand_range(name, &mut b.range_budget) {
+                Ok(hosts) => {
+                    for host in hosts {
+                        b.host(&host, group, hspan.clone(), vars.clone());
+                    }
+                }
+                Err(e) => d.error(&hspan, e, "bad host range", Some(RANGE_HELP.into())),
             }
         }
     }

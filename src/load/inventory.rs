@@ -15,7 +15,7 @@ use super::syntax;
 use super::vars::decode_vars;
 use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
 
-const TOP_NODES: &[&str] = &["defaults", "group", "host"];
+const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
 const DEFAULTS_NODES: &[&str] = &[
     "user",
     "port",
@@ -86,6 +86,7 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
             }
             "group" => decode_group(&mut d, &context, &mut tree, node, None),
             "host" => decode_host(&mut d, &context, &mut tree, node, None),
+            "protect" => decode_protect(&mut d, &mut tree, node),
             _ => d.unknown_node(node, TOP_NODES, "at the top level"),
         }
     }
@@ -102,11 +103,14 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
 #[derive(Default)]
 pub(crate) struct Tree {
     pub(crate) defaults: Level,
-    /// In declaration order, parents before children.
+    /// One per group name, in order of first mention. Parents may come
+    /// after their children (a forward reference).
     pub(crate) groups: Vec<GroupDecl>,
     /// Every `host` node, definitions and membership references alike, in
     /// declaration order.
     pub(crate) hosts: Vec<HostDecl>,
+    /// `protect "prod"`: groups whose hosts no run touches unconfirmed.
+    pub(crate) protected: Vec<Spanned<String>>,
 }
 
 /// Settings and vars as written at one level: defaults, a group or a host.
@@ -119,8 +123,13 @@ pub(crate) struct Level {
 pub(crate) struct GroupDecl {
     pub(crate) name: String,
     pub(crate) span: Span,
-    /// Index into `Tree::groups`.
-    pub(crate) parent: Option<usize>,
+    /// Direct parents, indices into `Tree::groups`, each with the node
+    /// that made the link (for a cycle's error).
+    pub(crate) parents: Vec<(usize, Span)>,
+    /// Written with a children block. A bare `group NAME` inside another
+    /// group is a membership reference when the group is defined
+    /// elsewhere.
+    pub(crate) defined: bool,
     pub(crate) level: Level,
 }
 
@@ -163,6 +172,28 @@ impl PathContext {
     }
 }
 
+/// `protect "prod" "dr"`: repeatable; every name must be a group (checked
+/// when the tree is resolved).
+fn decode_protect(d: &mut Decoder, tree: &mut Tree, node: &KdlNode) {
+    d.props(node, &[]);
+    d.no_children(node);
+    let before = tree.protected.len();
+    tree.protected.extend(
+        Decoder::args(node)
+            .filter_map(|e| d.string(e))
+            .collect::<Vec<_>>(),
+    );
+    if tree.protected.len() == before {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`protect` names no group",
+            "empty",
+            Some("write the groups to protect: `protect \"prod\"`".into()),
+        );
+    }
+}
+
 fn decode_defaults(d: &mut Decoder, paths: &PathContext, node: &KdlNode) -> Level {
     d.no_args(node);
     d.props(node, &[]);
@@ -184,21 +215,45 @@ fn decode_group(
     parent: Option<usize>,
 ) {
     d.props(node, &[]);
-    let name = name_arg(d, node, "the group name");
+    let Some(name) = name_arg(d, node, "the group name") else {
+        return;
+    };
     let span = d.node_span(node);
-    let index = tree.groups.len();
-    if let Some(name) = &name
-        && let Some(first) = tree.groups.iter().find(|g| g.name == name.value)
+    let defines = node.children().is_some();
+    let index = match tree.groups.iter().position(|g| g.name == name.value) {
+        Some(existing) => {
+            let first = &mut tree.groups[existing];
+            if defines && first.defined {
+                let first = first.span.clone();
+                d.duplicate("group", &name.value, &first, &span);
+                return;
+            }
+            if defines {
+                // An earlier bare mention was a reference to this one.
+                first.span = span.clone();
+                first.defined = true;
+            }
+            existing
+        }
+        None => {
+            tree.groups.push(GroupDecl {
+                name: name.value,
+                span: span.clone(),
+                parents: Vec::new(),
+                defined: defines,
+                level: Level::default(),
+            });
+            tree.groups.len() - 1
+        }
+    };
+    if let Some(parent) = parent
+        && !tree.groups[index].parents.iter().any(|(p, _)| *p == parent)
     {
-        let first = first.span.clone();
-        d.duplicate("group", &name.value, &first, &span);
+        tree.groups[index].parents.push((parent, span));
     }
-    tree.groups.push(GroupDecl {
-        name: name.map(|n| n.value).unwrap_or_default(),
-        span,
-        parent,
-        level: Level::default(),
-    });
+    if !defines {
+        return;
+    }
 
     let mut level = Level::default();
     let mut seen = Seen::default();

@@ -75,14 +75,23 @@ fn names_and_order() {
             "standalone"
         ]
     );
-    let groups: Vec<(&str, Option<&str>)> = inv
+    let groups: Vec<(&str, Vec<&str>)> = inv
         .groups
         .iter()
-        .map(|g| (g.name.as_str(), g.parent.as_deref()))
+        .map(|g| {
+            (
+                g.name.as_str(),
+                g.parents.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         groups,
-        [("prod", None), ("prod-east", Some("prod")), ("dr", None)]
+        [
+            ("prod", vec![]),
+            ("prod-east", vec!["prod"]),
+            ("dr", vec![])
+        ]
     );
     assert_eq!(inv.groups[1].span.location(), "inventories/test.kdl:20:5");
 }
@@ -223,5 +232,54 @@ host g
             "duplicate host `a`",
             "host `g` has the same name as a group",
         ]
+    );
+}
+
+/// A bare `group NAME` inside another group adds a parent: the group (and
+/// its hosts) is in both, however the graph is walked.
+#[test]
+fn a_group_referenced_in_two_groups_has_both_as_ancestors() {
+    let inv = inventory(
+        r#"
+group prod { group prod_db; vars { env "production" } }
+group databases {
+    user "dba"
+    group prod_db { host db1 address="10.0.0.5" }
+}
+group site { group databases }
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{}", render(&e)));
+    let db1 = host(&inv, "db1");
+    let mut groups = db1.groups.clone();
+    groups.sort();
+    assert_eq!(groups, ["databases", "prod", "prod_db", "site"]);
+    assert_eq!(db1.vars["env"], json!("production"));
+    // Settings follow the defining chain: prod_db, then its parents.
+    assert_eq!(db1.user, "dba");
+    let prod_db = inv.groups.iter().find(|g| g.name == "prod_db");
+    assert_eq!(
+        prod_db.map(|g| g.parents.clone()),
+        Some(vec!["prod".to_string(), "databases".to_string()])
+    );
+}
+
+#[test]
+fn group_cycles_are_a_load_error_naming_the_link() {
+    let text = "group a { group b }\ngroup b { group c }\ngroup c {\n    group a\n}\n";
+    let errors = inventory(text).expect_err("cycle");
+    let messages: Vec<&str> = errors.iter().map(|e| e.message()).collect();
+    assert_eq!(
+        messages,
+        ["group cycle: `a` contains `b` contains `c` contains `a`"],
+        "{}",
+        render(&errors)
+    );
+    assert_eq!(errors.0[0].location(), "inventories/test.kdl:4:5");
+    let errors = inventory("group a { group a }\n").expect_err("self");
+    assert!(
+        errors.0[0].message().contains("group cycle"),
+        "{}",
+        render(&errors)
     );
 }

@@ -10,6 +10,7 @@ mod decode;
 mod diagnostic;
 mod duration;
 mod expect;
+mod group_graph;
 mod inventory;
 mod resolve;
 mod rollout;
@@ -36,5 +37,6 @@ mod test_support;
 mod workflow_tests;
 
 pub use diagnostic::{LoadError, LoadErrors};
+pub use duration::{MAX_DURATION, parse_duration_arg};
 pub use inventory::{load_inventory, parse_inventory};
 pub use workflow::{load_workflow, parse_workflow};

@@ -2,14 +2,17 @@
 //! `host` node defines each host and which merely adds it to a group, then
 //! applies inheritance so nothing downstream walks the group tree again.
 //!
-//! Settings come from the defining location only — host, then innermost
-//! to outermost group, then defaults, then built-ins: a host's connection
-//! is one place's decision. Group membership and vars come from every group the
-//! host is in, since a group like `dr` exists precisely to tag hosts.
+//! Settings come from the defining location only — host, then its group
+//! and that group's ancestors nearest first, then defaults, then built-ins:
+//! a host's connection is one place's decision. Group membership and vars
+//! come from every group the host is in and every ancestor of those (groups
+//! are a graph, see `group_graph`), since a group like `dr` exists
+//! precisely to tag hosts.
 
 use std::collections::BTreeSet;
 
 use super::decode::Decoder;
+use super::group_graph;
 use super::inventory::{HostDecl, Level, Tree};
 use crate::model::inventory::{DEFAULT_CONNECT_TIMEOUT, GroupInfo};
 use crate::model::{Host, HostSettings, Inventory, Vars};
@@ -17,8 +20,10 @@ use crate::model::{Host, HostSettings, Inventory, Vars};
 const DEFAULT_PORT: u16 = 22;
 
 pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
+    check_cycles(d, &tree);
     let definitions = definitions(d, &tree);
     check_name_clashes(d, &tree, &definitions);
+    let graph = Graph::new(&tree);
     let default_user = std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())
@@ -26,7 +31,7 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
 
     let mut hosts: Vec<Host> = definitions
         .iter()
-        .map(|&index| resolve_host(&tree, index, &default_user))
+        .map(|&index| resolve_host(&tree, &graph, index, &default_user))
         .collect();
     attach_jump_hosts(&mut hosts);
     let groups = tree
@@ -35,12 +40,18 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         .map(|g| GroupInfo {
             name: g.name.clone(),
             span: g.span.clone(),
-            parent: g.parent.map(|p| tree.groups[p].name.clone()),
+            parents: g
+                .parents
+                .iter()
+                .map(|(p, _)| tree.groups[*p].name.clone())
+                .collect(),
         })
         .collect();
+    check_protected(d, &tree);
     Inventory {
         name,
         source: d.source().clone(),
+        protected: tree.protected.clone(),
         groups,
         defaults_vars: tree.defaults.vars.clone(),
         secret_vars: d.secret_vars().clone(),
@@ -95,14 +106,114 @@ fn check_name_clashes(d: &mut Decoder, tree: &Tree, definitions: &[usize]) {
     }
 }
 
-fn resolve_host(tree: &Tree, index: usize, default_user: &str) -> Host {
+/// A group that contains itself, directly or through its children, is
+/// refused: membership would be ambiguous and, before this check, the
+/// Ansible import silently dropped a link to break it.
+fn check_cycles(d: &mut Decoder, tree: &Tree) {
+    let parents: Vec<Vec<usize>> = tree
+        .groups
+        .iter()
+        .map(|g| g.parents.iter().map(|(p, _)| *p).collect())
+        .collect();
+    let Some(cycle) = group_graph::cycle(&parents) else {
+        return;
+    };
+    // cycle[i+1] is a parent of cycle[i], the first's parent is the last.
+    // Blame the link written last: reading the file top down, it is the
+    // one that closes the loop.
+    let n = cycle.len();
+    let link = |i: usize| {
+        let (child, parent) = (cycle[i], cycle[(i + 1) % n]);
+        tree.groups[child]
+            .parents
+            .iter()
+            .find(|(p, _)| *p == parent)
+            .map_or_else(|| tree.groups[child].span.clone(), |(_, s)| s.clone())
+    };
+    let k = (0..n).max_by_key(|&i| link(i).offset).unwrap_or(0);
+    let closing = link(k);
+    // From the child of that link down to it again: `a` contains `b` ….
+    let path: Vec<&str> = (0..=n)
+        .map(|j| tree.groups[cycle[(k + n * 2 - j) % n]].name.as_str())
+        .collect();
+    d.error(
+        &closing,
+        format!(
+            "group cycle: {}",
+            path.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" contains ")
+        ),
+        "closes the cycle",
+        Some(
+            "a group cannot contain itself, directly or through its child groups; \
+             remove one of these links"
+                .to_owned(),
+        ),
+    );
+}
+
+/// A protected group the inventory lacks protects nothing: a typo would
+/// silently leave production unguarded, so it is an error.
+fn check_protected(d: &mut Decoder, tree: &Tree) {
+    for name in &tree.protected {
+        if !tree.groups.iter().any(|g| g.name == name.value) {
+            let known: Vec<&str> = tree.groups.iter().map(|g| g.name.as_str()).collect();
+            d.error(
+                &name.span,
+                format!("protected group `{}` does not exist", name.value),
+                "no such group",
+                Some(format!(
+                    "`protect` names groups of this inventory; groups here: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            );
+        }
+    }
+}
+
+/// The group graph of a tree, walked per host.
+struct Graph {
+    parents: Vec<Vec<usize>>,
+    ranks: Vec<usize>,
+}
+
+impl Graph {
+    fn new(tree: &Tree) -> Self {
+        let parents: Vec<Vec<usize>> = tree
+            .groups
+            .iter()
+            .map(|g| g.parents.iter().map(|(p, _)| *p).collect())
+            .collect();
+        let ranks = group_graph::ranks(&parents);
+        Graph { parents, ranks }
+    }
+
+    /// `group` and its ancestors, nearest first.
+    fn ancestors(&self, group: Option<usize>) -> Vec<usize> {
+        group.map_or_else(Vec::new, |g| group_graph::ancestors(&self.parents, g))
+    }
+}
+
+fn resolve_host(tree: &Tree, graph: &Graph, index: usize, default_user: &str) -> Host {
     let host = &tree.hosts[index];
-    // Most specific first: the host, its groups inner to outer, defaults.
+    // Most specific first: the host, its group and that group's ancestors
+    // nearest first, defaults.
     let mut chain: Vec<&Level> = vec![&host.level];
-    chain.extend(ancestors(tree, host.group).map(|g| &tree.groups[g].level));
+    chain.extend(
+        graph
+            .ancestors(host.group)
+            .into_iter()
+            .map(|g| &tree.groups[g].level),
+    );
     chain.push(&tree.defaults);
 
-    let memberships = memberships(tree, host);
+    let memberships = memberships(tree, graph, host);
     let mut vars = tree.defaults.vars.clone();
     for &group in &memberships {
         merge(&mut vars, &tree.groups[group].level.vars);
@@ -192,19 +303,19 @@ fn first_non_empty<T: Clone>(chain: &[&Level], list: impl Fn(&Level) -> &Vec<T>)
         .unwrap_or_default()
 }
 
-/// Every group containing any `host` node of this name, ancestors
-/// included, in declaration order (so outer groups before inner ones).
-fn memberships(tree: &Tree, host: &HostDecl) -> BTreeSet<usize> {
-    tree.hosts
+/// Every group containing any `host` node of this name, with every
+/// ancestor of each, parents before children (ties in declaration order),
+/// so inner groups' vars win.
+fn memberships(tree: &Tree, graph: &Graph, host: &HostDecl) -> Vec<usize> {
+    let all: BTreeSet<usize> = tree
+        .hosts
         .iter()
         .filter(|h| h.name == host.name)
-        .flat_map(|h| ancestors(tree, h.group))
-        .collect()
-}
-
-/// `group` and its parents, innermost first.
-fn ancestors(tree: &Tree, group: Option<usize>) -> impl Iterator<Item = usize> + '_ {
-    std::iter::successors(group, |&g| tree.groups[g].parent)
+        .flat_map(|h| graph.ancestors(h.group))
+        .collect();
+    let mut all: Vec<usize> = all.into_iter().collect();
+    all.sort_by_key(|&g| graph.ranks[g]);
+    all
 }
 
 fn merge(into: &mut Vars, from: &Vars) {

@@ -15,7 +15,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Inventory {
     pub name: String,
     pub source: Arc<SourceFile>,
-    /// Every group name, in declaration order (children after parents).
+    /// Every group, in order of first mention.
     pub groups: Vec<GroupInfo>,
     /// `defaults { vars { … } }`: shared by every host, so also visible to
     /// the controller's `local` steps and to fleet checks.
@@ -24,13 +24,20 @@ pub struct Inventory {
     pub secret_vars: std::collections::BTreeSet<String>,
     /// Every host, in declaration order.
     pub hosts: Vec<Host>,
+    /// Groups named by `protect` (Ansible: a group var `fleet_protect:
+    /// true`). Any `fleet run` or `fleet exec` touching one of their hosts,
+    /// or a host at the same address and port, needs typed confirmation
+    /// or `--yes` (see `crate::guard`).
+    pub protected: Vec<super::Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct GroupInfo {
     pub name: String,
     pub span: Span,
-    pub parent: Option<String>,
+    /// Direct parents: groups form a graph, and a host is in every
+    /// ancestor of its groups (see `Host::groups`).
+    pub parents: Vec<String>,
 }
 
 /// Connection settings as written at one level (defaults, a group, a host);
@@ -81,7 +88,9 @@ pub struct Host {
     /// `~/.ssh/known_hosts`.
     pub known_hosts: Vec<PathBuf>,
     pub connect_timeout: Duration,
-    /// Every group the host belongs to, ancestors included.
+    /// Every group the host belongs to, every ancestor of each included
+    /// (whatever the path), outer groups first. Guards (`forbid-groups`,
+    /// `protect`) rely on this being complete.
     pub groups: Vec<String>,
     /// Merged: defaults < groups (outer to inner, declaration order) < host.
     pub vars: Vars,

@@ -19,7 +19,7 @@ mod summary;
 #[cfg(test)]
 pub(crate) mod fixture;
 
-pub(crate) use atomic::write_atomic;
+pub(crate) use atomic::write_private;
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};

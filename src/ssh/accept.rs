@@ -68,10 +68,15 @@ impl Recorder {
 }
 
 /// Appends `line`, first adding a newline if the file does not end with
-/// one; creates the file (and `~/.ssh`) when missing, like ssh does.
+/// one; creates the file (and `~/.ssh`, 0700 like ssh does: it will hold
+/// keys) when missing.
 async fn append(path: &Path, line: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir).await?;
+        tokio::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(crate::history::PRIVATE_DIR_MODE)
+            .create(dir)
+            .await?;
     }
     let needs_newline = match tokio::fs::read(path).await {
         Ok(bytes) => bytes.last().is_some_and(|&b| b != b'\n'),
@@ -95,4 +100,24 @@ async fn append(path: &Path, line: &str) -> std::io::Result<()> {
 /// OpenSSH writes to the first `UserKnownHostsFile`.
 pub(crate) fn target_file(files: &[PathBuf]) -> Option<&Path> {
     files.first().map(PathBuf::as_path)
+}
+
+#[cfg(test)]
+mod private_dir_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Before: a missing `~/.ssh` was created 0755 when accept-new
+    /// recorded the first key.
+    #[tokio::test]
+    async fn a_missing_ssh_dir_is_created_0700() -> Result<(), Box<dyn std::error::Error>> {
+        let home = tempfile::tempdir()?;
+        let file = home.path().join(".ssh/known_hosts");
+        super::append(&file, "host ssh-ed25519 AAAA\n").await?;
+        let mode = std::fs::metadata(home.path().join(".ssh"))?
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(std::fs::read_to_string(&file)?, "host ssh-ed25519 AAAA\n");
+        Ok(())
+    }
 }

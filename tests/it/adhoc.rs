@@ -186,3 +186,55 @@ fn usage_errors_share_the_config_exit_code() {
         out.stderr
     );
 }
+
+/// An ad-hoc command sent to a whole inventory is more often a slip than a
+/// plan: above fleet::guard::EXEC_CONFIRM_ABOVE hosts without --limit it
+/// needs the typed confirmation, or --yes. On main it ran everywhere.
+#[test]
+fn exec_on_many_hosts_without_limit_needs_confirmation() {
+    let listeners: Vec<_> = (0..=fleet::guard::EXEC_CONFIRM_ABOVE)
+        .map(|_| crate::cli::silent_listener())
+        .collect();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("many.kdl");
+    let text: String = listeners
+        .iter()
+        .enumerate()
+        .map(|(i, (_, port))| format!("host h{i} address=\"127.0.0.1\" port={port}\n"))
+        .collect();
+    std::fs::write(&inv, text).unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&["exec", "--inventory", &path(&inv), "touch /tmp/everywhere"]).run();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("without --limit (more than 5)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    for (listener, _) in &listeners {
+        crate::cli::assert_no_connection(listener);
+    }
+}
+
+#[test]
+fn exec_on_protected_hosts_needs_yes() {
+    let hosts = Fleet::start(1);
+    let inv = hosts.write_file(
+        "protected.kdl",
+        &format!("protect \"all-hosts\"\n{}", hosts.inventory_kdl()),
+    );
+    let out = fleet(&["exec", "--inventory", &path(&inv), "echo hi"]).run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("1 protected host"), "{}", out.stderr);
+    let out = fleet(&["exec", "--inventory", &path(&inv), "--yes", "echo hi"]).run();
+    out.expect_code(0);
+    assert!(out.stdout.contains("hi\n"), "{}", out.stdout);
+}
+
+/// On main `--timeout 99999999999y` was accepted and overflowed the clock.
+#[test]
+fn exec_timeout_is_capped() {
+    let out = fleet(&["exec", "--inventory", "example", "--timeout", "8d", "true"]).run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("maximum of 7days"), "{}", out.stderr);
+}

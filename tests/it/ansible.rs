@@ -48,3 +48,38 @@ fn an_ansible_ini_inventory_runs_like_a_fleet_one() {
     assert_eq!(out.json()["totals"]["hosts_ok"], 2, "{}", out.stdout);
     assert_eq!(out.json()["inventory"], "hosts");
 }
+
+/// On main `a]b[1:2` panicked and `[0:99999999999]` tried to build a
+/// hundred billion names; both are load errors naming file:line now.
+#[test]
+fn malformed_or_huge_ranges_are_load_errors_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (host, message) in [
+        ("a]b[1:2", "unbalanced"),
+        ("web[0:99999999999]", "expands to 100000000000 names"),
+    ] {
+        let inv = dir.path().join("bad.ini");
+        std::fs::write(&inv, format!("[web]\nok1\n{host}\n")).unwrap_or_else(|e| panic!("{e}"));
+        let out = fleet(&["hosts", "--inventory", &inv.display().to_string()]).run();
+        out.expect_code(2);
+        assert!(out.stderr.contains(message), "{}", out.stderr);
+        assert!(out.stderr.contains("bad.ini:3:1"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_group_cycle_is_a_load_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("cycle.ini");
+    std::fs::write(&inv, "[a]\nh1\n\n[a:children]\nb\n\n[b:children]\na\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&["hosts", "--inventory", &inv.display().to_string()]).run();
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("group cycle: `a` contains `b` contains `a`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("cycle.ini:8:1"), "{}", out.stderr);
+}

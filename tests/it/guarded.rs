@@ -202,3 +202,109 @@ fn fail_fast_stops_new_hosts_after_the_first_failure() {
         );
     }
 }
+
+/// Issue 12, attack 2: `prod_db` is a child of both `databases` and
+/// `prod`, and `db1-dr` is a second name for db1's address and port. On
+/// main the Ansible import kept only `prod_db`'s first parent and aliases
+/// were not compared, so `forbid-groups "prod"` planned both and fleet
+/// connected to the production database.
+#[test]
+fn forbid_groups_refuse_a_second_parent_and_an_alias_and_connect_to_neither() {
+    let (listener, port) = silent_listener();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("site.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[prod_db]\ndb1 ansible_host=127.0.0.1 ansible_port={port}\n\n\
+             [dr]\ndb1-dr ansible_host=127.0.0.1 ansible_port={port}\n\n\
+             [databases:children]\nprod_db\n\n[prod:children]\nprod_db\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let wf = dir.path().join("stop.kdl");
+    std::fs::write(
+        &wf,
+        "workflow stop {\n    destructive\n    forbid-groups \"prod\"\n    step s { run \"echo stopped\" }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&[
+        "run",
+        &path(&wf),
+        "--inventory",
+        &path(&inv),
+        "--limit",
+        "db1,db1-dr",
+        "--yes",
+    ])
+    .json_in(dir.path())
+    .run();
+    out.expect_code(3);
+    assert_eq!(out.host("db1")["status"], "REFUSED");
+    assert_eq!(out.host("db1-dr")["status"], "REFUSED");
+    let why = out.host("db1-dr")["refused"].as_str().unwrap_or_default();
+    assert!(
+        why.contains(&format!("127.0.0.1:{port}")) && why.contains("`db1`"),
+        "{why}"
+    );
+    assert_no_connection(&listener);
+}
+
+/// An inventory's `protect "prod"` guards every run on its hosts, not only
+/// destructive ones: without a terminal and without --yes nothing connects
+/// (on main a read-only workflow ran on them unasked).
+#[test]
+fn protected_hosts_need_yes_for_any_workflow() {
+    let (listener, port) = silent_listener();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("site.kdl");
+    std::fs::write(
+        &inv,
+        format!(
+            "protect \"prod\"\ngroup prod {{\n    host db1 address=\"127.0.0.1\" port={port}\n}}\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let wf = dir.path().join("uptime.kdl");
+    std::fs::write(&wf, "workflow uptime {\n    step s { run \"uptime\" }\n}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&["run", &path(&wf), "--inventory", &path(&inv)]).run();
+    out.expect_code(2);
+    assert!(out.stderr.contains("protected host"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("db1 (in group `prod`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert_no_connection(&listener);
+    // A typo in `protect` would protect nothing: it is a load error.
+    std::fs::write(&inv, "protect \"prdo\"\ngroup prod { host db1 }\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = fleet(&["check", &path(&wf), "--inventory", &path(&inv)]).run();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("protected group `prdo` does not exist"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn protected_hosts_run_with_yes() {
+    let hosts = Fleet::start(1);
+    let wf = hosts.write_file(
+        "uptime.kdl",
+        "workflow uptime {\n    step s { run \"echo up\" }\n}\n",
+    );
+    let inv = hosts.write_file(
+        "protected.kdl",
+        &format!("protect \"all-hosts\"\n{}", hosts.inventory_kdl()),
+    );
+    let out = fleet(&["run", &path(&wf), "--inventory", &path(&inv), "--yes"])
+        .json_in(hosts.dir())
+        .run();
+    out.expect_code(0);
+    assert!(out.stderr.contains("confirmed by --yes"), "{}", out.stderr);
+    assert_eq!(out.step("host-1", "s")["stdout"]["text"], "up\n");
+}

@@ -268,3 +268,64 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
     );
     assert!(man.stdout.contains("history"), "{}", man.stdout);
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Before: the state directory was 0755 and history and report files
+/// 0644, readable by every local user, and nothing was ever removed.
+#[test]
+fn history_is_private_reports_keep_their_mode_and_prune_removes_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let hosts = Fleet::start(1);
+    let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
+    let inv = hosts.write_inventory("hosts");
+    let state = hosts.dir().join("private-state");
+    let report = hosts.dir().join("shared-report.json");
+    std::fs::write(&report, "{}").expect("write report");
+    std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let mut args = run_args(&wf, &inv);
+    args.extend(["--report-json".to_string(), report.display().to_string()]);
+    for _ in 0..3 {
+        fleet(&args).state_in(&state).run().expect_code(0);
+    }
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("runs")), 0o700);
+    let runs: Vec<_> = std::fs::read_dir(state.join("runs"))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(runs.len(), 3);
+    for run in &runs {
+        assert_eq!(mode(run), 0o700);
+        assert_eq!(mode(&run.join("report.json")), 0o600);
+        assert_eq!(mode(&run.join("meta.json")), 0o600);
+    }
+    assert_eq!(mode(&report), 0o640, "a replaced report keeps its mode");
+
+    let pruned = fleet(&["history", "prune", "--keep", "1"])
+        .state_in(&state)
+        .run();
+    pruned.expect_code(0);
+    assert!(
+        pruned.stderr.contains("2 runs removed, 1 kept"),
+        "{}",
+        pruned.stderr
+    );
+    let listed = fleet(&["history"]).state_in(&state).run();
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+    let pruned = fleet(&["history", "prune", "--older-than", "1s"])
+        .state_in(&state)
+        .run();
+    pruned.expect_code(0);
+    let none = fleet(&["history", "prune"]).state_in(&state).run();
+    none.expect_code(2);
+    assert!(none.stderr.contains("--keep"), "{}", none.stderr);
+}
