@@ -25,6 +25,7 @@ use crate::results::{
 };
 use crate::rollout::threshold_reason;
 use crate::ssh::{Session, SshContext};
+use crate::workers::HostTasks;
 
 /// Output kept per stream per step. Larger output is counted and dropped,
 /// so a runaway command cannot exhaust the controller's memory.
@@ -157,7 +158,7 @@ pub async fn execute(
             break;
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = HostTasks::new();
         // Hosts take their forks slot in inventory order (a semaphore alone
         // serves tasks in whatever order the runtime first polls them).
         let turn = Arc::new((AtomicUsize::new(0), Notify::new()));
@@ -170,7 +171,7 @@ pub async fn execute(
             let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
             let halt_handle = halt_handle.clone();
             let (cap, fail_fast) = (options.output_cap, options.fail_fast);
-            tasks.spawn(async move {
+            tasks.spawn(index, &plan.hosts[index].host, async move {
                 loop {
                     // Created before the check, so no wake-up is missed.
                     let notified = turn.1.notified();
@@ -184,7 +185,7 @@ pub async fn execute(
                 turn.0.fetch_add(1, Ordering::SeqCst);
                 turn.1.notify_waiters();
                 if let Some(why) = halt.reason() {
-                    return (index, not_run_host(&host.host, &why));
+                    return not_run_host(&host.host, &why);
                 }
                 let worker = Worker {
                     ctx: &ctx,
@@ -206,7 +207,7 @@ pub async fn execute(
                         report.name
                     ));
                 }
-                (index, report)
+                report
             });
         }
         drop(tx);
@@ -223,15 +224,26 @@ pub async fn execute(
                     halt_handle.stop(format!("not run: {why}"));
                 }
                 event = rx.recv(), if events_open => match event {
-                    Some(event) => on_event(&event),
+                    Some(event) => {
+                        if let Event::StepStarted { host, step } = &event {
+                            tasks.step_started(host, step);
+                        }
+                        on_event(&event);
+                    }
                     None => events_open = false,
                 },
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
-                    Ok((index, report)) => {
-                        on_event(&Event::HostFinished { host: report.clone() });
-                        hosts[index] = Some(report);
+                // A task that panicked comes back as its host's ERROR.
+                Some((index, report)) = tasks.join_next(), if !tasks.is_empty() => {
+                    if options.fail_fast && crate::rollout::host_failed(&report) {
+                        // Its own task could not say so if it panicked;
+                        // the first reason given wins.
+                        halt_handle.stop(format!(
+                            "not run: --fail-fast: host `{}` failed",
+                            report.name
+                        ));
                     }
-                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    on_event(&Event::HostFinished { host: report.clone() });
+                    hosts[index] = Some(report);
                 },
             }
         }
@@ -547,17 +559,23 @@ async fn run_step(
         let out = runner.run(&command, step.sudo, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
-            ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {
-                Ok(()) => {
-                    let failures = evaluator.rules(&step.rules, &out, &step_scope);
-                    (status_from_failures(&failures), failures, None)
-                }
-                Err(why) => (
-                    StepStatus::Failed,
-                    vec![parse_failure(step, &why)],
-                    Some(why),
-                ),
-            },
+            // Parsing and rules: off the threads other hosts' SSH runs on.
+            ExecEnd::Completed => {
+                crate::workers::cpu_bound(|| {
+                    match evaluator.step_scope(step, &out, &mut step_scope) {
+                        Ok(()) => {
+                            let failures = evaluator.rules(&step.rules, &out, &step_scope);
+                            (status_from_failures(&failures), failures, None)
+                        }
+                        Err(why) => (
+                            StepStatus::Failed,
+                            vec![parse_failure(step, &why)],
+                            Some(why),
+                        ),
+                    }
+                })
+                .await
+            }
             ExecEnd::TimedOut => (
                 StepStatus::Timeout,
                 Vec::new(),
