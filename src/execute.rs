@@ -242,8 +242,7 @@ pub async fn execute(
                             report.name
                         ));
                     }
-                    on_event(&Event::HostFinished { host: report.clone() });
-                    hosts[index] = Some(report);
+                    hosts[index] = Some(announce_host(report, &mut on_event));
                 },
             }
         }
@@ -294,10 +293,25 @@ pub async fn execute(
         hosts,
         fleet_checks,
     };
-    on_event(&Event::RunFinished {
-        report: report.clone(),
-    });
-    report
+    // Handed to the callback and taken back, not cloned: the report holds
+    // every step's output, and a copy would double the run's peak memory.
+    let finished = Event::RunFinished { report };
+    on_event(&finished);
+    match finished {
+        Event::RunFinished { report } => report,
+        _ => unreachable!("built as RunFinished just above"),
+    }
+}
+
+/// Emits `HostFinished` for `report` and gives the report back, without
+/// copying it (it holds the host's output).
+fn announce_host(report: HostReport, on_event: &mut impl FnMut(&Event)) -> HostReport {
+    let finished = Event::HostFinished { host: report };
+    on_event(&finished);
+    match finished {
+        Event::HostFinished { host } => host,
+        _ => unreachable!("built as HostFinished just above"),
+    }
 }
 
 fn scope_of(vars: &Vars) -> Scope {
