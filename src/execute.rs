@@ -25,6 +25,7 @@ use crate::results::{
 };
 use crate::rollout::threshold_reason;
 use crate::ssh::{Session, SshContext};
+use crate::workers::HostTasks;
 
 /// Output kept per stream per step. Larger output is counted and dropped,
 /// so a runaway command cannot exhaust the controller's memory.
@@ -159,7 +160,7 @@ pub async fn execute(
             break;
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = HostTasks::new();
         // Hosts take their forks slot in inventory order (a semaphore alone
         // serves tasks in whatever order the runtime first polls them).
         let turn = Arc::new((AtomicUsize::new(0), Notify::new()));
@@ -172,7 +173,7 @@ pub async fn execute(
             let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
             let halt_handle = halt_handle.clone();
             let (cap, fail_fast) = (options.output_cap, options.fail_fast);
-            tasks.spawn(async move {
+            tasks.spawn(index, &plan.hosts[index].host, async move {
                 loop {
                     // Created before the check, so no wake-up is missed.
                     let notified = turn.1.notified();
@@ -186,7 +187,7 @@ pub async fn execute(
                 turn.0.fetch_add(1, Ordering::SeqCst);
                 turn.1.notify_waiters();
                 if let Some(why) = halt.reason() {
-                    return (index, not_run_host(&host.host, &why));
+                    return not_run_host(&host.host, &why);
                 }
                 let worker = Worker {
                     ctx: &ctx,
@@ -208,7 +209,7 @@ pub async fn execute(
                         report.name
                     ));
                 }
-                (index, report)
+                report
             });
         }
         drop(tx);
@@ -225,15 +226,25 @@ pub async fn execute(
                     halt_handle.stop(format!("not run: {why}"));
                 }
                 event = rx.recv(), if events_open => match event {
-                    Some(event) => on_event(&event),
+                    Some(event) => {
+                        if let Event::StepStarted { host, step } = &event {
+                            tasks.step_started(host, step);
+                        }
+                        on_event(&event);
+                    }
                     None => events_open = false,
                 },
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => match joined {
-                    Ok((index, report)) => {
-                        on_event(&Event::HostFinished { host: report.clone() });
-                        hosts[index] = Some(report);
+                // A task that panicked comes back as its host's ERROR.
+                Some((index, report)) = tasks.join_next(), if !tasks.is_empty() => {
+                    if options.fail_fast && crate::rollout::host_failed(&report) {
+                        // Its own task could not say so if it panicked;
+                        // the first reason given wins.
+                        halt_handle.stop(format!(
+                            "not run: --fail-fast: host `{}` failed",
+                            report.name
+                        ));
                     }
-                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    hosts[index] = Some(announce_host(report, &mut on_event));
                 },
             }
         }
@@ -285,10 +296,25 @@ pub async fn execute(
         hosts,
         fleet_checks,
     };
-    on_event(&Event::RunFinished {
-        report: report.clone(),
-    });
-    report
+    // Handed to the callback and taken back, not cloned: the report holds
+    // every step's output, and a copy would double the run's peak memory.
+    let finished = Event::RunFinished { report };
+    on_event(&finished);
+    match finished {
+        Event::RunFinished { report } => report,
+        _ => unreachable!("built as RunFinished just above"),
+    }
+}
+
+/// Emits `HostFinished` for `report` and gives the report back, without
+/// copying it (it holds the host's output).
+fn announce_host(report: HostReport, on_event: &mut impl FnMut(&Event)) -> HostReport {
+    let finished = Event::HostFinished { host: report };
+    on_event(&finished);
+    match finished {
+        Event::HostFinished { host } => host,
+        _ => unreachable!("built as HostFinished just above"),
+    }
 }
 
 fn scope_of(vars: &Vars) -> Scope {
@@ -564,13 +590,17 @@ async fn run_step(
         let out = runner.run(step, &command, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
+            // Parsing and rules: off the threads other hosts' SSH runs on.
             ExecEnd::Completed => {
-                let verdict = evaluator.judge(step, &out, &mut step_scope);
-                let status = match verdict.reason {
-                    Some(_) => StepStatus::Failed,
-                    None => status_from_failures(&verdict.failures),
-                };
-                (status, verdict.failures, verdict.reason)
+                crate::workers::cpu_bound(|| {
+                    let verdict = evaluator.judge(step, &out, &mut step_scope);
+                    let status = match verdict.reason {
+                        Some(_) => StepStatus::Failed,
+                        None => status_from_failures(&verdict.failures),
+                    };
+                    (status, verdict.failures, verdict.reason)
+                })
+                .await
             }
             ExecEnd::TimedOut => (
                 StepStatus::Timeout,

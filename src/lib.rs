@@ -26,3 +26,4 @@ pub mod report;
 pub mod results;
 pub mod rollout;
 pub mod ssh;
+pub mod workers;

@@ -1,5 +1,7 @@
 //! Why an output could not be parsed, in words an operator can act on.
 
+use super::limits::Limit;
+
 /// A parse failure. Line numbers are 1-based and count every line of the
 /// step's output, so they match what the operator sees when they run the
 /// command by hand.
@@ -39,4 +41,10 @@ pub enum ExtractError {
     /// A single-match regex extraction found nothing.
     #[error("pattern {pattern:?} matched nothing in the output ({lines} line(s))")]
     NoMatch { pattern: String, lines: usize },
+    /// Parsing would build more than a parser limit allows: the output is
+    /// hostile or far larger than the step expects.
+    #[error(
+        "output too large to parse: {found}, over the limit of {limit}; narrow the command's output on the host (grep, head, awk) so less of it is parsed"
+    )]
+    TooLarge { limit: Limit, found: String },
 }

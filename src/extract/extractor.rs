@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::error::ExtractError;
+use super::limits::{Limit, MAX_JSON_VALUES, MAX_LINES, group};
 use super::table::TableOptions;
 
 /// How to read a step's stdout.
@@ -67,7 +68,7 @@ pub enum RegexBuildError {
 /// Parses `text` (a step's stdout) with `extractor`.
 pub fn extract(extractor: &Extractor, text: &str) -> Result<Value, ExtractError> {
     match extractor {
-        Extractor::Lines => Ok(lines(text)),
+        Extractor::Lines => lines(text),
         Extractor::Json => json(text),
         Extractor::KeyValue { separator } => super::key_value::parse(text, separator.as_deref()),
         Extractor::Table(options) => super::table::parse(text, options),
@@ -75,23 +76,75 @@ pub fn extract(extractor: &Extractor, text: &str) -> Result<Value, ExtractError>
     }
 }
 
-fn lines(text: &str) -> Value {
-    let mut lines: Vec<&str> = text.lines().collect();
-    while lines.last().is_some_and(|l| l.trim().is_empty()) {
-        lines.pop();
+fn lines(text: &str) -> Result<Value, ExtractError> {
+    // Counted before anything is built: up to the last non-blank line.
+    let kept = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .last()
+        .map_or(0, |(i, _)| i + 1);
+    if kept > MAX_LINES {
+        return Err(ExtractError::TooLarge {
+            limit: Limit::Lines,
+            found: format!("{} lines", group(kept)),
+        });
     }
-    Value::Array(lines.into_iter().map(Value::from).collect())
+    Ok(Value::Array(
+        text.lines().take(kept).map(Value::from).collect(),
+    ))
 }
 
 fn json(text: &str) -> Result<Value, ExtractError> {
     if text.trim().is_empty() {
         return Err(ExtractError::EmptyJson);
     }
-    serde_json::from_str(text).map_err(|e| ExtractError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: json_message(&e),
-    })
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let message = json_message(&e);
+        if message == "recursion limit exceeded" {
+            ExtractError::TooLarge {
+                limit: Limit::JsonDepth,
+                found: format!(
+                    "nesting deeper than {} levels at line {}, column {}",
+                    super::limits::MAX_JSON_DEPTH,
+                    e.line(),
+                    e.column()
+                ),
+            }
+        } else {
+            ExtractError::Json {
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
+        }
+    })?;
+    if !json_within(&value, MAX_JSON_VALUES) {
+        return Err(ExtractError::TooLarge {
+            limit: Limit::JsonValues,
+            found: format!("more than {} JSON values", group(MAX_JSON_VALUES)),
+        });
+    }
+    Ok(value)
+}
+
+/// Whether `value` holds at most `max` values (itself included), walked
+/// without recursion and stopping as soon as the count is exceeded.
+fn json_within(value: &Value, max: usize) -> bool {
+    let mut seen = 0usize;
+    let mut pending = vec![value];
+    while let Some(v) = pending.pop() {
+        seen += 1;
+        if seen > max {
+            return false;
+        }
+        match v {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.values()),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// serde_json's Display appends " at line L column C"; we report the

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ExtractError;
+use super::limits::{Limit, MAX_KV_ENTRIES, group};
 
 pub(super) fn parse(text: &str, separator: Option<&str>) -> Result<Value, ExtractError> {
     let mut object = Map::new();
@@ -28,6 +29,16 @@ pub(super) fn parse(text: &str, separator: Option<&str>) -> Result<Value, Extrac
         let value = unquote(value.strip_suffix(',').unwrap_or(value).trim_end());
         // Last wins: `insert` replaces, which is the documented behaviour.
         object.insert(key.to_owned(), Value::from(value));
+        if object.len() > MAX_KV_ENTRIES {
+            return Err(ExtractError::TooLarge {
+                limit: Limit::KvEntries,
+                found: format!(
+                    "more than {} distinct keys (line {})",
+                    group(MAX_KV_ENTRIES),
+                    index + 1
+                ),
+            });
+        }
     }
     Ok(Value::Object(object))
 }

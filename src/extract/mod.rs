@@ -10,14 +10,21 @@
 mod error;
 mod extractor;
 mod key_value;
+mod limits;
 mod regex_capture;
 mod table;
 mod table_layout;
 
 pub use error::ExtractError;
 pub use extractor::{Extractor, RegexBuildError, extract};
+pub use limits::{
+    Limit, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES, MAX_REGEX_MATCHES,
+    MAX_TABLE_CELLS, MAX_TABLE_COLUMNS,
+};
 pub use table::TableOptions;
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod table_tests;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ExtractError;
+use super::limits::{Limit, MAX_REGEX_MATCHES, group};
 
 pub(super) fn parse(text: &str, regex: &regex::Regex, all: bool) -> Result<Value, ExtractError> {
     let names: Vec<&str> = regex.capture_names().flatten().collect();
@@ -22,9 +23,19 @@ pub(super) fn parse(text: &str, regex: &regex::Regex, all: bool) -> Result<Value
         Value::Object(object)
     };
     if all {
-        return Ok(Value::Array(
-            regex.captures_iter(text).map(record).collect(),
-        ));
+        // One past the limit is enough to know it is exceeded.
+        let records: Vec<Value> = regex
+            .captures_iter(text)
+            .take(MAX_REGEX_MATCHES + 1)
+            .map(record)
+            .collect();
+        if records.len() > MAX_REGEX_MATCHES {
+            return Err(ExtractError::TooLarge {
+                limit: Limit::RegexMatches,
+                found: format!("more than {} matches", group(MAX_REGEX_MATCHES)),
+            });
+        }
+        return Ok(Value::Array(records));
     }
     regex
         .captures(text)

@@ -7,7 +7,8 @@
 use serde_json::{Map, Value};
 
 use super::error::ExtractError;
-use super::table_layout::{Column, cells, columns_from_data, columns_from_header, expand};
+use super::limits::{Limit, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, group};
+use super::table_layout::{Column, cells, columns_from_data, columns_from_header, expand, words};
 
 /// How to find and read a table.
 ///
@@ -60,7 +61,8 @@ pub(super) fn parse(text: &str, options: &TableOptions) -> Result<Value, Extract
     let (columns, rows) = match &options.columns {
         Some(names) if names.is_empty() => return Err(ExtractError::NoColumns),
         Some(names) => {
-            let rows = body(lines);
+            within_columns(names.len(), "column names given")?;
+            let rows = body(lines)?;
             (columns_from_data(names, &rows), rows)
         }
         None => {
@@ -70,18 +72,52 @@ pub(super) fn parse(text: &str, options: &TableOptions) -> Result<Value, Extract
                     skipped: options.skip_lines,
                 });
             };
-            let rows = body(lines);
+            // Every header word may become a column, and the layout work
+            // is per header word: refuse before any of it.
+            within_columns(words(&header).len(), "words in the header line")?;
+            let rows = body(lines)?;
             (columns_from_header(&header, &rows), rows)
         }
     };
+    let cells = rows.len().saturating_mul(columns.len());
+    if cells > MAX_TABLE_CELLS {
+        return Err(ExtractError::TooLarge {
+            limit: Limit::TableCells,
+            found: format!(
+                "{} rows × {} columns = {} cells",
+                group(rows.len()),
+                group(columns.len()),
+                group(cells)
+            ),
+        });
+    }
     finish(columns, &rows, options)
 }
 
-/// Rows up to the first blank line.
-fn body(lines: impl Iterator<Item = Vec<char>>) -> Vec<Vec<char>> {
-    lines
+fn within_columns(count: usize, what: &str) -> Result<(), ExtractError> {
+    if count > MAX_TABLE_COLUMNS {
+        return Err(ExtractError::TooLarge {
+            limit: Limit::TableColumns,
+            found: format!("{} {what}", group(count)),
+        });
+    }
+    Ok(())
+}
+
+/// Rows up to the first blank line. Every row is at least one cell, so
+/// reading stops one row past the cell limit.
+fn body(lines: impl Iterator<Item = Vec<char>>) -> Result<Vec<Vec<char>>, ExtractError> {
+    let rows: Vec<Vec<char>> = lines
         .take_while(|l| !l.iter().all(|c| c.is_whitespace()))
-        .collect()
+        .take(MAX_TABLE_CELLS + 1)
+        .collect();
+    if rows.len() > MAX_TABLE_CELLS {
+        return Err(ExtractError::TooLarge {
+            limit: Limit::TableCells,
+            found: format!("more than {} rows", group(MAX_TABLE_CELLS)),
+        });
+    }
+    Ok(rows)
 }
 
 fn finish(

@@ -130,12 +130,16 @@ fn data_separates(second: Word, rows: &[Vec<Word>]) -> bool {
 /// (rule 2).
 pub(super) fn columns_from_data(names: &[String], rows: &[Vec<char>]) -> Vec<Column> {
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let blank: Vec<bool> = (0..width)
-        .map(|p| {
-            rows.iter()
-                .all(|r| r.get(p).is_none_or(|c| c.is_whitespace()))
-        })
-        .collect();
+    // One pass over every character (not width × rows: one long line among
+    // many short ones must not cost their product).
+    let mut blank = vec![true; width];
+    for row in rows {
+        for (p, c) in row.iter().enumerate() {
+            if !c.is_whitespace() {
+                blank[p] = false;
+            }
+        }
+    }
     let mut extents = extents(&blank, 2);
     if extents.len() < names.len() {
         extents = extents_or_more(&blank, extents);

@@ -11,6 +11,7 @@ mod guarded;
 mod harness;
 mod harness_selftest;
 mod history;
+mod hostile;
 mod language;
 mod reports;
 mod run;

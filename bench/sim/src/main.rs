@@ -6,6 +6,8 @@
 //! accepts any public key. Exec requests get canned or computed output by
 //! command (df, uptime, /proc/meminfo, date +%s, ls | wc -l; anything else:
 //! empty output, exit 0), then exit-status, EOF and close, as OpenSSH does.
+//! `fleet-hostile KIND` answers with the worst output of about 1 MiB for one
+//! of fleet's parsers (issue 12; see [`hostile`] and bench/hostile.sh).
 //!
 //! Options:
 //!   --key PATH          OpenSSH private host key (ed25519)
@@ -122,6 +124,73 @@ struct Host {
     shared: Arc<Shared>,
 }
 
+/// The worst output of just under 1 MiB (fleet's default output cap) for
+/// each parser: either past a parser limit (`columns`: 10^10 cells asked
+/// for) or exactly at it, with the most values the limit allows; `binary`
+/// is 1 MiB of bytes that are not UTF-8 on stdout and on stderr (the
+/// report keeps them as U+FFFD text plus exact base64). `None` for an
+/// unknown kind.
+fn hostile(kind: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut out = String::new();
+    match kind {
+        // 100,000 columns × 100,000 rows: refused (MAX_TABLE_COLUMNS).
+        "columns" => {
+            let header: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+            out.push_str(&header.join("  "));
+            out.push('\n');
+            out.push_str(&"x\n".repeat(100_000));
+        }
+        // 100 columns × 999 rows = 99,900 cells of 9 characters (limit
+        // 100,000), 1,000,000 bytes.
+        "cells" => {
+            for c in 0..100 {
+                out.push_str(&format!("{:<10}", format!("c{c:02}")));
+            }
+            out.push('\n');
+            for r in 0..999 {
+                for c in 0..100 {
+                    out.push_str(&format!("{:09} ", r * 100 + c));
+                }
+                out.push('\n');
+            }
+        }
+        // One column × 99,999 rows: as many cells, each its own row object.
+        "rows" => {
+            out.push_str("A\n");
+            out.push_str(&"x\n".repeat(99_999));
+        }
+        // 100,000 lines (MAX_LINES) of 9 characters.
+        "lines" => {
+            for i in 0..100_000 {
+                out.push_str(&format!("{i:09}\n"));
+            }
+        }
+        // 100,000 distinct keys (MAX_KV_ENTRIES).
+        "kv" => {
+            for i in 0..100_000 {
+                out.push_str(&format!("k{i:05}=v\n"));
+            }
+        }
+        // 100,000 matches (MAX_REGEX_MATCHES) of `(?<k>\w+)=(?<v>\w+)`.
+        "regex" => {
+            for i in 0..100_000 {
+                out.push_str(&format!("{i:05}=ab\n"));
+            }
+        }
+        // An array of 199,999 strings: 200,000 values (MAX_JSON_VALUES).
+        "json" => {
+            out.push('[');
+            for i in 0..199_999 {
+                out.push_str(if i == 0 { "\"ab\"" } else { ",\"ab\"" });
+            }
+            out.push(']');
+        }
+        "binary" => return Some((vec![0xff; 1 << 20], vec![0xfe; 1 << 20])),
+        _ => return None,
+    }
+    Some((out.into_bytes(), Vec::new()))
+}
+
 fn output_for(cmd: &str) -> Vec<u8> {
     if cmd.contains("df -P") {
         b"Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/vda         264212084 19627484  75658404      21% /\n".to_vec()
@@ -176,6 +245,25 @@ impl server::Handler for Host {
         if fail {
             session.extended_data(channel, 1, &b"fleet-sim: injected failure\n"[..])?;
             session.exit_status_request(channel, 1)?;
+        } else if let Some((out, err)) = cmd
+            .split_once("fleet-hostile ")
+            // fleet wraps the command in its timeout guard (`…; then exec
+            // timeout -k 5 N fleet-hostile KIND; else …`): the kind is the
+            // word after the first mention.
+            .and_then(|(_, rest)| {
+                let end = rest
+                    .find(|c: char| !c.is_ascii_alphanumeric())
+                    .unwrap_or(rest.len());
+                hostile(&rest[..end])
+            })
+        {
+            if !out.is_empty() {
+                session.data(channel, out)?;
+            }
+            if !err.is_empty() {
+                session.extended_data(channel, 1, err)?;
+            }
+            session.exit_status_request(channel, 0)?;
         } else {
             let out = output_for(&cmd);
             if !out.is_empty() {
