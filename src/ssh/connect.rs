@@ -120,7 +120,7 @@ impl Session {
     /// Runs `command` on a new channel. See [`ExecOutput`] for what comes
     /// back; this never fails outright, since partial output matters.
     pub async fn exec(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
-        exec::run(&self.handle, command, None, timeout, cap).await
+        exec::run(&self.handle, command, exec::Mode::Plain, timeout, cap).await
     }
 
     /// Sets the password `sudo` steps answer sudo's prompt with.
@@ -130,16 +130,20 @@ impl Session {
     }
 
     /// Runs `command` as root: `sudo -n` without a become password, else
-    /// `sudo -S` fed the password on stdin. The password never appears in
-    /// the command line or in the returned output.
+    /// `sudo -S` answering sudo's prompt, and only that prompt, with the
+    /// password over the channel. The password never appears in the
+    /// command line or in the returned output.
     pub async fn exec_sudo(&self, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
         match &self.become_password {
-            None => exec::run(&self.handle, &exec::sudo_n(command), None, timeout, cap).await,
+            None => {
+                let mode = exec::Mode::SudoNoPassword;
+                exec::run(&self.handle, command, mode, timeout, cap).await
+            }
             Some(password) => {
-                let mut input = password.expose().as_bytes().to_vec();
-                input.push(b'\n');
-                let wire = exec::sudo_s(command);
-                let mut out = exec::run(&self.handle, &wire, Some(&input), timeout, cap).await;
+                let mode = exec::Mode::Sudo {
+                    password: password.expose(),
+                };
+                let mut out = exec::run(&self.handle, command, mode, timeout, cap).await;
                 exec::scrub_sudo(&mut out, password.expose());
                 out
             }
