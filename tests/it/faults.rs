@@ -429,18 +429,12 @@ fn wait_until_gone(pid: &str, what: &str) {
 /// Ctrl-C while a step runs: the remote command is ended on the host,
 /// long before its 300 s timeout's guard would end it (issue 12: on main
 /// it ran on until then).
-fn interrupt_ends_the_remote_command(signal: &str, sudo: Option<(&str, &str)>) {
+/// `sudo`: run the step with sudo as this `(user, become password)`.
+pub(crate) fn interrupt_ends_the_remote_command(signal: &str, sudo: Option<(&str, &str)>) {
     let hosts = Fleet::start(1);
     let pid_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let pid_file = pid_dir.path().join("pid");
     let sudo_line = if sudo.is_some() { "sudo" } else { "" };
-    if let Some((user, _)) = sudo {
-        // The sudo user must be able to write the pid file's directory.
-        let _ = Command::new("chmod")
-            .args(["0777", &path(pid_dir.path())])
-            .status();
-        let _ = user;
-    }
     let wf = hosts.write_file(
         "hang.kdl",
         &format!(
