@@ -18,14 +18,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 
 pub(crate) type Stream = Box<dyn Transport>;
 
-/// Identifies one jump connection: the hop and the chain in front of it.
+/// Identifies one jump connection: the hop and the chain in front of it,
+/// each with everything that decides whether its host key is trusted
+/// (policy, known_hosts files, revoked keys, alias) and how it logs in.
+/// Hosts share a bastion connection only when they would have verified it
+/// the same way: a host with `host-key-checking "off"` cannot hand strict
+/// hosts a bastion nobody checked.
 pub(crate) fn chain_key(hop: &Target) -> String {
     let mut key = String::new();
     for t in hop.jump.iter().chain(std::iter::once(hop)) {
         if !key.is_empty() {
             key.push('>');
         }
-        key.push_str(&format!("{}@{}:{}", t.user, t.address, t.port));
+        key.push_str(&format!(
+            "{}@{}:{} policy={:?} known_hosts={:?} global={:?} revoked={:?} alias={:?} keys={:?} only={}",
+            t.user,
+            t.address,
+            t.port,
+            t.host_key_checking,
+            t.known_hosts,
+            t.global_known_hosts,
+            t.revoked_host_keys,
+            t.host_key_alias,
+            t.identity_files,
+            t.identities_only,
+        ));
     }
     key
 }

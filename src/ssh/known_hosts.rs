@@ -184,6 +184,76 @@ impl KnownHostsFile {
     }
 }
 
+/// A `RevokedHostKeys` file: public keys, one per line as in
+/// `authorized_keys` (`ssh-ed25519 AAAA… comment`). OpenSSH's binary KRL
+/// format is not read; such a file is an error, so nothing is silently
+/// trusted.
+#[derive(Debug)]
+pub(crate) struct RevokedKeys {
+    pub(crate) path: PathBuf,
+    keys: Vec<russh::keys::ssh_key::public::KeyData>,
+    /// Why the file cannot be used; the connection is then refused.
+    pub(crate) error: Option<String>,
+}
+
+impl RevokedKeys {
+    pub(crate) async fn load(path: &Path) -> RevokedKeys {
+        match tokio::fs::read(path).await {
+            Ok(bytes) => RevokedKeys::parse(path, &bytes),
+            Err(e) => RevokedKeys {
+                path: path.to_path_buf(),
+                keys: Vec::new(),
+                error: Some(format!("cannot read {}: {e}", path.display())),
+            },
+        }
+    }
+
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> RevokedKeys {
+        let mut file = RevokedKeys {
+            path: path.to_path_buf(),
+            keys: Vec::new(),
+            error: None,
+        };
+        if bytes.starts_with(b"SSHKRL") {
+            file.error = Some(format!(
+                "{} is a binary KRL, which fleet does not read; list the revoked public keys \
+                 one per line instead",
+                path.display()
+            ));
+            return file;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut fields = line.split_whitespace();
+            let key = fields.next().and_then(|first| {
+                parse_public_key_base64(first)
+                    .ok()
+                    .or_else(|| fields.next().and_then(|b| parse_public_key_base64(b).ok()))
+            });
+            match key {
+                Some(key) => file.keys.push(key.key_data().clone()),
+                None => {
+                    file.error = Some(format!(
+                        "{} line {}: not a public key",
+                        path.display(),
+                        i + 1
+                    ));
+                    return file;
+                }
+            }
+        }
+        file
+    }
+
+    pub(crate) fn contains(&self, key: &russh::keys::ssh_key::public::KeyData) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+}
+
 /// Algorithms of the plain keys recorded for `name`, in file order, without
 /// duplicates. Used to prefer those host key algorithms in the handshake, as
 /// OpenSSH does, so a host with only an ECDSA key on record is not reported
