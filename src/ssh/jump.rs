@@ -105,3 +105,60 @@ pub(crate) fn connect_hop<'a>(
 ) -> std::pin::Pin<Box<dyn Future<Output = Result<Arc<Session>, ConnectError>> + Send + 'a>> {
     Box::pin(async move { Session::connect(ctx, hop).await.map(Arc::new) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chain_key;
+    use crate::model::HostKeyChecking;
+    use crate::ssh::{DEFAULT_KEEPALIVE, Target};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn bastion() -> Target {
+        Target {
+            name: "bastion".into(),
+            address: "10.0.0.1".into(),
+            port: 22,
+            user: "ops".into(),
+            identity_files: vec![],
+            known_hosts: vec![PathBuf::from("/kh")],
+            global_known_hosts: vec![],
+            revoked_host_keys: vec![],
+            host_key_alias: None,
+            connect_timeout: Duration::from_secs(1),
+            host_key_checking: HostKeyChecking::Strict,
+            keepalive: DEFAULT_KEEPALIVE,
+            identities_only: false,
+            jump: Vec::new(),
+        }
+    }
+
+    /// Two hosts share a bastion connection only when they would have
+    /// verified it alike.
+    #[test]
+    fn verification_settings_split_jump_connections() {
+        let strict = bastion();
+        assert_eq!(chain_key(&strict), chain_key(&bastion()));
+        let mut off = bastion();
+        off.host_key_checking = HostKeyChecking::Off;
+        let mut other_file = bastion();
+        other_file.known_hosts = vec![PathBuf::from("/other")];
+        let mut revoked = bastion();
+        revoked.revoked_host_keys = vec![PathBuf::from("/revoked")];
+        let mut alias = bastion();
+        alias.host_key_alias = Some("b".into());
+        let mut global = bastion();
+        global.global_known_hosts = vec![PathBuf::from("/etc/ssh/ssh_known_hosts")];
+        for different in [off, other_file, revoked, alias, global] {
+            assert_ne!(chain_key(&strict), chain_key(&different));
+        }
+        // ...and so does anything in front of the hop.
+        let mut behind_off = bastion();
+        let mut front = bastion();
+        front.host_key_checking = HostKeyChecking::Off;
+        behind_off.jump = vec![front];
+        let mut behind_strict = bastion();
+        behind_strict.jump = vec![bastion()];
+        assert_ne!(chain_key(&behind_off), chain_key(&behind_strict));
+    }
+}

@@ -666,3 +666,27 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod revoked_tests {
+    use super::RevokedKeys;
+    use russh::keys::parse_public_key_base64;
+    use std::path::Path;
+
+    const KEY: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIDCS3ShKVBBGUCWfTuqCKXbHXkrMXVaZWCUrjjAl0eVh";
+
+    #[test]
+    fn revoked_keys_are_read_in_authorized_keys_format_and_fail_closed() {
+        let key = parse_public_key_base64(KEY).unwrap_or_else(|e| panic!("{e}"));
+        let file = RevokedKeys::parse(
+            Path::new("/r"),
+            format!("# comment\n\nssh-ed25519 {KEY} old-host\n").as_bytes(),
+        );
+        assert!(file.error.is_none(), "{:?}", file.error);
+        assert!(file.contains(key.key_data()));
+        let bad = RevokedKeys::parse(Path::new("/r"), b"not a key\n");
+        assert!(bad.error.as_deref().is_some_and(|e| e.contains("line 1")));
+        let krl = RevokedKeys::parse(Path::new("/r"), b"SSHKRL\n\0\0");
+        assert!(krl.error.as_deref().is_some_and(|e| e.contains("KRL")));
+    }
+}
