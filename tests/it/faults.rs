@@ -473,10 +473,23 @@ workflow hang {{
     if let Some((_, password)) = sudo {
         command.env("FLEET_BECOME_PASSWORD", password);
     }
-    let child = command
+    let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
-    wait_for_file(&pid_file);
+    // Bounded; a fleet that ends first says why.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !pid_file.exists() {
+        if let Ok(Some(_)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+            panic!(
+                "fleet ended before the step started: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(Instant::now() < give_up, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let pid = std::fs::read_to_string(&pid_file).unwrap_or_else(|e| panic!("{e}"));
     let pid = pid.trim().to_string();
     assert!(process_alive(&pid), "the step's command is not running");
