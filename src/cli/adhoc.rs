@@ -8,7 +8,7 @@ use super::dispatch::{CliError, execute_with_progress, forks};
 use crate::exit_code;
 use crate::model::Inventory;
 use crate::plan::{plan_adhoc, select_hosts};
-use crate::report::DisplayConfig;
+use crate::report::{DisplayConfig, sanitize};
 use crate::results::{HostReport, HostStatus, RunReport, StepStatus};
 
 pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
@@ -40,20 +40,34 @@ pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
         &DisplayConfig::detect(),
         &args.parallel,
     )?;
-    let width = report.hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
-    for h in &report.hosts {
-        match (&h.unreachable, h.connect_time) {
-            (Some(u), _) => println!(
-                "{:width$}  UNREACHABLE  {}: {}",
-                h.name,
-                u.kind.as_str(),
-                u.message
-            ),
-            (None, Some(t)) => println!("{:width$}  OK  {} ms", h.name, t.as_millis()),
-            (None, None) => println!("{:width$}  OK", h.name),
-        }
-    }
+    print!("{}", render_ping(&report));
     Ok(exit_code::for_totals(&report.totals))
+}
+
+/// One line per host. The server's messages (a banner, a disconnect
+/// reason) are the host's words: sanitized like its output.
+fn render_ping(report: &RunReport) -> String {
+    let names: Vec<_> = report
+        .hosts
+        .iter()
+        .map(|h| sanitize::line(&h.name))
+        .collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (h, name) in report.hosts.iter().zip(&names) {
+        let line = match (&h.unreachable, h.connect_time) {
+            (Some(u), _) => format!(
+                "{name:width$}  UNREACHABLE  {}: {}",
+                u.kind.as_str(),
+                sanitize::line(&u.message)
+            ),
+            (None, Some(t)) => format!("{name:width$}  OK  {} ms", t.as_millis()),
+            (None, None) => format!("{name:width$}  OK"),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `fleet exec`: like `clush -b`, hosts whose output is identical are
@@ -82,7 +96,9 @@ pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
     Ok(exit_code::for_totals(&report.totals))
 }
 
-/// Groups hosts by everything they printed and how they ended.
+/// Groups hosts by everything they printed and how they ended. What the
+/// hosts printed is shown line by line with every control character made
+/// visible, so no host can repaint another's lines or the headers.
 pub fn render_grouped(report: &RunReport) -> String {
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for h in &report.hosts {
@@ -90,6 +106,8 @@ pub fn render_grouped(report: &RunReport) -> String {
     }
     let mut out = String::new();
     for (text, names) in groups {
+        let text = sanitize::block(&text);
+        let names: Vec<_> = names.iter().map(|n| sanitize::line(n)).collect();
         let header = format!("{} ({})", names.join(","), names.len());
         let rule = "-".repeat(header.chars().count().min(72));
         out.push_str(&format!("{rule}\n{header}\n{rule}\n{text}"));

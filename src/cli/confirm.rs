@@ -146,7 +146,9 @@ pub(super) fn render_plan(plan: &Plan) -> String {
             refusal.host.name, refusal.reason
         );
     }
-    out
+    // Rendered commands carry inventory values (an Ansible host var, a
+    // name): none may repaint the lines the operator is confirming.
+    crate::report::sanitize::block(&out).into_owned()
 }
 
 fn batch_text(b: BatchSize) -> String {

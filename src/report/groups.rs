@@ -17,10 +17,10 @@ pub(crate) const CONTROLLER: &str = "controller";
 
 /// `a, b, c, d, e, … (+37 more)`: names in report order, capped.
 pub(crate) fn host_list<S: AsRef<str>>(names: &[S]) -> String {
-    let shown: Vec<&str> = names
+    let shown: Vec<std::borrow::Cow<'_, str>> = names
         .iter()
         .take(MAX_LISTED_HOSTS)
-        .map(AsRef::as_ref)
+        .map(|n| crate::report::sanitize::line(n.as_ref()))
         .collect();
     let mut list = shown.join(", ");
     if names.len() > MAX_LISTED_HOSTS {

@@ -13,6 +13,7 @@ mod junit;
 mod markdown;
 mod progress;
 mod redact;
+pub mod sanitize;
 mod style;
 mod summary;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::event::Event;
+use crate::report::sanitize;
 use crate::report::style::{self, DisplayConfig, Paint, first_line, plural};
 use crate::results::{HostReport, HostStatus, StepReport, StepStatus};
 
@@ -147,7 +148,7 @@ impl Progress {
                     let line = format!(
                         "{} {}: {} — {}: {}",
                         self.paint.yellow("✗"),
-                        host.name,
+                        sanitize::line(&host.name),
                         self.paint.yellow("UNREACHABLE"),
                         u.kind.as_str(),
                         first_line(&u.message, MAX_DETAIL_CHARS),
@@ -158,7 +159,7 @@ impl Progress {
                     let line = format!(
                         "{} {}: {} — {}",
                         self.paint.red("✗"),
-                        host.name,
+                        sanitize::line(&host.name),
                         self.paint.red("REFUSED"),
                         first_line(why, MAX_DETAIL_CHARS),
                     );
@@ -199,7 +200,9 @@ impl Progress {
         let status = host.status.as_str();
         let line = format!(
             "[{}/{}] {}  {status}  {detail}",
-            self.done, self.total, host.name
+            self.done,
+            self.total,
+            sanitize::line(&host.name)
         );
         // A refused host was never contacted: it has no duration to show.
         match host.status {
@@ -244,8 +247,9 @@ impl Progress {
             n => format!(" after {n} attempts"),
         };
         Some(format!(
-            "{mark} {host} {}: {status}{after} — {detail}",
-            step.name
+            "{mark} {} {}: {status}{after} — {detail}",
+            sanitize::line(host),
+            sanitize::line(&step.name)
         ))
     }
 
@@ -266,7 +270,11 @@ impl Progress {
         }
         if let Some((host, step)) = self.running.first() {
             let doing = step.as_deref().unwrap_or("connecting");
-            msg.push_str(&format!(" · {host}: {doing}"));
+            msg.push_str(&format!(
+                " · {}: {}",
+                sanitize::line(host),
+                sanitize::line(doing)
+            ));
             if self.running.len() > 1 {
                 msg.push_str(&format!(" +{}", self.running.len() - 1));
             }

@@ -2,6 +2,7 @@
 //! colour, how to paint, and how to squeeze remote output into a few safe
 //! lines. Kept free of indicatif so the summary stays a pure function.
 
+use crate::report::sanitize;
 use std::borrow::Cow;
 use std::env;
 use std::io::IsTerminal;
@@ -104,21 +105,18 @@ pub(crate) fn duration(d: Duration) -> String {
 
 /// Makes one line of remote output safe and short: control characters
 /// (escape sequences, carriage returns) could repaint the operator's
-/// terminal, so they are replaced; tabs become spaces; overlong lines are
-/// cut with an ellipsis.
+/// terminal, so [`sanitize::line`] makes them visible; tabs become spaces;
+/// overlong lines are cut with an ellipsis.
 pub(crate) fn clean_line(line: &str, max_chars: usize) -> String {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut out = String::with_capacity(line.len().min(max_chars + 4));
-    for (n, c) in line.chars().enumerate() {
+    let visible = sanitize::line(line);
+    let mut out = String::with_capacity(visible.len().min(max_chars + 4));
+    for (n, c) in visible.chars().enumerate() {
         if n == max_chars {
             out.push('…');
             break;
         }
-        match c {
-            '\t' => out.push_str("  "),
-            c if c.is_control() => out.push('�'),
-            c => out.push(c),
-        }
+        out.push(c);
     }
     out
 }
@@ -214,7 +212,7 @@ mod tests {
     #[test]
     fn lines_are_cut_and_sanitized() {
         assert_eq!(clean_line("abcdef", 3), "abc…");
-        assert_eq!(clean_line("\x1b[31mred\r", 80), "�[31mred");
+        assert_eq!(clean_line("\x1b[31mred\r", 80), "^[[31mred");
         assert_eq!(clean_line("a\tb", 80), "a  b");
     }
 

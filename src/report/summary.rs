@@ -9,6 +9,7 @@
 
 use crate::model::Severity;
 use crate::report::groups::{self, StepProblem, Warning, host_list, variants};
+use crate::report::sanitize;
 use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, first_line, plural};
 use crate::results::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, StepReport,
@@ -180,7 +181,7 @@ impl Summary {
         }
         head.push_str(&format!(
             " · {}  {}",
-            p.bold(problem.step),
+            p.bold(&sanitize::line(problem.step)),
             status_word(problem.status, p)
         ));
         if let Some(after) = after(problem) {
@@ -295,7 +296,7 @@ impl Summary {
             self.blank();
             let head = format!(
                 "{mark} fleet check {}  {}",
-                p.bold(&check.name),
+                p.bold(&sanitize::line(&check.name)),
                 status_word(check.status, p)
             );
             self.line(0, &head);
@@ -382,7 +383,10 @@ impl Summary {
                 continue;
             }
             for (name, msg) in members.iter().take(MAX_UNREACHABLE_MESSAGES) {
-                self.line(4, &p.dim(&format!("{name}: {}", message(msg))));
+                self.line(
+                    4,
+                    &p.dim(&format!("{}: {}", sanitize::line(name), message(msg))),
+                );
             }
             if members.len() > MAX_UNREACHABLE_MESSAGES {
                 let more = members.len() - MAX_UNREACHABLE_MESSAGES;

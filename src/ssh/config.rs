@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use ssh2_config::{HostParams, ParseRule, SshConfig};
 
-use super::connect::{DEFAULT_KEEPALIVE, Target};
+use super::connect::{DEFAULT_KEEPALIVE, GLOBAL_KNOWN_HOSTS, Target};
 use crate::model::{Host, HostKeyChecking};
 
 /// How many jump hops a chain may have; guards against `ProxyJump` loops.
@@ -230,6 +230,24 @@ fn build(
     } else {
         inv.known_hosts.clone()
     };
+    let files = |option: &str| -> Option<Vec<PathBuf>> {
+        let values = p.and_then(|p| raw(p, option))?;
+        Some(
+            values
+                .iter()
+                .filter(|f| !f.eq_ignore_ascii_case("none"))
+                .map(|f| PathBuf::from(expand(&tilde(f), &address, port, &user)))
+                .collect(),
+        )
+    };
+    let global_known_hosts = files("globalknownhostsfile")
+        .unwrap_or_else(|| GLOBAL_KNOWN_HOSTS.iter().map(PathBuf::from).collect());
+    let revoked_host_keys = files("revokedhostkeys").unwrap_or_default();
+    let host_key_alias = p
+        .and_then(|p| raw(p, "hostkeyalias"))
+        .and_then(|v| v.first())
+        .filter(|v| !v.eq_ignore_ascii_case("none"))
+        .map(|v| expand(v, &address, port, &user));
     let identities_only = p
         .and_then(|p| raw(p, "identitiesonly"))
         .and_then(|v| v.first())
@@ -271,6 +289,9 @@ fn build(
         user,
         identity_files,
         known_hosts,
+        global_known_hosts,
+        revoked_host_keys,
+        host_key_alias,
         connect_timeout,
         host_key_checking,
         keepalive,

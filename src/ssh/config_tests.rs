@@ -130,3 +130,38 @@ fn proxy_jump_loops_are_refused() {
     let e = target_for(&host("a", "a", HostSettings::default()), Some(&cfg));
     assert!(e.is_err_and(|e| e.contains("loop")));
 }
+
+#[test]
+fn host_key_options_from_ssh_config() {
+    let plain = target_for(&host("a", "a", HostSettings::default()), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        plain.global_known_hosts,
+        vec![
+            PathBuf::from("/etc/ssh/ssh_known_hosts"),
+            PathBuf::from("/etc/ssh/ssh_known_hosts2")
+        ],
+        "OpenSSH's default GlobalKnownHostsFile"
+    );
+    assert!(plain.revoked_host_keys.is_empty() && plain.host_key_alias.is_none());
+
+    let cfg = config(
+        "Host a\n    GlobalKnownHostsFile /g1 /g2\n    RevokedHostKeys /revoked_%h\n    \
+         HostKeyAlias alias-%h\n\nHost b\n    GlobalKnownHostsFile none\n",
+    );
+    let a = target_for(&host("a", "a", HostSettings::default()), Some(&cfg))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a.global_known_hosts,
+        vec![PathBuf::from("/g1"), PathBuf::from("/g2")]
+    );
+    assert_eq!(a.revoked_host_keys, vec![PathBuf::from("/revoked_a")]);
+    assert_eq!(a.host_key_alias.as_deref(), Some("alias-a"));
+    let b = target_for(&host("b", "b", HostSettings::default()), Some(&cfg))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        b.global_known_hosts.is_empty(),
+        "{:?}",
+        b.global_known_hosts
+    );
+}

@@ -18,7 +18,7 @@ use super::auth::{self, describe_key};
 use super::context::SshContext;
 use super::exec;
 use super::jump;
-use super::known_hosts::{self, KnownHostsFile, Verdict};
+use super::known_hosts::{self, KnownHostsFile, RevokedKeys, Verdict};
 use super::secrets::Secret;
 use crate::model::HostKeyChecking;
 use crate::output::ExecOutput;
@@ -37,6 +37,15 @@ pub struct Target {
     pub identity_files: Vec<PathBuf>,
     /// Empty: `~/.ssh/known_hosts`.
     pub known_hosts: Vec<PathBuf>,
+    /// Read after `known_hosts`, never written: OpenSSH's
+    /// `GlobalKnownHostsFile` (default [`GLOBAL_KNOWN_HOSTS`]).
+    pub global_known_hosts: Vec<PathBuf>,
+    /// ssh_config `RevokedHostKeys`: files of public keys refused whatever
+    /// known_hosts and the policy say.
+    pub revoked_host_keys: Vec<PathBuf>,
+    /// ssh_config `HostKeyAlias`: the name host keys are looked up and
+    /// recorded under instead of the address (and port).
+    pub host_key_alias: Option<String>,
     pub connect_timeout: Duration,
     /// Unknown host keys: refuse, record, or (insecure) ignore.
     pub host_key_checking: HostKeyChecking,
@@ -66,6 +75,10 @@ impl ConnectError {
         }
     }
 }
+
+/// OpenSSH's default `GlobalKnownHostsFile`: the system-wide files an
+/// administrator fills for every user.
+pub const GLOBAL_KNOWN_HOSTS: &[&str] = &["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
 
 /// Sent to detect dead peers; `inactivity_timeout` is no use for that since
 /// keepalive replies reset it. OpenSSH's ServerAliveCountMax default.
@@ -127,7 +140,7 @@ impl Session {
         timeout: Duration,
         cap: usize,
     ) -> ExecOutput {
-        exec::run(&self.handle, command, None, tty, timeout, cap).await
+        exec::run(&self.handle, command, exec::Mode::Plain, tty, timeout, cap).await
     }
 
     /// Sets the password `sudo` steps answer sudo's prompt with.
@@ -137,8 +150,9 @@ impl Session {
     }
 
     /// Runs `command` as root: `sudo -n` without a become password, else
-    /// `sudo -S` fed the password on stdin. The password never appears in
-    /// the command line or in the returned output.
+    /// `sudo -S` answering sudo's prompt, and only that prompt, with the
+    /// password over the channel. The password never appears in the
+    /// command line or in the returned output.
     pub async fn exec_sudo(
         &self,
         command: &str,
@@ -148,21 +162,14 @@ impl Session {
     ) -> ExecOutput {
         match &self.become_password {
             None => {
-                exec::run(
-                    &self.handle,
-                    &exec::sudo_n(command),
-                    None,
-                    tty,
-                    timeout,
-                    cap,
-                )
-                .await
+                let mode = exec::Mode::SudoNoPassword;
+                exec::run(&self.handle, command, mode, tty, timeout, cap).await
             }
             Some(password) => {
-                let mut input = password.expose().as_bytes().to_vec();
-                input.push(b'\n');
-                let wire = exec::sudo_s(command);
-                let mut out = exec::run(&self.handle, &wire, Some(&input), tty, timeout, cap).await;
+                let mode = exec::Mode::Sudo {
+                    password: password.expose(),
+                };
+                let mut out = exec::run(&self.handle, command, mode, tty, timeout, cap).await;
                 exec::scrub_sudo(&mut out, password.expose());
                 out
             }
@@ -205,7 +212,11 @@ async fn handshake(
 ) -> Result<Handle<HostKeyCheck>, (ConnectError, bool)> {
     let timeout = target.connect_timeout;
     let known_hosts = load_known_hosts(ctx, target).await;
-    let lookup = known_hosts::lookup_name(&target.address, target.port);
+    let lookup = lookup_name(target);
+    let revoked = match load_revoked(ctx, target).await {
+        Ok(revoked) => revoked,
+        Err(message) => return Err((ConnectError::new(UnreachableKind::HostKey, message), false)),
+    };
     let mut config = client_config(&known_hosts, &lookup);
     config.keepalive_interval = Some(target.keepalive);
     let config = Arc::new(config);
@@ -221,6 +232,7 @@ async fn handshake(
     let handler = HostKeyCheck {
         who: describe_target(target, &lookup),
         known_hosts,
+        revoked,
         lookup,
         address: target.address.clone(),
         port: target.port,
@@ -283,14 +295,41 @@ fn known_hosts_paths(ctx: &SshContext, target: &Target) -> Vec<PathBuf> {
     }
 }
 
-/// The target's known_hosts files from the context cache.
+/// The name the host's keys are listed under: `HostKeyAlias` as given
+/// (OpenSSH appends no port to it), else `host` or `[host]:port`.
+fn lookup_name(target: &Target) -> String {
+    match &target.host_key_alias {
+        Some(alias) => alias.to_ascii_lowercase(),
+        None => known_hosts::lookup_name(&target.address, target.port),
+    }
+}
+
+/// The target's known_hosts files, then the global ones, from the context
+/// cache.
 async fn load_known_hosts(ctx: &SshContext, target: &Target) -> Vec<Arc<KnownHostsFile>> {
     let paths = known_hosts_paths(ctx, target);
-    let mut files = Vec::with_capacity(paths.len());
-    for path in &paths {
+    let mut files = Vec::with_capacity(paths.len() + target.global_known_hosts.len());
+    for path in paths.iter().chain(&target.global_known_hosts) {
         files.push(ctx.known_hosts(path).await);
     }
     files
+}
+
+/// The keys `RevokedHostKeys` refuses. Fails closed, like OpenSSH: a file
+/// that cannot be read or parsed refuses the connection.
+async fn load_revoked(ctx: &SshContext, target: &Target) -> Result<Vec<Arc<RevokedKeys>>, String> {
+    let mut files = Vec::with_capacity(target.revoked_host_keys.len());
+    for path in &target.revoked_host_keys {
+        let file = ctx.revoked_keys(path).await;
+        if let Some(error) = &file.error {
+            return Err(format!(
+                "cannot check {}'s host key against RevokedHostKeys: {error}",
+                target.name
+            ));
+        }
+        files.push(file);
+    }
+    Ok(files)
 }
 
 /// russh defaults plus keepalives and no Nagle delay. The kex order is
@@ -398,6 +437,8 @@ fn classify_io(e: &std::io::Error) -> UnreachableKind {
 /// explanation in `rejection` for [`Session::connect`] to report.
 pub(crate) struct HostKeyCheck {
     known_hosts: Vec<Arc<KnownHostsFile>>,
+    /// `RevokedHostKeys`: refused before anything else is considered.
+    revoked: Vec<Arc<RevokedKeys>>,
     /// The known_hosts name: `host` or `[host]:port`.
     lookup: String,
     /// How messages name the host.
@@ -418,6 +459,29 @@ impl client::Handler for HostKeyCheck {
         &mut self,
         server_key: &PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
+        // Before the policy, as OpenSSH does: `off` does not unrevoke.
+        let offered = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => vec![key.key_data()],
+            // A certificate is refused when its key or its CA is revoked.
+            PublicKeyOrCertificate::Certificate(cert) => {
+                vec![cert.public_key(), cert.signature_key()]
+            }
+        };
+        let revoked_by = self
+            .revoked
+            .iter()
+            .find(|f| offered.iter().any(|k| f.contains(k)));
+        if let Some(file) = revoked_by {
+            *self
+                .rejection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(format!(
+                "the host key offered by {} is revoked by {} (RevokedHostKeys)",
+                self.who,
+                file.path.display()
+            ));
+            return Ok(false);
+        }
         if self.policy == HostKeyChecking::Off {
             return Ok(true);
         }
@@ -571,6 +635,9 @@ mod tests {
             user: "u".to_string(),
             identity_files: vec![],
             known_hosts: vec![],
+            global_known_hosts: vec![],
+            revoked_host_keys: vec![],
+            host_key_alias: None,
             connect_timeout: Duration::from_secs(1),
             host_key_checking: HostKeyChecking::Strict,
             keepalive: DEFAULT_KEEPALIVE,

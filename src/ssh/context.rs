@@ -15,7 +15,7 @@ use super::auth::{self, LoadedKey};
 use super::config::SshConfigFile;
 use super::connect::{ConnectError, Session, Target};
 use super::jump;
-use super::known_hosts::KnownHostsFile;
+use super::known_hosts::{KnownHostsFile, RevokedKeys};
 use super::secrets::Secrets;
 
 /// Shared by all hosts of a run. Cheap to create; caches fill lazily on
@@ -23,6 +23,7 @@ use super::secrets::Secrets;
 #[derive(Debug)]
 pub struct SshContext {
     known_hosts: Memo<PathBuf, Arc<KnownHostsFile>>,
+    revoked: Memo<PathBuf, Arc<RevokedKeys>>,
     keys: Memo<PathBuf, LoadedKey>,
     /// `SSH_AUTH_SOCK` at creation time; `None` disables agent auth.
     agent_socket: Option<PathBuf>,
@@ -50,6 +51,7 @@ impl SshContext {
     pub fn new() -> SshContext {
         SshContext {
             known_hosts: Memo::default(),
+            revoked: Memo::default(),
             keys: Memo::default(),
             agent_socket: std::env::var_os("SSH_AUTH_SOCK")
                 .filter(|s| !s.is_empty())
@@ -111,6 +113,13 @@ impl SshContext {
             .get_or_init(path, || async {
                 Arc::new(KnownHostsFile::load(path).await)
             })
+            .await
+    }
+
+    /// The `RevokedHostKeys` file at `path`, read at most once per context.
+    pub(crate) async fn revoked_keys(&self, path: &Path) -> Arc<RevokedKeys> {
+        self.revoked
+            .get_or_init(path, || async { Arc::new(RevokedKeys::load(path).await) })
             .await
     }
 

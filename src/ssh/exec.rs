@@ -1,9 +1,17 @@
 //! Running one command on an open connection.
+//!
+//! Every command runs under a small remote wrapper ([`guard`]) that ties
+//! its life to the channel: it ends the command's process group when the
+//! step times out (`timeout`) or when the channel goes away (its stdin
+//! reaches end-of-file: the controller closed the channel, was
+//! interrupted, or the connection dropped). A `signal` channel request is
+//! sent too, but OpenSSH honours it only for non-root logins with
+//! privilege separation, so the wrapper is what makes the stop reliable.
 
 use std::time::{Duration, Instant};
 
 use russh::client::Msg;
-use russh::{Channel, ChannelMsg, Sig};
+use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 
 use crate::output::{Capture, ExecEnd, ExecOutput};
 
@@ -28,13 +36,27 @@ impl Progress {
     }
 }
 
+/// How a command is run on the host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mode<'a> {
+    /// As the login user.
+    Plain,
+    /// `sudo -n`: fails at once when sudo would need a password.
+    SudoNoPassword,
+    /// `sudo -S`, answering sudo's prompt (and only its prompt) with this
+    /// password.
+    Sudo { password: &'a str },
+}
+
 /// Opens a session channel on `handle`, runs `command` and reads until the
 /// server closes the channel, all under `timeout`. With `tty` the channel
-/// first asks for a pseudo-terminal (see [`request_terminal`]).
+/// first asks for a pseudo-terminal (see [`request_terminal`]). When the
+/// returned future is dropped before that (the run was interrupted), the
+/// command is ended on the host: see [`Abandon`].
 pub(crate) async fn run<H: russh::client::Handler>(
     handle: &russh::client::Handle<H>,
     command: &str,
-    stdin: Option<&[u8]>,
+    mode: Mode<'_>,
     tty: bool,
     timeout: Duration,
     cap: usize,
@@ -63,27 +85,84 @@ pub(crate) async fn run<H: russh::client::Handler>(
         }
         Ok(Ok(channel)) => channel,
     };
+    if tty {
+        match tokio::time::timeout_at(deadline, request_terminal(&mut channel)).await {
+            Err(_) => return progress.finish(ExecEnd::TimedOut, started),
+            Ok(Err(why)) => return progress.finish(ExecEnd::Failed(why), started),
+            Ok(Ok(())) => {}
+        }
+    }
+    let (mut read, write) = channel.split();
+    let mut abandon = Abandon(Some(write));
 
-    // Under `timeout` a command is a background job of the terminal and is
-    // stopped (SIGTTOU/SIGTTIN) as soon as it touches it; a terminal's
-    // hangup when the channel closes ends it instead, as with `ssh -t`.
-    let guarded = if tty {
-        command.to_string()
-    } else {
-        guard(command, timeout)
+    let wire = wire(command, mode, tty, timeout);
+    let password = match mode {
+        Mode::Sudo { password } => Some(password),
+        _ => None,
     };
-    let read = tokio::time::timeout_at(
-        deadline,
-        drive(&mut channel, &guarded, stdin, tty, &mut progress),
-    );
-    let end = match read.await {
-        Ok(end) => end,
+    // On a terminal sudo's prompt, like everything else, arrives as stdout.
+    let watch = password.map(|password| SudoAnswer { password, tty });
+    let read_all = drive(&mut read, abandon.writer(), &wire, watch, &mut progress);
+    let end = match tokio::time::timeout_at(deadline, read_all).await {
+        Ok(end) => {
+            abandon.disarm();
+            end
+        }
         Err(_) => {
-            abandon(&channel).await;
+            abandon.now().await;
             ExecEnd::TimedOut
         }
     };
     progress.finish(end, started)
+}
+
+/// Ends a command whose channel is given up on (timeout, interrupt):
+/// TERM over the channel, then close it. Closing makes sshd close the
+/// command's stdin, which the remote [`guard`] takes as the order to end
+/// the command's process group; the TERM covers servers that honour it
+/// sooner. Errors are ignored: the connection may already be gone.
+/// Dropping the read half makes russh discard anything still arriving, so
+/// the connection is never blocked by an unread queue.
+struct Abandon(Option<ChannelWriteHalf<Msg>>);
+
+impl Abandon {
+    /// The channel's write half; present until disarmed or abandoned.
+    fn writer(&self) -> Option<&ChannelWriteHalf<Msg>> {
+        self.0.as_ref()
+    }
+
+    /// The channel closed normally: nothing to end.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+
+    /// Bounded, awaited: used when the step timed out.
+    async fn now(&mut self) {
+        if let Some(write) = self.0.take() {
+            stop_remote(write).await;
+        }
+    }
+}
+
+impl Drop for Abandon {
+    /// The step's future was dropped mid-command (interrupt): send the stop
+    /// from a task, since drop cannot await. The caller disconnects right
+    /// after, which ends the command through the guard in any case.
+    fn drop(&mut self) {
+        if let Some(write) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(stop_remote(write));
+        }
+    }
+}
+
+async fn stop_remote(write: ChannelWriteHalf<Msg>) {
+    let attempt = async {
+        let _ = write.signal(Sig::TERM).await;
+        let _ = write.close().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), attempt).await;
 }
 
 /// Extra time the remote guard allows past the step timeout, so the
@@ -91,25 +170,68 @@ pub(crate) async fn run<H: russh::client::Handler>(
 /// exit status 124 first.
 const GUARD_GRACE_SECS: u64 = 2;
 
-/// Wraps `command` so the remote host ends it on its own once the step has
-/// timed out. A KILL signal over SSH is refused for root sessions and
-/// closing a channel without a PTY leaves the command running, so the only
-/// reliable stop is a remote `timeout`: it runs the command, in the user's
-/// own shell as sshd would, in its own process group and kills that whole
-/// group. Hosts without `timeout` run the command unguarded.
-pub(crate) fn guard(command: &str, timeout: Duration) -> String {
+/// The command line sent for `command` in `mode`.
+///
+/// On a terminal (`tty`) there is no guard: under `timeout` (its own
+/// process group) a command would be a background job of the terminal and
+/// be stopped (SIGTTOU/SIGTTIN) as soon as it touched it. The terminal's
+/// hangup when the channel closes ends it instead, as with `ssh -t`.
+pub(crate) fn wire(command: &str, mode: Mode<'_>, tty: bool, timeout: Duration) -> String {
     let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS;
-    if is_plain_command(command) {
+    let body = if tty {
+        command.to_string()
+    } else {
+        guard(command, secs)
+    };
+    let sudo = match mode {
+        Mode::Plain => return body,
+        Mode::SudoNoPassword => "sudo -n".to_string(),
+        Mode::Sudo { .. } => format!("sudo -S -p '{SUDO_PROMPT}'"),
+    };
+    // The guard runs as root inside sudo, so it can end root's processes;
+    // the outer `timeout` bounds sudo itself (a prompt nobody answers).
+    let inner = format!("{sudo} -- sh -c {}", shell_quote(&body));
+    if tty {
+        return inner;
+    }
+    format!(
+        "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs} {inner}; else exec {inner}; fi"
+    )
+}
+
+/// Wraps `command` so that the host ends it on its own, whatever happens
+/// to the controller. The command runs in the background with stdin from
+/// `/dev/null`, under `timeout` (its own process group, killed whole after
+/// `secs`); a watcher reads the channel's stdin, which the controller
+/// never closes, so end-of-file there means the channel or the connection
+/// is gone: it then sends TERM to `timeout`, which passes it to the whole
+/// group (and KILL 5 s later). A TERM, HUP or INT to the wrapper itself
+/// (sudo relays them) is passed on the same way. Hosts without `timeout`
+/// still get the watcher, but it reaches only the command's top process.
+///
+/// The wrapper is run by the login shell (sh, bash, zsh alike: no word
+/// splitting of variables is relied on); a command with shell syntax runs
+/// in `$SHELL -c`, as sshd would run it.
+pub(crate) fn guard(command: &str, secs: u64) -> String {
+    let run = if is_plain_command(command) {
         // No shell syntax to interpret: `timeout` can run the program
         // itself, which saves the inner shell (about 1 ms of host CPU per
         // step; bench/RESULTS.md).
-        return format!(
-            "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs} {command}; else exec {command}; fi"
-        );
-    }
-    let quoted = format!("'{}'", command.replace('\'', r"'\''"));
+        command.to_string()
+    } else {
+        format!("\"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(command))
+    };
     format!(
-        "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs} \"${{SHELL:-/bin/sh}}\" -c {quoted}; else exec \"${{SHELL:-/bin/sh}}\" -c {quoted}; fi"
+        "exec 3<&0 </dev/null\n\
+         if command -v timeout >/dev/null 2>&1; then timeout -k 5 {secs} {run} & else {run} & fi\n\
+         p=$!\n\
+         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
+         (while read -r x; do :; done; kill -TERM $p 2>/dev/null) <&3 &\n\
+         w=$!\n\
+         exec 3<&-\n\
+         while :; do t=; wait $p; s=$?; [ -z \"$t\" ] && break; done\n\
+         kill $w 2>/dev/null\n\
+         exit $s"
     )
 }
 
@@ -141,28 +263,40 @@ fn is_plain_command(command: &str) -> bool {
 /// Sends the exec request and consumes every message until `Close`. Not
 /// `Eof` or `ExitStatus`: OpenSSH sends those in either order, and output
 /// or the exit status can still follow the first of them.
+///
+/// With a sudo `password`, the password is written only once sudo's
+/// prompt marker has appeared on stderr: when sudo does not prompt
+/// (NOPASSWD, cached credentials, or a `sudo` that is not sudo) it is
+/// never sent. A second prompt (wrong password) gets end-of-file, so sudo
+/// fails at once instead of waiting for the timeout.
 async fn drive(
-    channel: &mut Channel<Msg>,
+    read: &mut ChannelReadHalf,
+    write: Option<&ChannelWriteHalf<Msg>>,
     command: &str,
-    stdin: Option<&[u8]>,
-    tty: bool,
+    sudo: Option<SudoAnswer<'_>>,
     progress: &mut Progress,
 ) -> ExecEnd {
-    if tty && let Err(why) = request_terminal(channel).await {
-        return ExecEnd::Failed(why);
-    }
-    if let Err(e) = channel.exec(true, command).await {
+    let Some(write) = write else {
+        return ExecEnd::Failed("the channel was already given up".into());
+    };
+    if let Err(e) = write.exec(true, command).await {
         return ExecEnd::Failed(format!("cannot send the command: {e}"));
     }
-    if let Some(input) = stdin {
-        // Errors surface below as a lost connection or a failed command.
-        let _ = channel.data(input).await;
-        let _ = channel.eof().await;
-    }
-    while let Some(msg) = channel.wait().await {
+    let mut prompts = PromptWatch::default();
+    while let Some(msg) = read.wait().await {
         match msg {
-            ChannelMsg::Data { data } => progress.stdout.push(&data),
-            ChannelMsg::ExtendedData { data, ext: 1 } => progress.stderr.push(&data),
+            ChannelMsg::Data { data } => {
+                progress.stdout.push(&data);
+                if let Some(sudo) = sudo.filter(|s| s.tty) {
+                    sudo.answer(&mut prompts, &data, write).await;
+                }
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                progress.stderr.push(&data);
+                if let Some(sudo) = sudo.filter(|s| !s.tty) {
+                    sudo.answer(&mut prompts, &data, write).await;
+                }
+            }
             ChannelMsg::ExitStatus { exit_status } => progress.exit_status = Some(exit_status),
             ChannelMsg::ExitSignal { signal_name, .. } => {
                 progress.exit_signal = Some(signal_name_of(&signal_name));
@@ -175,6 +309,33 @@ async fn drive(
         }
     }
     ExecEnd::Failed("connection lost before the command finished".into())
+}
+
+/// The become password and where sudo's prompt for it shows up.
+#[derive(Debug, Clone, Copy)]
+struct SudoAnswer<'a> {
+    password: &'a str,
+    /// On a terminal the prompt arrives on stdout, else on stderr.
+    tty: bool,
+}
+
+impl SudoAnswer<'_> {
+    /// Writes the password after sudo's first prompt; a second prompt
+    /// (wrong password) gets end-of-file. Errors surface as a lost
+    /// connection or a failed command.
+    async fn answer(&self, prompts: &mut PromptWatch, data: &[u8], write: &ChannelWriteHalf<Msg>) {
+        match prompts.seen(data) {
+            0 => {}
+            1 => {
+                let mut line = self.password.as_bytes().to_vec();
+                line.push(b'\n');
+                let _ = write.data(&line[..]).await;
+            }
+            _ => {
+                let _ = write.eof().await;
+            }
+        }
+    }
 }
 
 /// Terminal width asked for: wide, so tools that fit their output to the
@@ -209,26 +370,45 @@ async fn request_terminal(channel: &mut Channel<Msg>) -> Result<(), String> {
     Err("connection lost while requesting a terminal".into())
 }
 
-/// What sudo prints instead of "Password:", so its prompt can be removed
-/// from the captured stderr.
-const SUDO_PROMPT: &str = "[fleet-sudo-password]";
-
-/// `sudo -n`: never prompts (a prompt would hang the step), fails clearly
-/// when a password would be needed.
-pub fn sudo_n(command: &str) -> String {
-    format!("sudo -n -- sh -c {}", shell_quote(command))
+/// Counts sudo's prompt markers in a stream that arrives in pieces (a
+/// marker may be split across two packets).
+#[derive(Debug, Default)]
+struct PromptWatch {
+    /// The last bytes seen, shorter than the marker.
+    tail: Vec<u8>,
+    count: usize,
 }
 
-/// `sudo -S -p MARKER`: the password goes to sudo on stdin (no PTY, which
-/// would merge and mangle the streams). The command's own stdin is
-/// `/dev/null`, so when sudo needs no password (NOPASSWD, cached
-/// credentials) the command cannot read it.
-pub(crate) fn sudo_s(command: &str) -> String {
-    let inner = format!("exec </dev/null\n{command}");
-    format!(
-        "sudo -S -p '{SUDO_PROMPT}' -- sh -c {}",
-        shell_quote(&inner)
-    )
+impl PromptWatch {
+    /// Feeds `data`; returns the number of markers seen so far when this
+    /// piece completed one, else 0.
+    fn seen(&mut self, data: &[u8]) -> usize {
+        let marker = SUDO_PROMPT.as_bytes();
+        let mut window = std::mem::take(&mut self.tail);
+        window.extend_from_slice(data);
+        let found = window
+            .windows(marker.len())
+            .filter(|w| *w == marker)
+            .count();
+        let keep = window.len().min(marker.len() - 1);
+        self.tail = window[window.len() - keep..].to_vec();
+        if found == 0 {
+            return 0;
+        }
+        self.count += found;
+        self.count
+    }
+}
+
+/// What sudo prints instead of "Password:", so that the controller knows
+/// when sudo asks and can remove the prompt from the captured stderr.
+const SUDO_PROMPT: &str = "[fleet-sudo-password]";
+
+/// `sudo -n` for the controller's own `sudo` steps: never prompts (a
+/// prompt would hang the step), fails clearly when a password would be
+/// needed.
+pub fn sudo_n(command: &str) -> String {
+    format!("sudo -n -- sh -c {}", shell_quote(command))
 }
 
 /// Removes sudo's prompt and, as a last guard, any copy of the password
@@ -246,18 +426,6 @@ pub(crate) fn scrub_sudo(out: &mut ExecOutput, password: &str) {
 
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// Best effort, bounded: ask the server to kill the command and close the
-/// channel. Errors are ignored because the connection may already be gone;
-/// dropping the `Channel` afterwards makes russh discard anything still
-/// arriving on it, so the connection is never blocked by an unread queue.
-async fn abandon(channel: &Channel<Msg>) {
-    let attempt = async {
-        let _ = channel.signal(Sig::KILL).await;
-        let _ = channel.close().await;
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), attempt).await;
 }
 
 /// The bare signal name as OpenSSH sends it (`KILL`, not `SIGKILL`).
@@ -282,24 +450,29 @@ fn signal_name_of(sig: &Sig) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{Mode, PromptWatch, SUDO_PROMPT, guard, is_plain_command, wire};
+    use std::time::Duration;
+
     #[test]
     fn guard_quotes_the_command_for_the_remote_shell() {
-        let g = super::guard(
+        let g = wire(
             "echo 'a b' \"$HOME\"",
-            std::time::Duration::from_millis(1500),
+            Mode::Plain,
+            false,
+            Duration::from_millis(1500),
         );
         assert!(
-            g.contains(r#"timeout -k 5 4 "${SHELL:-/bin/sh}" -c 'echo '\''a b'\'' "$HOME"'"#),
+            g.contains(r#"timeout -k 5 4 "${SHELL:-/bin/sh}" -c 'echo '\''a b'\'' "$HOME"' &"#),
             "{g}"
         );
     }
 
     #[test]
     fn plain_commands_skip_the_inner_shell() {
-        let d = std::time::Duration::from_secs(30);
-        assert_eq!(
-            super::guard("df -P /", d),
-            "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 32 df -P /; else exec df -P /; fi"
+        let g = guard("df -P /", 32);
+        assert!(
+            g.contains("then timeout -k 5 32 df -P / & else df -P / & fi"),
+            "{g}"
         );
         for plain in [
             "uptime",
@@ -307,7 +480,7 @@ mod tests {
             "head -3 /proc/meminfo",
             "systemctl is-active a@b.service",
         ] {
-            assert!(super::is_plain_command(plain), "{plain}");
+            assert!(is_plain_command(plain), "{plain}");
         }
         for shell in [
             "",
@@ -332,9 +505,100 @@ mod tests {
             "[ -f x ]",
             "echo a\nb",
         ] {
-            assert!(!super::is_plain_command(shell), "{shell:?}");
-            assert!(super::guard(shell, d).contains("-c '"), "{shell:?}");
+            assert!(!is_plain_command(shell), "{shell:?}");
+            assert!(guard(shell, 3).contains("-c '"), "{shell:?}");
         }
+    }
+
+    #[test]
+    fn sudo_runs_the_guard_as_root_inside_an_outer_timeout() {
+        let d = Duration::from_secs(10);
+        let n = wire("id", Mode::SudoNoPassword, false, d);
+        assert!(n.starts_with("if command -v timeout"), "{n}");
+        assert!(n.contains("exec timeout -k 5 12 sudo -n -- sh -c '"), "{n}");
+        let s = wire("id", Mode::Sudo { password: "pw" }, false, d);
+        assert!(
+            s.contains(&format!("sudo -S -p '{SUDO_PROMPT}' -- sh -c '")),
+            "{s}"
+        );
+        assert!(
+            !s.contains("pw"),
+            "the password is never on the command line: {s}"
+        );
+    }
+
+    /// A `tty` step runs in the terminal's foreground: no background guard
+    /// (its hangup ends the command), sudo still wraps it.
+    #[test]
+    fn terminal_commands_run_unguarded_in_the_foreground() {
+        let d = Duration::from_secs(10);
+        assert_eq!(wire("tty", Mode::Plain, true, d), "tty");
+        assert_eq!(
+            wire("tty", Mode::SudoNoPassword, true, d),
+            "sudo -n -- sh -c 'tty'"
+        );
+    }
+
+    /// The wrapper in a real local shell: it keeps the exit status and the
+    /// output, gives the command no stdin, and ends the command once its
+    /// own stdin is closed.
+    #[test]
+    fn guard_keeps_status_and_ends_the_command_when_stdin_closes() {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        // stdin held open, as sshd holds it for a running command.
+        let Ok(mut child) = Command::new("sh")
+            .arg("-c")
+            .arg(guard("echo out; cat; echo err >&2; exit 7", 30))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        else {
+            return; // no sh: nothing to check here
+        };
+        let stdin = child.stdin.take();
+        let (mut out, mut err) = (String::new(), String::new());
+        if let (Some(o), Some(e)) = (child.stdout.as_mut(), child.stderr.as_mut()) {
+            let _ = o.read_to_string(&mut out);
+            let _ = e.read_to_string(&mut err);
+        }
+        let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        drop(stdin);
+        assert_eq!(status.code(), Some(7));
+        assert_eq!(out, "out\n");
+        assert_eq!(err, "err\n");
+
+        // stdin held open, then closed: the sleeping command must end.
+        let mut child = match Command::new("sh")
+            .arg("-c")
+            .arg(guard("echo started; sleep 300", 300))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(_) => return,
+        };
+        let mut first = [0u8; 8];
+        let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let _ = stdout.read_exact(&mut first);
+        assert_eq!(&first, b"started\n");
+        drop(child.stdin.take());
+        // Bounded by the test runner's timeout, not by a timed assertion.
+        let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!status.success(), "{status:?}");
+    }
+
+    #[test]
+    fn prompt_marker_is_found_across_packets() {
+        let mut w = PromptWatch::default();
+        let (a, b) = SUDO_PROMPT.split_at(5);
+        assert_eq!(w.seen(b"noise "), 0);
+        assert_eq!(w.seen(a.as_bytes()), 0);
+        assert_eq!(w.seen(b.as_bytes()), 1);
+        assert_eq!(w.seen(b"Sorry, try again.\n"), 0);
+        assert_eq!(w.seen(SUDO_PROMPT.as_bytes()), 2);
     }
 
     #[test]

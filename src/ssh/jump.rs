@@ -18,14 +18,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 
 pub(crate) type Stream = Box<dyn Transport>;
 
-/// Identifies one jump connection: the hop and the chain in front of it.
+/// Identifies one jump connection: the hop and the chain in front of it,
+/// each with everything that decides whether its host key is trusted
+/// (policy, known_hosts files, revoked keys, alias) and how it logs in.
+/// Hosts share a bastion connection only when they would have verified it
+/// the same way: a host with `host-key-checking "off"` cannot hand strict
+/// hosts a bastion nobody checked.
 pub(crate) fn chain_key(hop: &Target) -> String {
     let mut key = String::new();
     for t in hop.jump.iter().chain(std::iter::once(hop)) {
         if !key.is_empty() {
             key.push('>');
         }
-        key.push_str(&format!("{}@{}:{}", t.user, t.address, t.port));
+        key.push_str(&format!(
+            "{}@{}:{} policy={:?} known_hosts={:?} global={:?} revoked={:?} alias={:?} keys={:?} only={}",
+            t.user,
+            t.address,
+            t.port,
+            t.host_key_checking,
+            t.known_hosts,
+            t.global_known_hosts,
+            t.revoked_host_keys,
+            t.host_key_alias,
+            t.identity_files,
+            t.identities_only,
+        ));
     }
     key
 }
@@ -87,4 +104,61 @@ pub(crate) fn connect_hop<'a>(
     hop: &'a Target,
 ) -> std::pin::Pin<Box<dyn Future<Output = Result<Arc<Session>, ConnectError>> + Send + 'a>> {
     Box::pin(async move { Session::connect(ctx, hop).await.map(Arc::new) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_key;
+    use crate::model::HostKeyChecking;
+    use crate::ssh::{DEFAULT_KEEPALIVE, Target};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn bastion() -> Target {
+        Target {
+            name: "bastion".into(),
+            address: "10.0.0.1".into(),
+            port: 22,
+            user: "ops".into(),
+            identity_files: vec![],
+            known_hosts: vec![PathBuf::from("/kh")],
+            global_known_hosts: vec![],
+            revoked_host_keys: vec![],
+            host_key_alias: None,
+            connect_timeout: Duration::from_secs(1),
+            host_key_checking: HostKeyChecking::Strict,
+            keepalive: DEFAULT_KEEPALIVE,
+            identities_only: false,
+            jump: Vec::new(),
+        }
+    }
+
+    /// Two hosts share a bastion connection only when they would have
+    /// verified it alike.
+    #[test]
+    fn verification_settings_split_jump_connections() {
+        let strict = bastion();
+        assert_eq!(chain_key(&strict), chain_key(&bastion()));
+        let mut off = bastion();
+        off.host_key_checking = HostKeyChecking::Off;
+        let mut other_file = bastion();
+        other_file.known_hosts = vec![PathBuf::from("/other")];
+        let mut revoked = bastion();
+        revoked.revoked_host_keys = vec![PathBuf::from("/revoked")];
+        let mut alias = bastion();
+        alias.host_key_alias = Some("b".into());
+        let mut global = bastion();
+        global.global_known_hosts = vec![PathBuf::from("/etc/ssh/ssh_known_hosts")];
+        for different in [off, other_file, revoked, alias, global] {
+            assert_ne!(chain_key(&strict), chain_key(&different));
+        }
+        // ...and so does anything in front of the hop.
+        let mut behind_off = bastion();
+        let mut front = bastion();
+        front.host_key_checking = HostKeyChecking::Off;
+        behind_off.jump = vec![front];
+        let mut behind_strict = bastion();
+        behind_strict.jump = vec![bastion()];
+        assert_ne!(chain_key(&behind_off), chain_key(&behind_strict));
+    }
 }

@@ -184,6 +184,76 @@ impl KnownHostsFile {
     }
 }
 
+/// A `RevokedHostKeys` file: public keys, one per line as in
+/// `authorized_keys` (`ssh-ed25519 AAAA… comment`). OpenSSH's binary KRL
+/// format is not read; such a file is an error, so nothing is silently
+/// trusted.
+#[derive(Debug)]
+pub(crate) struct RevokedKeys {
+    pub(crate) path: PathBuf,
+    keys: Vec<russh::keys::ssh_key::public::KeyData>,
+    /// Why the file cannot be used; the connection is then refused.
+    pub(crate) error: Option<String>,
+}
+
+impl RevokedKeys {
+    pub(crate) async fn load(path: &Path) -> RevokedKeys {
+        match tokio::fs::read(path).await {
+            Ok(bytes) => RevokedKeys::parse(path, &bytes),
+            Err(e) => RevokedKeys {
+                path: path.to_path_buf(),
+                keys: Vec::new(),
+                error: Some(format!("cannot read {}: {e}", path.display())),
+            },
+        }
+    }
+
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> RevokedKeys {
+        let mut file = RevokedKeys {
+            path: path.to_path_buf(),
+            keys: Vec::new(),
+            error: None,
+        };
+        if bytes.starts_with(b"SSHKRL") {
+            file.error = Some(format!(
+                "{} is a binary KRL, which fleet does not read; list the revoked public keys \
+                 one per line instead",
+                path.display()
+            ));
+            return file;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut fields = line.split_whitespace();
+            let key = fields.next().and_then(|first| {
+                parse_public_key_base64(first)
+                    .ok()
+                    .or_else(|| fields.next().and_then(|b| parse_public_key_base64(b).ok()))
+            });
+            match key {
+                Some(key) => file.keys.push(key.key_data().clone()),
+                None => {
+                    file.error = Some(format!(
+                        "{} line {}: not a public key",
+                        path.display(),
+                        i + 1
+                    ));
+                    return file;
+                }
+            }
+        }
+        file
+    }
+
+    pub(crate) fn contains(&self, key: &russh::keys::ssh_key::public::KeyData) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+}
+
 /// Algorithms of the plain keys recorded for `name`, in file order, without
 /// duplicates. Used to prefer those host key algorithms in the handshake, as
 /// OpenSSH does, so a host with only an ECDSA key on record is not reported
@@ -594,5 +664,29 @@ mod tests {
                 line: 1
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod revoked_tests {
+    use super::RevokedKeys;
+    use russh::keys::parse_public_key_base64;
+    use std::path::Path;
+
+    const KEY: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIDCS3ShKVBBGUCWfTuqCKXbHXkrMXVaZWCUrjjAl0eVh";
+
+    #[test]
+    fn revoked_keys_are_read_in_authorized_keys_format_and_fail_closed() {
+        let key = parse_public_key_base64(KEY).unwrap_or_else(|e| panic!("{e}"));
+        let file = RevokedKeys::parse(
+            Path::new("/r"),
+            format!("# comment\n\nssh-ed25519 {KEY} old-host\n").as_bytes(),
+        );
+        assert!(file.error.is_none(), "{:?}", file.error);
+        assert!(file.contains(key.key_data()));
+        let bad = RevokedKeys::parse(Path::new("/r"), b"not a key\n");
+        assert!(bad.error.as_deref().is_some_and(|e| e.contains("line 1")));
+        let krl = RevokedKeys::parse(Path::new("/r"), b"SSHKRL\n\0\0");
+        assert!(krl.error.as_deref().is_some_and(|e| e.contains("KRL")));
     }
 }

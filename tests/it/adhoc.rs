@@ -238,3 +238,70 @@ fn exec_timeout_is_capped() {
     out.expect_code(2);
     assert!(out.stderr.contains("maximum of 7days"), "{}", out.stderr);
 }
+
+/// Bytes that move the cursor up (`ESC [1A`), erase the line (`ESC [2K`)
+/// and return to its start (`CR`): printed raw, they hide the line above.
+const HIDE: &str = "\\033[1A\\033[2K\\r";
+const HIDE_SHOWN: &str = "^[[1A^[[2K^M";
+
+fn assert_no_terminal_controls(what: &str, text: &str) {
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "raw control characters in {what}: {text:?}"
+    );
+}
+
+/// Issue 12: `fleet exec` printed what hosts wrote as is, so one host could
+/// erase the header or output of another on the operator's terminal.
+#[test]
+fn exec_output_cannot_repaint_the_terminal() {
+    let hosts = Fleet::start(2);
+    let inv = path(&hosts.write_inventory("hosts"));
+    let out = fleet(&["exec", "--inventory", &inv])
+        .arg(format!("printf 'real-line\\n{HIDE}all fine\\n'"))
+        .run();
+    out.expect_code(0);
+    assert_no_terminal_controls("exec output", &out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("real-line\n{HIDE_SHOWN}all fine")),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The summary quotes failing output; the dry-run plan (also what a
+/// destructive run asks the operator to confirm) shows rendered commands.
+/// Neither may carry sequences that hide their lines.
+#[test]
+fn summary_and_plan_show_escape_sequences_visibly() {
+    let hosts = Fleet::start(1);
+    let inv = path(&hosts.write_inventory("hosts"));
+    // KDL strings take `\\` for the backslash printf needs.
+    let hide = HIDE.replace('\\', "\\\\");
+    let wf = hosts.write_file(
+        "hide.kdl",
+        &format!(
+            r#"
+workflow hide {{
+    vars {{ note "x\u{{1b}}[1A\u{{1b}}[2K\ry" }}
+    step hide {{
+        run "printf 'host-1 is FAILING\\n{hide}'; echo {{{{ note }}}}"
+        expect stdout contains="never-there"
+    }}
+}}
+"#
+        ),
+    );
+    let wf = path(&wf);
+    let out = fleet(&["run", &wf, "--inventory", &inv]).run();
+    out.expect_code(1);
+    assert_no_terminal_controls("summary", &out.stdout);
+    assert!(out.stdout.contains(HIDE_SHOWN), "{}", out.stdout);
+    let plan = fleet(&["run", &wf, "--inventory", &inv, "--dry-run"]).run();
+    plan.expect_code(0);
+    assert_no_terminal_controls("plan", &plan.stdout);
+    assert!(plan.stdout.contains(HIDE_SHOWN), "{}", plan.stdout);
+}

@@ -176,7 +176,7 @@ fn timed_out_command_is_no_longer_running_on_the_host() {
 workflow slow {{
     step hang {{
         run "echo $$ > {dir}/pid; exec sleep 300"
-        timeout "1s"
+        timeout "5s"
     }}
 }}
 "#
@@ -186,6 +186,9 @@ workflow slow {{
     let out = run(&hosts, &wf, &inv, &[]);
     out.expect_code(3);
     assert_eq!(out.step("host-1", "hang")["status"], "TIMEOUT");
+    // 5 s leaves the login shell (root's bash with pyenv: up to ~1.3 s
+    // here under load) time to start the command; a command abandoned
+    // before it starts never runs at all.
     let pid = std::fs::read_to_string(hosts.dir().join("pid"))
         .unwrap_or_else(|e| panic!("the command never started: {e}"));
     let pid = pid.trim().to_string();
@@ -398,4 +401,119 @@ fn full_disk_for_the_report_is_a_clear_error_and_the_device_survives() {
         std::fs::metadata(full).is_ok_and(|m| m.file_type().is_char_device()),
         "/dev/full was replaced by a regular file"
     );
+}
+
+/// `kill -0 PID` on this machine (the harness's hosts are local sshds).
+fn process_alive(pid: &str) -> bool {
+    Command::new("kill")
+        .args(["-0", pid])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Polls (bounded, generously) until the remote process `pid` is gone.
+/// The bound is far below the step's timeout, so only the interrupt can
+/// have ended it; never asserts on elapsed time otherwise.
+fn wait_until_gone(pid: &str, what: &str) {
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while process_alive(pid) {
+        assert!(
+            Instant::now() < give_up,
+            "{what} (pid {pid}) still runs on the host after the interrupt"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Ctrl-C while a step runs: the remote command is ended on the host,
+/// long before its 300 s timeout's guard would end it (issue 12: on main
+/// it ran on until then).
+/// `sudo`: run the step with sudo as this `(user, become password)`.
+pub(crate) fn interrupt_ends_the_remote_command(signal: &str, sudo: Option<(&str, &str)>) {
+    let hosts = Fleet::start(1);
+    let pid_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pid_file = pid_dir.path().join("pid");
+    let sudo_line = if sudo.is_some() { "sudo" } else { "" };
+    let wf = hosts.write_file(
+        "hang.kdl",
+        &format!(
+            r#"
+workflow hang {{
+    step hang {{
+        {sudo_line}
+        run "echo $$ > {pid}.tmp && mv {pid}.tmp {pid}; exec sleep 300"
+        timeout "300s"
+    }}
+}}
+"#,
+            pid = path(&pid_file)
+        ),
+    );
+    let mut inv_text = hosts.inventory_kdl();
+    if let Some((user, _)) = sudo {
+        inv_text = inv_text.replace(
+            &format!("user {}", crate::harness::kdl_quoted(&hosts.user())),
+            &format!("user {user}"),
+        );
+    }
+    let inv = hosts.write_file("hosts.kdl", &inv_text);
+    let json_path = hosts.dir().join("interrupted.json");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
+    command
+        .args(["run", &path(&wf), "--inventory", &path(&inv)])
+        .arg("--report-json")
+        .arg(&json_path)
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some((_, password)) = sudo {
+        command.env("FLEET_BECOME_PASSWORD", password);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
+    // Bounded; a fleet that ends first says why.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !pid_file.exists() {
+        if let Ok(Some(_)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+            panic!(
+                "fleet ended before the step started: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(Instant::now() < give_up, "the step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = std::fs::read_to_string(&pid_file).unwrap_or_else(|e| panic!("{e}"));
+    let pid = pid.trim().to_string();
+    assert!(process_alive(&pid), "the step's command is not running");
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "cannot signal fleet");
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    wait_until_gone(&pid, "the interrupted step's command");
+    let json = report(&json_path);
+    let reason = json["hosts"][0]["steps"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.starts_with("interrupted"), "{reason}");
+}
+
+#[test]
+fn ctrl_c_ends_the_running_remote_command_on_the_host() {
+    interrupt_ends_the_remote_command("INT", None);
+}
+
+#[test]
+fn sigterm_ends_the_running_remote_command_on_the_host() {
+    interrupt_ends_the_remote_command("TERM", None);
 }

@@ -310,3 +310,155 @@ fn host_certificates_signed_by_a_cert_authority_are_trusted() {
     let out = fleet(&["ping", "--inventory", &inv]).run();
     out.expect_code(0);
 }
+
+/// `fleet ping --forks 1 --limit LIMIT [--ssh-config CONFIG]`.
+fn ping_with_config(
+    inv: &str,
+    config: Option<&std::path::Path>,
+    limit: &str,
+) -> crate::cli::Outcome {
+    let mut f = fleet(&["ping", "--inventory", inv, "--forks", "1", "--limit", limit]);
+    if let Some(config) = config {
+        f = f.arg("--ssh-config").arg(config.display().to_string());
+    }
+    f.run()
+}
+
+/// `host`'s line of `fleet ping` output, after its padded name.
+fn ping_line<'a>(out: &'a crate::cli::Outcome, host: &str) -> &'a str {
+    out.stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(host)
+                .filter(|rest| rest.starts_with(' '))
+                .map(str::trim_start)
+        })
+        .unwrap_or_else(|| panic!("{host} not in ping output:\n{}", out.stdout))
+}
+
+const HOST_KEY_FAILED: &str = "UNREACHABLE  host key verification failed";
+
+/// The harness's known_hosts without the lines for `port`.
+fn known_hosts_without(hosts: &Fleet, port: u16, name: &str) -> std::path::PathBuf {
+    let all = std::fs::read_to_string(hosts.known_hosts()).unwrap_or_else(|e| panic!("{e}"));
+    let kept: String = all
+        .lines()
+        .filter(|l| !l.starts_with(&format!("[127.0.0.1]:{port} ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    hosts.write_file(name, &kept)
+}
+
+/// Issue 12: the shared bastion connection was keyed by user@address:port
+/// only, so a host with `host-key-checking "off"` connected the bastion
+/// without checking it and strict hosts behind it reused that connection.
+#[test]
+fn host_key_checking_off_cannot_hand_strict_hosts_an_unverified_bastion() {
+    let hosts = Fleet::start(3);
+    let bastion = hosts.host("host-1").port;
+    // Targets are known; the bastion is not.
+    let kh = known_hosts_without(&hosts, bastion, "no-bastion-known_hosts");
+    let mut kdl = hosts.inventory_kdl().replace(
+        &kdl_quoted(&hosts.known_hosts().display().to_string()),
+        &kdl_quoted(&kh.display().to_string()),
+    );
+    for (target, extra) in [("host-2", " host-key-checking=\"off\""), ("host-3", "")] {
+        let port = hosts.host(target).port;
+        kdl = kdl.replace(
+            &format!("host {target} address=\"127.0.0.1\" port={port}"),
+            &format!(
+                "host {target} address=\"127.0.0.1\" port={port} jump=\"127.0.0.1:{bastion}\"{extra}"
+            ),
+        );
+    }
+    let inv = hosts.write_file("jump-off.kdl", &kdl).display().to_string();
+    // host-2 (off) first: it connects the bastion unverified.
+    let out = ping_with_config(&inv, None, "host-2,host-3");
+    out.expect_code(3);
+    assert!(
+        ping_line(&out, "host-2").starts_with("OK"),
+        "{}",
+        out.stdout
+    );
+    let strict = ping_line(&out, "host-3");
+    assert!(strict.starts_with(HOST_KEY_FAILED), "{strict}");
+    assert!(strict.contains(&format!("{bastion}")), "{strict}");
+}
+
+/// OpenSSH reads `/etc/ssh/ssh_known_hosts` after the user's files
+/// (`GlobalKnownHostsFile`); ssh_config points it elsewhere here.
+#[test]
+fn global_known_hosts_file_is_trusted_after_the_users() {
+    let hosts = Fleet::start(1);
+    let empty = hosts.write_file("empty-known_hosts", "");
+    let inv = inventory(&hosts, &empty, "", "global.kdl");
+    let out = ping_with_config(&inv, None, "host-1");
+    out.expect_code(3);
+    let config = hosts.write_file(
+        "ssh_config",
+        &format!(
+            "Host *\n    GlobalKnownHostsFile {}\n",
+            hosts.known_hosts().display()
+        ),
+    );
+    let out = ping_with_config(&inv, Some(&config), "host-1");
+    out.expect_code(0);
+    assert!(
+        std::fs::read_to_string(&empty).is_ok_and(|t| t.is_empty()),
+        "nothing may be written for a key found in the global file"
+    );
+}
+
+/// `RevokedHostKeys`: a revoked key is refused even though known_hosts
+/// lists it, and even with host key checking off.
+#[test]
+fn revoked_host_keys_are_refused_even_when_known() {
+    let hosts = Fleet::start(2);
+    let revoked = hosts.write_file("revoked", &hosts.host("host-1").host_public_key());
+    let config = hosts.write_file(
+        "ssh_config",
+        &format!("Host *\n    RevokedHostKeys {}\n", revoked.display()),
+    );
+    let inv = hosts.write_inventory("hosts").display().to_string();
+    let out = ping_with_config(&inv, Some(&config), "host-1,host-2");
+    out.expect_code(3);
+    assert!(
+        ping_line(&out, "host-2").starts_with("OK"),
+        "{}",
+        out.stdout
+    );
+    let refused = ping_line(&out, "host-1");
+    assert!(refused.starts_with(HOST_KEY_FAILED), "{refused}");
+    assert!(refused.contains("revoked"), "{refused}");
+
+    let off = inventory(
+        &hosts,
+        hosts.known_hosts(),
+        "    host-key-checking \"off\"",
+        "off.kdl",
+    );
+    let out = ping_with_config(&off, Some(&config), "host-1");
+    out.expect_code(3);
+    assert!(
+        ping_line(&out, "host-1").starts_with(HOST_KEY_FAILED),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `HostKeyAlias`: the key is looked up under the alias, with no port.
+#[test]
+fn host_key_alias_names_the_key_in_known_hosts() {
+    let hosts = Fleet::start(1);
+    let public = hosts.host("host-1").host_public_key();
+    let kh = hosts.write_file("alias-known_hosts", &format!("fleet-alias-1 {public}"));
+    let inv = inventory(&hosts, &kh, "", "alias.kdl");
+    let out = ping_with_config(&inv, None, "host-1");
+    out.expect_code(3);
+    let config = hosts.write_file(
+        "ssh_config",
+        "Host host-1\n    HostKeyAlias fleet-alias-1\n",
+    );
+    let out = ping_with_config(&inv, Some(&config), "host-1");
+    out.expect_code(0);
+}

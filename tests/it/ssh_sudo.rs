@@ -77,3 +77,87 @@ workflow become {
         );
     }
 }
+
+/// A sudo step interrupted mid-command: the root process it started is
+/// ended too (the guard runs as root inside sudo).
+#[test]
+fn ctrl_c_ends_a_running_sudo_command_on_the_host() {
+    if !sudo_rule() {
+        eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
+        return;
+    }
+    crate::faults::interrupt_ends_the_remote_command("INT", Some((USER, PASSWORD)));
+}
+
+/// The attack: a host where `sudo` does not prompt (here a `sudo` first in
+/// the user's PATH that reads its stdin, as a NOPASSWD sudo's command
+/// would) must not be handed the become password. On main the password was
+/// written at once, prompt or not.
+#[test]
+fn become_password_is_not_sent_when_sudo_does_not_prompt() {
+    if !sudo_rule() {
+        eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
+        return;
+    }
+    let shim_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let capture = shim_dir.path().join("captured");
+    let shim = shim_dir.path().join("sudo");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\n\
+             # A sudo that never prompts; whatever arrives on stdin is kept.\n\
+             timeout 3 head -c 64 > {capture}\n\
+             while [ \"$1\" != -- ]; do shift; done; shift\n\
+             exec \"$@\"\n",
+            capture = capture.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let _ = Command::new("chmod")
+        .args(["0777", &shim_dir.path().display().to_string()])
+        .status();
+    let _ = Command::new("chmod")
+        .args(["0755", &shim.display().to_string()])
+        .status();
+    // sshd puts the shim first in the user's PATH for this fleet only.
+    let ssh_dir = format!("/home/{USER}/.ssh");
+    let _ = std::fs::create_dir_all(&ssh_dir);
+    std::fs::write(
+        format!("{ssh_dir}/environment"),
+        format!("PATH={}:/usr/bin:/bin\n", shim_dir.path().display()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let hosts = Fleet::builder()
+        .hosts(1)
+        .sshd_option("PermitUserEnvironment PATH")
+        .build();
+    let kdl = hosts.inventory_kdl().replace(
+        &format!("user {}", kdl_quoted(&hosts.user())),
+        &format!("user {USER}"),
+    );
+    let inv = hosts.write_file("sudo-inv.kdl", &kdl).display().to_string();
+    let wf = hosts.write_file(
+        "sudo-wf.kdl",
+        r#"
+workflow become {
+    timeout "20s"
+    step noprompt {
+        sudo
+        run "echo ran"
+        expect stdout contains="ran"
+    }
+}
+"#,
+    );
+    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv])
+        .env("FLEET_BECOME_PASSWORD", PASSWORD)
+        .json_in(hosts.dir())
+        .run();
+    out.expect_code(0);
+    let captured = std::fs::read(&capture).unwrap_or_else(|e| panic!("shim never ran: {e}"));
+    assert!(
+        !String::from_utf8_lossy(&captured).contains(PASSWORD),
+        "the password reached a sudo that never asked for it"
+    );
+}
