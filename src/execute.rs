@@ -64,14 +64,17 @@ enum Runner<'a> {
 }
 
 impl Runner<'_> {
-    async fn run(&self, command: &str, sudo: bool, timeout: Duration, cap: usize) -> ExecOutput {
+    async fn run(&self, command: &str, step: &Step, timeout: Duration, cap: usize) -> ExecOutput {
         match self {
-            Runner::Host(session) if sudo => session.exec_sudo(command, timeout, cap).await,
+            Runner::Host(session) if step.sudo => session.exec_sudo(command, timeout, cap).await,
             Runner::Host(session) => session.exec(command, timeout, cap).await,
-            Runner::Controller if sudo => {
-                crate::local::run(&crate::ssh::sudo_n(command), timeout, cap).await
+            Runner::Controller => {
+                let env = crate::local::step_env(
+                    step.env.iter().map(|n| n.value.as_str()),
+                    |n| std::env::var_os(n),
+                );
+                crate::local::run(command, &env, timeout, cap).await
             }
-            Runner::Controller => crate::local::run(command, timeout, cap).await,
         }
     }
 }
@@ -528,7 +531,7 @@ async fn run_step(
             }
         }
     }
-    let command = match evaluator.render(&step.run, scope) {
+    let command = match evaluator.render_command(&step.run, scope) {
         Ok(c) => c,
         Err(e) => {
             null_exports(step, scope, exports);
@@ -544,7 +547,7 @@ async fn run_step(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let out = runner.run(&command, step.sudo, timeout, cap).await;
+        let out = runner.run(&command, step, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
             ExecEnd::Completed => match evaluator.step_scope(step, &out, &mut step_scope) {

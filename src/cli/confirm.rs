@@ -169,7 +169,7 @@ fn step_line(
     };
     let waits: Vec<String> = evaluator
         .env()
-        .template_from_str(&step.run.value)
+        .template_from_str(&step.run.text.value)
         .map(|t| t.undeclared_variables(false))
         .unwrap_or_default()
         .into_iter()
@@ -178,14 +178,14 @@ fn step_line(
         .into_iter()
         .collect();
     let command = if waits.is_empty() {
-        match evaluator.render(&step.run, scope) {
+        match evaluator.render_command(&step.run, scope) {
             Ok(command) => command,
-            Err(e) => format!("{} (cannot render: {})", step.run.value, e.detail),
+            Err(e) => format!("{} (cannot render: {})", step.run.text.value, e.detail),
         }
     } else {
         format!(
             "{} (rendered when the step starts: uses {} exported by earlier steps)",
-            step.run.value,
+            step.run.text.value,
             waits.join(", ")
         )
     };

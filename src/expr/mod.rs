@@ -33,12 +33,15 @@
 mod check;
 mod dates;
 mod environment;
+mod opt_out;
+pub mod shell;
 mod text;
 mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
 pub use environment::{Clock, compile_expression, environment};
+pub use opt_out::{OptOuts, RawUse, opt_outs};
 
 #[cfg(test)]
 mod tests;

@@ -61,3 +61,90 @@ pub(crate) fn check_template(d: &mut Decoder, text: &Spanned<String>) {
         d.report(error_in(text, "template", &e));
     }
 }
+
+/// A `run` command: the template must compile, and may not turn shell
+/// quoting off with `{% autoescape %}` (`raw` is the one, named opt-out,
+/// which the planner checks against remote values).
+pub(crate) fn check_command(d: &mut Decoder, text: &Spanned<String>) {
+    let env = crate::expr::environment(crate::expr::Clock::System);
+    if let Err(e) = env.template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &text.value)
+    {
+        d.report(error_in(text, "template", &e));
+        return;
+    }
+    let Ok(found) = crate::expr::opt_outs(&text.value) else {
+        return;
+    };
+    for range in found.autoescape {
+        d.report(
+            LoadError::at(
+                &narrow(text, &range),
+                "`autoescape` cannot be used in a command: it would turn shell quoting off",
+                Some(
+                    "values in commands are shell-quoted; mark command text held in a variable with `{{ x | raw }}`"
+                        .to_owned(),
+                ),
+            )
+            .with_label("quoting off"),
+        );
+    }
+}
+
+/// The planner's check of `raw` in steps where a host's output must never
+/// become command text: `local` steps (they run on the controller, as the
+/// operator) and `sudo` steps (they run as root). `author` holds the names
+/// whose values the workflow, inventory or `--set` wrote (never an
+/// export); any other name read inside a `raw` — an export, `data`, `row`,
+/// `stdout`, a loop variable — is refused.
+pub(crate) fn check_raw(
+    step: &crate::model::Step,
+    author: &std::collections::BTreeSet<String>,
+) -> Vec<LoadError> {
+    if !step.local && !step.sudo {
+        return Vec::new();
+    }
+    let text = &step.run.text;
+    let Ok(found) = crate::expr::opt_outs(&text.value) else {
+        return Vec::new(); // syntax errors were reported by the loader
+    };
+    let (place, harm) = if step.local {
+        (
+            "a `local` step",
+            "it runs on the controller as you, with your credentials",
+        )
+    } else {
+        ("a `sudo` step", "it runs as root on the host")
+    };
+    let mut errors = Vec::new();
+    for raw in found.raw {
+        let remote: Vec<&String> = raw
+            .reads
+            .iter()
+            .filter(|n| !author.contains(*n) || found.bound.contains(*n))
+            .collect();
+        if remote.is_empty() {
+            continue;
+        }
+        let names = remote
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.push(
+            LoadError::at(
+                &narrow(text, &raw.range),
+                format!(
+                    "`raw` on {names} in {place}: a value that can come from a host's output \
+                     would run as shell code ({harm})"
+                ),
+                Some(
+                    "remove `| raw` so the value is passed as one quoted word; only variables \
+                     written in the workflow, the inventory or --set may be command text"
+                        .to_owned(),
+                ),
+            )
+            .with_label("remote value used as command text"),
+        );
+    }
+    errors
+}

@@ -9,7 +9,7 @@ pub mod workflow;
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
 pub use workflow::{
-    BatchSize, Check, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity,
+    BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity,
     Step, Stream, Workflow,
 };
 
