@@ -148,3 +148,101 @@ pub(crate) fn check_raw(
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{inventory, render, workflow, workflow_errors};
+    use crate::plan::{PlanError, plan};
+
+    const INVENTORY: &str = r#"
+defaults { vars { aws "aws --profile prod"; bucket "b" } }
+host a
+"#;
+
+    /// The planner's errors for `wf` as the terminal shows them, or "".
+    fn plan_errors(wf: &str) -> String {
+        let wf = workflow(wf).unwrap_or_else(|e| panic!("{}", render(&e)));
+        let inv = inventory(INVENTORY).unwrap_or_else(|e| panic!("{}", render(&e)));
+        match plan(wf, &inv, &[], &[]) {
+            Err(PlanError::Templates(errors)) => render(&errors),
+            Err(e) => panic!("{e}"),
+            Ok(_) => String::new(),
+        }
+    }
+
+    /// Issue 12: a host's export made command text of a `local` step.
+    #[test]
+    fn raw_on_a_remote_value_in_a_local_step_is_refused_with_its_place() {
+        let out = plan_errors(
+            r#"workflow w {
+    step read {
+        run "cat /etc/motd"
+        export motd "stdout"
+    }
+    step use {
+        local #true
+        run "echo {{ motd | raw }}"
+    }
+}"#,
+        );
+        assert!(out.contains("`raw` on `motd` in a `local` step"), "{out}");
+        assert!(out.contains("workflows/test.kdl:8:"), "{out}");
+        assert!(out.contains("remove `| raw`"), "{out}");
+    }
+
+    #[test]
+    fn raw_on_step_results_in_sudo_steps_is_refused_in_every_disguise() {
+        for command in [
+            "{{ data[0] | raw }}",
+            "{% for r in data %}{{ r | raw }}{% endfor %}",
+            "{% set x = data %}{{ x | raw }}",
+            "{{ (aws ~ data) | raw }}",
+            "{{ aws | raw(data) }}",
+        ] {
+            let out = plan_errors(&format!(
+                r#"workflow w {{
+    step s {{
+        sudo
+        run "ls"
+        parse "lines"
+        export data "data"
+    }}
+    step t {{
+        sudo
+        run "{command}"
+    }}
+}}"#
+            ));
+            assert!(out.contains("in a `sudo` step"), "{command}: {out}");
+        }
+    }
+
+    #[test]
+    fn raw_on_author_values_is_allowed_everywhere_and_remote_values_stay_quoted() {
+        let out = plan_errors(
+            r#"workflow w {
+    local fetch {
+        run "{{ aws | raw }} s3 ls {{ bucket }}"
+        export listing "stdout"
+    }
+    step use {
+        local #true
+        sudo #false
+        run "{{ aws | raw }} s3 cp {{ listing }} {{ host.name }}"
+    }
+    step remote {
+        run "cat {{ listing | raw }}"
+    }
+}"#,
+        );
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn autoescape_in_a_command_is_a_load_error() {
+        let out = workflow_errors(
+            r#"workflow w { step s { run "{% autoescape false %}{{ host.name }}{% endautoescape %}" } }"#,
+        );
+        assert!(out.contains("`autoescape` cannot be used in a command"), "{out}");
+    }
+}

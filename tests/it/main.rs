@@ -13,6 +13,7 @@ mod harness_selftest;
 mod history;
 mod language;
 mod reports;
+mod quoting;
 mod run;
 mod ssh_auth;
 mod ssh_connect;
