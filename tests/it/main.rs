@@ -15,6 +15,7 @@ mod language;
 mod reports;
 mod quoting;
 mod run;
+mod secrets;
 mod ssh_auth;
 mod ssh_connect;
 mod ssh_sudo;
