@@ -156,6 +156,10 @@ fn step_line(
     if step.local {
         tags.push("on the controller".to_string());
     }
+    if !step.env.is_empty() {
+        let names: Vec<&str> = step.env.iter().map(|n| n.value.as_str()).collect();
+        tags.push(format!("env {}", names.join(" ")));
+    }
     if let Some(when) = &step.when {
         tags.push(format!("when {}", when.value));
     }

@@ -82,3 +82,31 @@ fn printf_prints_every_hostile_value_exactly_on_sshd_and_locally() {
         }
     }
 }
+
+/// `fleet check` shows each command as it will run, quoting included.
+#[test]
+fn check_shows_the_rendered_quoted_command() {
+    let hosts = Fleet::start(1);
+    let wf = hosts.write_file(
+        "show.kdl",
+        r#"workflow show { step s { run "printf %s {{ s }} {{ tool | raw }}" } }"#,
+    );
+    let inv = hosts.write_inventory("hosts");
+    let out = fleet(&[
+        "check".to_string(),
+        wf.display().to_string(),
+        "--inventory".into(),
+        inv.display().to_string(),
+        "--set".into(),
+        "s=it's $(id);".into(),
+        "--set".into(),
+        "tool=| wc -c".into(),
+    ])
+    .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains(r"  - s: printf %s 'it'\''s $(id);' | wc -c"),
+        "{}",
+        out.stdout
+    );
+}
