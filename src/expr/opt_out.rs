@@ -34,6 +34,82 @@ pub struct OptOuts {
     pub bound: BTreeSet<String>,
     /// `{% autoescape %}` blocks, which would turn quoting off wholesale.
     pub autoescape: Vec<Range<usize>>,
+    /// Values printed inside shell quotes written in the template
+    /// (`'{{ x }}'`, `"{{ x }}"`): the value's own quotes would close the
+    /// template's, leaving the value unquoted. With the quote character.
+    pub in_quotes: Vec<(Range<usize>, char)>,
+    /// The shell quoting state after the text seen so far.
+    shell: ShellState,
+}
+
+/// A small model of how a POSIX shell reads quotes, enough to tell
+/// whether a `{{ … }}` falls inside quotes the template wrote. `$(…)` and
+/// backticks open a fresh context (quotes inside a command substitution
+/// are read anew), so `"$(cat {{ f }})"` is fine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ShellState {
+    stack: Vec<Context>,
+    escaped: bool,
+    dollar: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Outside quotes; `Some(')')` or `Some('`')` inside a substitution.
+    Plain(Option<char>),
+    Single,
+    Double,
+}
+
+impl Default for ShellState {
+    fn default() -> Self {
+        ShellState {
+            stack: vec![Context::Plain(None)],
+            escaped: false,
+            dollar: false,
+        }
+    }
+}
+
+impl ShellState {
+    fn top(&self) -> Context {
+        self.stack.last().copied().unwrap_or(Context::Plain(None))
+    }
+
+    fn feed(&mut self, text: &str) {
+        for c in text.chars() {
+            let dollar = std::mem::take(&mut self.dollar);
+            if std::mem::take(&mut self.escaped) {
+                continue;
+            }
+            match (self.top(), c) {
+                (Context::Single, '\'') => {
+                    self.stack.pop();
+                }
+                (Context::Single, _) => {}
+                (Context::Plain(_) | Context::Double, '\\') => self.escaped = true,
+                (Context::Plain(_) | Context::Double, '$') => self.dollar = true,
+                (Context::Plain(_) | Context::Double, '(') if dollar => {
+                    self.stack.push(Context::Plain(Some(')')))
+                }
+                (Context::Plain(Some('`')), '`') | (Context::Plain(Some(')')), ')') => {
+                    self.stack.pop();
+                }
+                (Context::Plain(_) | Context::Double, '`') => {
+                    self.stack.push(Context::Plain(Some('`')))
+                }
+                (Context::Plain(_), '\'') => self.stack.push(Context::Single),
+                (Context::Plain(_), '"') => self.stack.push(Context::Double),
+                (Context::Double, '"') => {
+                    self.stack.pop();
+                }
+                _ => {}
+            }
+        }
+        if self.stack.is_empty() {
+            self.stack.push(Context::Plain(None));
+        }
+    }
 }
 
 /// Parses `source` as a template and lists its opt-outs. A syntax error is
@@ -71,8 +147,16 @@ fn stmts(body: &[Stmt<'_>], found: &mut OptOuts) {
 fn stmt_walk(stmt: &Stmt<'_>, found: &mut OptOuts) {
     match stmt {
         Stmt::Template(t) => stmts(&t.children, found),
-        Stmt::EmitExpr(e) => expr(&e.expr, found),
-        Stmt::EmitRaw(_) => {}
+        Stmt::EmitExpr(e) => {
+            let is_raw = matches!(&e.expr, Expr::Filter(f) if f.name == "raw");
+            match found.shell.top() {
+                Context::Single if !is_raw => found.in_quotes.push((range(e.span()), '\'')),
+                Context::Double if !is_raw => found.in_quotes.push((range(e.span()), '"')),
+                _ => {}
+            }
+            expr(&e.expr, found)
+        }
+        Stmt::EmitRaw(r) => found.shell.feed(r.raw),
         Stmt::Extends(x) => expr(&x.name, found),
         Stmt::Block(b) => stmts(&b.body, found),
         Stmt::ForLoop(f) => {
@@ -296,5 +380,24 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(found.bound.contains("a") && found.bound.contains("v") && found.bound.contains("m"));
         assert_eq!(found.autoescape.len(), 1);
+    }
+
+    fn quoted(source: &str) -> Vec<char> {
+        opt_outs(source)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .in_quotes
+            .into_iter()
+            .map(|(_, q)| q)
+            .collect()
+    }
+
+    #[test]
+    fn values_inside_quotes_the_template_wrote_are_found() {
+        assert_eq!(quoted("curl -H 'Bearer {{ t }}' x"), ['\'']);
+        assert_eq!(quoted(r#"echo "{{ t }}""#), ['"']);
+        assert_eq!(quoted(r#"echo 'it''s' {{ t }} "a" {{ u }}"#), Vec::<char>::new());
+        assert_eq!(quoted(r#"x="$(cat {{ f }})" \' {{ g }}"#), Vec::<char>::new());
+        assert_eq!(quoted("echo `ls {{ d }}` '{{ aws | raw }}'"), Vec::<char>::new());
+        assert_eq!(quoted("docker ps --format '{% raw %}{{.Names}}{% endraw %}' {{ x }}"), Vec::<char>::new());
     }
 }

@@ -75,6 +75,24 @@ pub(crate) fn check_command(d: &mut Decoder, text: &Spanned<String>) {
     let Ok(found) = crate::expr::opt_outs(&text.value) else {
         return;
     };
+    for (range, quote) in found.in_quotes {
+        d.report(
+            LoadError::at(
+                &narrow(text, &range),
+                format!(
+                    "a value inside {} quotes in a command: values are shell-quoted already, so \
+                     its quotes would close these and leave it unquoted",
+                    if quote == '"' { "double" } else { "single" }
+                ),
+                Some(
+                    "remove the quotes around `{{ … }}`; to join text and a value into one word \
+                     write `{{ 'Bearer ' ~ token }}`"
+                        .to_owned(),
+                ),
+            )
+            .with_label("inside quotes"),
+        );
+    }
     for range in found.autoescape {
         d.report(
             LoadError::at(
