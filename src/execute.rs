@@ -69,10 +69,9 @@ impl Runner<'_> {
             Runner::Host(session) if step.sudo => session.exec_sudo(command, timeout, cap).await,
             Runner::Host(session) => session.exec(command, timeout, cap).await,
             Runner::Controller => {
-                let env = crate::local::step_env(
-                    step.env.iter().map(|n| n.value.as_str()),
-                    |n| std::env::var_os(n),
-                );
+                let env = crate::local::step_env(step.env.iter().map(|n| n.value.as_str()), |n| {
+                    std::env::var_os(n)
+                });
                 crate::local::run(command, &env, timeout, cap).await
             }
         }

@@ -181,7 +181,13 @@ mod tests {
             _ => None,
         };
         let show = "echo \"sock=${SSH_AUTH_SOCK-unset} pw=${FLEET_BECOME_PASSWORD-unset} aws=${AWS_PROFILE-unset}\"";
-        let plain = run(show, &step_env([], controller), Duration::from_secs(10), 1024).await;
+        let plain = run(
+            show,
+            &step_env([], controller),
+            Duration::from_secs(10),
+            1024,
+        )
+        .await;
         assert_eq!(plain.stdout.text, "sock=unset pw=unset aws=unset\n");
         let asked = run(
             show,
@@ -190,7 +196,10 @@ mod tests {
             1024,
         )
         .await;
-        assert_eq!(asked.stdout.text, "sock=/tmp/agent.sock pw=unset aws=prod\n");
+        assert_eq!(
+            asked.stdout.text,
+            "sock=/tmp/agent.sock pw=unset aws=prod\n"
+        );
     }
 
     /// Issue 12: `printf %s {{ s }}` prints exactly `s`, whatever shell
@@ -215,12 +224,47 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             let out = run(&rendered, &[], Duration::from_secs(10), 1 << 16).await;
             assert_eq!(out.stdout.text, s, "rendered as {rendered:?}");
-            assert_eq!(out.exit_status, Some(0), "{rendered:?}: {}", out.stderr.text);
+            assert_eq!(
+                out.exit_status,
+                Some(0),
+                "{rendered:?}: {}",
+                out.stderr.text
+            );
         }
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "commands in values ran: {left:?}");
+    }
+
+    #[test]
+    fn env_is_for_controller_steps_and_takes_variable_names() {
+        let load = |text: &str| {
+            crate::load::parse_workflow(crate::model::SourceFile::new("w.kdl", text)).map_err(|e| {
+                e.iter()
+                    .map(|e| e.message().to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let ok = load(
+            r#"workflow w {
+    local a { env "AWS_PROFILE" "SSH_AUTH_SOCK"; run "true" }
+    step b { local; env "X_1"; run "true" }
+}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let names: Vec<&str> = ok.local[0].env.iter().map(|n| n.value.as_str()).collect();
+        assert_eq!(names, ["AWS_PROFILE", "SSH_AUTH_SOCK"]);
+        let host_step = load(r#"workflow w { step b { env "HOME"; run "true" } }"#).err();
+        assert!(
+            format!("{host_step:?}").contains("`env` applies to steps that run on the controller"),
+            "{host_step:?}"
+        );
+        let bad = load(r#"workflow w { local a { env "A-B" "1X"; run "true" } }"#).err();
+        assert!(
+            format!("{bad:?}").contains("`A-B` is not an environment variable name"),
+            "{bad:?}"
+        );
     }
 
     #[tokio::test]

@@ -136,8 +136,8 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Reda
                 .filter_map(|n| vars.get(n).map(|v| (n.as_str(), Redactor::value_text(v))))
         })
         .chain(crate::ssh::env_secret_values());
-    let redactor =
-        Redactor::for_secrets(values.collect::<Vec<_>>()).map_err(|e| CliError::Usage(e.to_string()))?;
+    let redactor = Redactor::for_secrets(values.collect::<Vec<_>>())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok((plan, workflow_path, inventory_path, redactor))
 }
 

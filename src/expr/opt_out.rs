@@ -114,6 +114,9 @@ impl ShellState {
 
 /// Parses `source` as a template and lists its opt-outs. A syntax error is
 /// returned as is (the loader reports those with their own message).
+// `SyntaxConfig` is a unit struct only without minijinja's `custom_syntax`
+// feature; `default()` builds it either way.
+#[allow(clippy::default_constructed_unit_structs)]
 pub fn opt_outs(source: &str) -> Result<OptOuts, minijinja::Error> {
     let ast = std::panic::catch_unwind(|| {
         parse(
@@ -335,10 +338,15 @@ fn children<'a>(e: &'a Expr<'a>, f: &mut dyn FnMut(&'a Expr<'a>)) {
             f(&c.expr);
             c.args.iter().for_each(|a| arg(a, f));
         }
-        Expr::List(l) => l.items.iter().for_each(|i| f(i)),
+        Expr::List(l) => {
+            for item in &l.items {
+                f(item);
+            }
+        }
         Expr::Map(m) => {
-            m.keys.iter().for_each(|k| f(k));
-            m.values.iter().for_each(|v| f(v));
+            for item in m.keys.iter().chain(&m.values) {
+                f(item);
+            }
         }
     }
 }
@@ -367,7 +375,9 @@ mod tests {
         assert_eq!(reads_of("{{ aws | raw(data) }}"), [["aws", "data"]]);
         assert!(reads_of("echo {{ data }}").is_empty());
         assert_eq!(
-            reads_of("{% if x %}{% for y in data %}{{ [y] | join(' ') | raw }}{% endfor %}{% endif %}"),
+            reads_of(
+                "{% if x %}{% for y in data %}{{ [y] | join(' ') | raw }}{% endfor %}{% endif %}"
+            ),
             [["y"]]
         );
     }
@@ -378,7 +388,9 @@ mod tests {
             "{% set a = data %}{% macro m(v) %}{{ v }}{% endmacro %}{% autoescape false %}{{ a }}{% endautoescape %}",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert!(found.bound.contains("a") && found.bound.contains("v") && found.bound.contains("m"));
+        assert!(
+            found.bound.contains("a") && found.bound.contains("v") && found.bound.contains("m")
+        );
         assert_eq!(found.autoescape.len(), 1);
     }
 
@@ -395,9 +407,21 @@ mod tests {
     fn values_inside_quotes_the_template_wrote_are_found() {
         assert_eq!(quoted("curl -H 'Bearer {{ t }}' x"), ['\'']);
         assert_eq!(quoted(r#"echo "{{ t }}""#), ['"']);
-        assert_eq!(quoted(r#"echo 'it''s' {{ t }} "a" {{ u }}"#), Vec::<char>::new());
-        assert_eq!(quoted(r#"x="$(cat {{ f }})" \' {{ g }}"#), Vec::<char>::new());
-        assert_eq!(quoted("echo `ls {{ d }}` '{{ aws | raw }}'"), Vec::<char>::new());
-        assert_eq!(quoted("docker ps --format '{% raw %}{{.Names}}{% endraw %}' {{ x }}"), Vec::<char>::new());
+        assert_eq!(
+            quoted(r#"echo 'it''s' {{ t }} "a" {{ u }}"#),
+            Vec::<char>::new()
+        );
+        assert_eq!(
+            quoted(r#"x="$(cat {{ f }})" \' {{ g }}"#),
+            Vec::<char>::new()
+        );
+        assert_eq!(
+            quoted("echo `ls {{ d }}` '{{ aws | raw }}'"),
+            Vec::<char>::new()
+        );
+        assert_eq!(
+            quoted("docker ps --format '{% raw %}{{.Names}}{% endraw %}' {{ x }}"),
+            Vec::<char>::new()
+        );
     }
 }

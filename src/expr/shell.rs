@@ -116,7 +116,9 @@ fn format(out: &mut Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<
 fn raw(value: &Value) -> Result<Value, Error> {
     match value.kind() {
         ValueKind::String | ValueKind::Number | ValueKind::Bool => {
-            let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
             Ok(Value::from_safe_string(text))
         }
         other => Err(Error::new(
@@ -130,9 +132,12 @@ fn raw(value: &Value) -> Result<Value, Error> {
 /// for HTML, but JSON text is full of shell syntax (`"$(x)"`), so in a
 /// command it must be quoted like any other value.
 fn tojson(value: &Value) -> Result<Value, Error> {
-    serde_json::to_string(value)
-        .map(Value::from)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot serialize to JSON: {e}")))
+    serde_json::to_string(value).map(Value::from).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot serialize to JSON: {e}"),
+        )
+    })
 }
 
 /// Strings built to break shell quoting, for the property tests (unit,
@@ -143,10 +148,50 @@ fn tojson(value: &Value) -> Result<Value, Error> {
 #[doc(hidden)]
 pub fn hostile_strings(seed: u64, count: usize) -> Vec<String> {
     const PIECES: &[&str] = &[
-        "'", "\"", "`", "$(", ")", "$", "${HOME}", "\\", ";", "|", "&", "&&", "||", ">", "<",
-        "*", "?", "[a-z]", "{a,b}", "~", "=", "#", "!", "%", "\n", "\r", "\t", " ", "  ", "-",
-        "--", "'\\''", "\u{e9}", "\u{1F600}", "\u{202E}", "\u{7f}", "\u{1b}[31m", "a", "Z", "0",
-        "pwned", "$(touch x)", "`id`", "'; rm -rf / #",
+        "'",
+        "\"",
+        "`",
+        "$(",
+        ")",
+        "$",
+        "${HOME}",
+        "\\",
+        ";",
+        "|",
+        "&",
+        "&&",
+        "||",
+        ">",
+        "<",
+        "*",
+        "?",
+        "[a-z]",
+        "{a,b}",
+        "~",
+        "=",
+        "#",
+        "!",
+        "%",
+        "\n",
+        "\r",
+        "\t",
+        " ",
+        "  ",
+        "-",
+        "--",
+        "'\\''",
+        "\u{e9}",
+        "\u{1F600}",
+        "\u{202E}",
+        "\u{7f}",
+        "\u{1b}[31m",
+        "a",
+        "Z",
+        "0",
+        "pwned",
+        "$(touch x)",
+        "`id`",
+        "'; rm -rf / #",
     ];
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {

@@ -158,9 +158,7 @@ pub(crate) fn decode_step(
 fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     d.props(node, &[]);
     d.no_children(node);
-    let names: Vec<Spanned<String>> = Decoder::args(node)
-        .filter_map(|e| d.string(e))
-        .collect();
+    let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
     for name in &names {
         if !crate::local::is_env_name(&name.value) {
             d.error(

@@ -67,8 +67,7 @@ pub(crate) fn check_template(d: &mut Decoder, text: &Spanned<String>) {
 /// which the planner checks against remote values).
 pub(crate) fn check_command(d: &mut Decoder, text: &Spanned<String>) {
     let env = crate::expr::environment(crate::expr::Clock::System);
-    if let Err(e) = env.template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &text.value)
-    {
+    if let Err(e) = env.template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &text.value) {
         d.report(error_in(text, "template", &e));
         return;
     }
@@ -261,6 +260,9 @@ host a
         let out = workflow_errors(
             r#"workflow w { step s { run "{% autoescape false %}{{ host.name }}{% endautoescape %}" } }"#,
         );
-        assert!(out.contains("`autoescape` cannot be used in a command"), "{out}");
+        assert!(
+            out.contains("`autoescape` cannot be used in a command"),
+            "{out}"
+        );
     }
 }

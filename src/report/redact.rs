@@ -255,8 +255,15 @@ mod tests {
         capture.push(secret.as_bytes());
         capture.push(b"\n");
         run.hosts[1].steps[0].stdout = capture.finish();
-        let before = run.hosts[1].steps[0].stdout.base64.clone().unwrap_or_default();
-        assert!(decoded_contains(&before, secret), "the attack needs the secret in base64");
+        let before = run.hosts[1].steps[0]
+            .stdout
+            .base64
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            decoded_contains(&before, secret),
+            "the attack needs the secret in base64"
+        );
         Redactor::new([secret.to_string()]).report(&mut run);
         let after = &run.hosts[1].steps[0].stdout;
         let b64 = after.base64.as_deref().unwrap_or_default();
@@ -286,7 +293,10 @@ mod tests {
     fn secrets_shorter_than_four_characters_are_refused_by_name() {
         let e = Redactor::for_secrets([("pin", "123".to_string())]).err();
         let message = e.map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("secret `pin` is 3 character(s) long"), "{message}");
+        assert!(
+            message.contains("secret `pin` is 3 character(s) long"),
+            "{message}"
+        );
         assert!(!message.contains("123"), "the error shows the secret");
         assert!(Redactor::for_secrets([("token", "abcd".to_string())]).is_ok());
     }

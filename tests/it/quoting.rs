@@ -34,10 +34,15 @@ workflow attack {{
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(
-        !pwned.iter().any(|n| n.to_string_lossy().starts_with("pwned-by-")),
+        !pwned
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("pwned-by-")),
         "the host's output ran on the controller: {pwned:?}"
     );
-    let name = out.json()["hosts"][0]["name"].as_str().unwrap_or_default().to_owned();
+    let name = out.json()["hosts"][0]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(
         out.step(&name, "notify")["stdout"]["text"],
         "1;touch pwned-by-$(hostname);#\n",
@@ -60,7 +65,10 @@ fn printf_prints_every_hostile_value_exactly_on_sshd_and_locally() {
         ));
     }
     let workflow = format!("workflow prop {{\n    timeout \"20s\"\n{steps}}}\n");
-    let wf = hosts.write_file("prop.kdl", &workflow).display().to_string();
+    let wf = hosts
+        .write_file("prop.kdl", &workflow)
+        .display()
+        .to_string();
     let inv = hosts.write_inventory("hosts").display().to_string();
     let mut run = fleet(&["run", &wf, "--inventory", &inv]).json_in(hosts.dir());
     for (i, s) in cases.iter().enumerate() {
@@ -70,7 +78,10 @@ fn printf_prints_every_hostile_value_exactly_on_sshd_and_locally() {
     }
     let out = run.run();
     out.expect_code(0);
-    let name = out.json()["hosts"][0]["name"].as_str().unwrap_or_default().to_owned();
+    let name = out.json()["hosts"][0]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for (i, s) in cases.iter().enumerate() {
         for step in [format!("r{i}"), format!("l{i}")] {
             assert_eq!(
@@ -105,7 +116,8 @@ fn check_shows_the_rendered_quoted_command() {
     .run();
     out.expect_code(0);
     assert!(
-        out.stdout.contains(r"  - s: printf %s 'it'\''s $(id);' | wc -c"),
+        out.stdout
+            .contains(r"  - s: printf %s 'it'\''s $(id);' | wc -c"),
         "{}",
         out.stdout
     );
