@@ -27,6 +27,11 @@
 //! | `version` | `version("1.10") > version("1.9")` | comparable version |
 //! | `version_cmp` (function) | `version_cmp("621.61", "621.64")` | `-1` |
 //! | `matches` (also a test) | `line is matches("^OK")` | `true` |
+//! | `raw` | `{{ aws \| raw }}` in a `run` command | the value as command text, unquoted ([`shell`]) |
+//! | `tojson` | `{{ x \| tojson }}` | JSON text (one quoted word in a command) |
+//!
+//! In `run` commands every printed value is shell-quoted ([`shell`]);
+//! minijinja's `safe` filter is removed so `raw` is the one opt-out.
 //!
 //! [`Environment`]: minijinja::Environment
 
