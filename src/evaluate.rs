@@ -9,7 +9,9 @@ use minijinja::{Environment, Value};
 use crate::expr::{Clock, environment};
 use crate::extract::extract;
 use crate::model::workflow::describe_exit;
-use crate::model::{Check, Export, Matcher, Rule, Severity, Spanned, Step, Stream};
+use crate::model::{
+    Check, CommandTemplate, Export, Matcher, Rule, Severity, Spanned, Step, Stream,
+};
 use crate::output::ExecOutput;
 use crate::results::{Captured, RuleFailure};
 
@@ -67,10 +69,26 @@ impl Evaluator {
         &self.env
     }
 
+    /// Renders a message (plain text: values are printed as they are).
     pub fn render(&self, template: &Spanned<String>, scope: &Scope) -> Result<String, EvalError> {
         self.env
             .render_str(&template.value, scope)
             .map_err(|e| error("template", template, &e))
+    }
+
+    /// Renders a `run` command: every value a `{{ … }}` prints is one
+    /// POSIX-shell-quoted word unless it went through `raw`
+    /// ([`crate::expr::shell`]), so output a host printed stays data.
+    pub fn render_command(
+        &self,
+        command: &CommandTemplate,
+        scope: &Scope,
+    ) -> Result<String, EvalError> {
+        let template = &command.text;
+        self.env
+            .template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &template.value)
+            .and_then(|t| t.render(scope))
+            .map_err(|e| error("command", template, &e))
     }
 
     pub fn eval(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {

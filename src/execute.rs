@@ -66,15 +66,18 @@ enum Runner<'a> {
 
 impl Runner<'_> {
     async fn run(&self, step: &Step, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
-        let sudo = step.sudo;
         let tty = step.tty;
         match self {
-            Runner::Host(session) if sudo => session.exec_sudo(command, tty, timeout, cap).await,
-            Runner::Host(session) => session.exec(command, tty, timeout, cap).await,
-            Runner::Controller if sudo => {
-                crate::local::run(&crate::ssh::sudo_n(command), timeout, cap).await
+            Runner::Host(session) if step.sudo => {
+                session.exec_sudo(command, tty, timeout, cap).await
             }
-            Runner::Controller => crate::local::run(command, timeout, cap).await,
+            Runner::Host(session) => session.exec(command, tty, timeout, cap).await,
+            Runner::Controller => {
+                let env = crate::local::step_env(step.env.iter().map(|n| n.value.as_str()), |n| {
+                    std::env::var_os(n)
+                });
+                crate::local::run(command, &env, timeout, cap).await
+            }
         }
     }
 }
@@ -571,7 +574,7 @@ async fn run_step(
             }
         }
     }
-    let command = match evaluator.render(&step.run, scope) {
+    let command = match evaluator.render_command(&step.run, scope) {
         Ok(c) => c,
         Err(e) => {
             null_exports(step, scope, exports);

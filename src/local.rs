@@ -9,15 +9,56 @@ use tokio::process::Command;
 
 use crate::output::{Capture, ExecEnd, ExecOutput};
 
-/// Runs `command` with `sh -c` in its own process group; on timeout the
-/// whole group is killed so nothing it started outlives the step.
-pub async fn run(command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+/// Controller variables every local step receives: what a command needs to
+/// find programs, read text and use its home directory and locale. Nothing
+/// here is a credential; the agent socket (`SSH_AUTH_SOCK`), fleet's own
+/// secrets (`FLEET_*`) and anything else reach a step only when it names
+/// them with `env "NAME"`.
+pub const BASE_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+    "TERM",
+];
+
+/// Whether `name` can be an environment variable a step asks for.
+pub fn is_env_name(name: &str) -> bool {
+    crate::plan::is_identifier(name)
+}
+
+/// The environment of a local step: [`BASE_ENV`] plus the variables the
+/// step names, taken from `from` (the controller's environment); a named
+/// variable that is not set is simply absent, as in the shell.
+pub fn step_env<'a>(
+    named: impl IntoIterator<Item = &'a str>,
+    from: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<(String, std::ffi::OsString)> {
+    let mut names: Vec<&str> = BASE_ENV.to_vec();
+    names.extend(named);
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|n| from(n).map(|v| (n.to_owned(), v)))
+        .collect()
+}
+
+/// Runs `command` with `sh -c` in its own process group, with exactly the
+/// environment `env` (the controller's own is cleared: see [`step_env`]);
+/// on timeout the whole group is killed so nothing it started outlives the
+/// step.
+pub async fn run(
+    command: &str,
+    env: &[(String, std::ffi::OsString)],
+    timeout: Duration,
+    cap: usize,
+) -> ExecOutput {
     let started = Instant::now();
     let mut stdout = Capture::new(cap);
     let mut stderr = Capture::new(cap);
     let spawned = Command::new("sh")
         .arg("-c")
         .arg(command)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,6 +158,7 @@ mod tests {
     async fn captures_output_and_status() {
         let out = run(
             "echo hi; echo oops >&2; exit 3",
+            &[],
             Duration::from_secs(10),
             1024,
         )
@@ -127,12 +169,110 @@ mod tests {
         assert_eq!(out.exit_status, Some(3));
     }
 
+    /// Issue 12: a local step inherited the agent socket and every
+    /// `FLEET_*` secret. Now it sees the base set plus what it names.
+    #[tokio::test]
+    async fn secrets_and_agent_socket_reach_only_steps_that_name_them() {
+        let controller = |name: &str| match name {
+            "PATH" => std::env::var_os("PATH"),
+            "SSH_AUTH_SOCK" => Some("/tmp/agent.sock".into()),
+            "FLEET_BECOME_PASSWORD" => Some("hunter22".into()),
+            "AWS_PROFILE" => Some("prod".into()),
+            _ => None,
+        };
+        let show = "echo \"sock=${SSH_AUTH_SOCK-unset} pw=${FLEET_BECOME_PASSWORD-unset} aws=${AWS_PROFILE-unset}\"";
+        let plain = run(
+            show,
+            &step_env([], controller),
+            Duration::from_secs(10),
+            1024,
+        )
+        .await;
+        assert_eq!(plain.stdout.text, "sock=unset pw=unset aws=unset\n");
+        let asked = run(
+            show,
+            &step_env(["AWS_PROFILE", "SSH_AUTH_SOCK"], controller),
+            Duration::from_secs(10),
+            1024,
+        )
+        .await;
+        assert_eq!(
+            asked.stdout.text,
+            "sock=/tmp/agent.sock pw=unset aws=prod\n"
+        );
+    }
+
+    /// Issue 12: `printf %s {{ s }}` prints exactly `s`, whatever shell
+    /// syntax `s` holds, and a value exported from a host's output
+    /// (`1;touch pwned-by-$(hostname);#`) creates no file.
+    #[tokio::test]
+    async fn every_rendered_value_reaches_sh_as_exactly_one_word() {
+        use crate::evaluate::{Evaluator, Scope};
+        use crate::model::{CommandTemplate, SourceFile, Span, Spanned};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let text = format!("cd {} && printf %s {{{{ s }}}}", dir.path().display());
+        let source = SourceFile::new("t.kdl", &text);
+        let command = CommandTemplate::new(Spanned::new(text.clone(), Span::new(&source, 0, 0)));
+        let evaluator = Evaluator::default();
+        let mut cases = crate::expr::shell::hostile_strings(12, 400);
+        cases.push("1;touch pwned-by-$(hostname);#".into());
+        for s in cases {
+            let mut scope = Scope::new();
+            scope.insert("s".into(), minijinja::Value::from(s.as_str()));
+            let rendered = evaluator
+                .render_command(&command, &scope)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let out = run(&rendered, &[], Duration::from_secs(10), 1 << 16).await;
+            assert_eq!(out.stdout.text, s, "rendered as {rendered:?}");
+            assert_eq!(
+                out.exit_status,
+                Some(0),
+                "{rendered:?}: {}",
+                out.stderr.text
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "commands in values ran: {left:?}");
+    }
+
+    #[test]
+    fn env_is_for_controller_steps_and_takes_variable_names() {
+        let load = |text: &str| {
+            crate::load::parse_workflow(crate::model::SourceFile::new("w.kdl", text)).map_err(|e| {
+                e.iter()
+                    .map(|e| e.message().to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let ok = load(
+            r#"workflow w {
+    local a { env "AWS_PROFILE" "SSH_AUTH_SOCK"; run "true" }
+    step b { local; env "X_1"; run "true" }
+}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let names: Vec<&str> = ok.local[0].env.iter().map(|n| n.value.as_str()).collect();
+        assert_eq!(names, ["AWS_PROFILE", "SSH_AUTH_SOCK"]);
+        let host_step = load(r#"workflow w { step b { env "HOME"; run "true" } }"#).err();
+        assert!(
+            format!("{host_step:?}").contains("`env` applies to steps that run on the controller"),
+            "{host_step:?}"
+        );
+        let bad = load(r#"workflow w { local a { env "A-B" "1X"; run "true" } }"#).err();
+        assert!(
+            format!("{bad:?}").contains("`A-B` is not an environment variable name"),
+            "{bad:?}"
+        );
+    }
+
     #[tokio::test]
     async fn timeout_kills_the_process_group() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let marker = dir.path().join("late");
         let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
-        let out = run(&cmd, Duration::from_millis(300), 1024).await;
+        let out = run(&cmd, &[], Duration::from_millis(300), 1024).await;
         assert_eq!(out.end, ExecEnd::TimedOut);
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(

@@ -229,9 +229,24 @@ fn check_names(workflow: &Workflow, globals: &Vars, hosts: &[HostPlan]) -> Vec<L
         .flat_map(|s| s.exports.iter().map(|e| e.name.clone()))
         .collect();
 
+    // Names whose values an author wrote: where `raw` is allowed in
+    // `local` and `sudo` steps. An export of the same name replaces the
+    // value at run time, so exported names never count.
+    let exported: BTreeSet<String> = workflow
+        .local
+        .iter()
+        .chain(&workflow.steps)
+        .flat_map(|s| s.exports.iter().map(|e| e.name.clone()))
+        .collect();
+    let author = |names: BTreeSet<String>| -> BTreeSet<String> {
+        names.difference(&exported).cloned().collect()
+    };
+
     // The controller's `local` steps see globals and earlier local exports.
     let mut scope: BTreeSet<String> = globals.keys().cloned().collect();
+    let authored = author(scope.clone());
     for step in &workflow.local {
+        errors.raw_in(step, &authored);
         check_step(step, &mut scope, "the controller", &mut errors);
     }
 
@@ -272,7 +287,10 @@ fn check_names(workflow: &Workflow, globals: &Vars, hosts: &[HostPlan]) -> Vec<L
             continue;
         }
         let who = format!("host `{}`", h.host.name);
+        let mut authored = author(h.vars.keys().cloned().collect());
+        authored.insert("host".into());
         for step in &workflow.steps {
+            errors.raw_in(step, &authored);
             check_step(step, &mut scope, &who, &mut errors);
         }
     }
@@ -312,7 +330,7 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
     if let Some(when) = &step.when {
         errors.names_in(when, true, scope, who);
     }
-    errors.names_in(&step.run, false, scope, who);
+    errors.names_in(&step.run.text, false, scope, who);
     let mut inner = scope.clone();
     inner.extend(STEP_NAMES.iter().map(|s| s.to_string()));
     if step.parse.is_some() {
@@ -360,9 +378,21 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
     }
 }
 
-/// Reports names `text` reads that are not in `scope` (nor always there,
-/// nor a global of the environment).
 impl Checker<'_> {
+    /// `raw` on remote values in `local` and `sudo` steps
+    /// ([`crate::load::template::check_raw`]), once per place.
+    fn raw_in(&mut self, step: &Step, author: &BTreeSet<String>) {
+        let at = step.run.text.span.offset;
+        for (i, e) in crate::load::template::check_raw(step, author)
+            .into_iter()
+            .enumerate()
+        {
+            self.found.entry((at, format!("| raw #{i}"))).or_insert(e);
+        }
+    }
+
+    /// Reports names `text` reads that are not in `scope` (nor always there,
+    /// nor a global of the environment).
     fn names_in(
         &mut self,
         text: &Spanned<String>,
@@ -471,7 +501,10 @@ pub fn plan_adhoc(
         .map(|(command, timeout)| Step {
             name: "exec".to_string(),
             span: span.clone(),
-            run: Spanned::new(format!("{{% raw %}}{command}{{% endraw %}}"), span.clone()),
+            run: crate::model::CommandTemplate::new(Spanned::new(
+                format!("{{% raw %}}{command}{{% endraw %}}"),
+                span.clone(),
+            )),
             timeout: Some(timeout),
             parse: None,
             rules: Vec::new(),
@@ -484,6 +517,7 @@ pub fn plan_adhoc(
             tty: false,
             requires: Vec::new(),
             destructive: false,
+            env: Vec::new(),
         })
         .into_iter()
         .collect();

@@ -199,6 +199,10 @@ fn step_line(
     if step.local {
         tags.push("on the controller".to_string());
     }
+    if !step.env.is_empty() {
+        let names: Vec<&str> = step.env.iter().map(|n| n.value.as_str()).collect();
+        tags.push(format!("env {}", names.join(" ")));
+    }
     if let Some(when) = &step.when {
         tags.push(format!("when {}", when.value));
     }
@@ -212,7 +216,7 @@ fn step_line(
     };
     let waits: Vec<String> = evaluator
         .env()
-        .template_from_str(&step.run.value)
+        .template_from_str(&step.run.text.value)
         .map(|t| t.undeclared_variables(false))
         .unwrap_or_default()
         .into_iter()
@@ -221,14 +225,14 @@ fn step_line(
         .into_iter()
         .collect();
     let command = if waits.is_empty() {
-        match evaluator.render(&step.run, scope) {
+        match evaluator.render_command(&step.run, scope) {
             Ok(command) => command,
-            Err(e) => format!("{} (cannot render: {})", step.run.value, e.detail),
+            Err(e) => format!("{} (cannot render: {})", step.run.text.value, e.detail),
         }
     } else {
         format!(
             "{} (rendered when the step starts: uses {} exported by earlier steps)",
-            step.run.value,
+            step.run.text.value,
             waits.join(", ")
         )
     };

@@ -100,13 +100,9 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
     Ok(load_inventory(&resolve("inventory", "inventory", arg)?)?)
 }
 
-/// Loads both files, reporting the errors of both together, then plans.
-fn load_and_plan(args: &CheckArgs) -> Result<Plan, CliError> {
-    Ok(load_and_plan_paths(args)?.0)
-}
-
-/// [`load_and_plan`], also returning the workflow and inventory paths
-/// (history hashes their content) and the run's secrets.
+/// Loads both files, reporting the errors of both together, then plans;
+/// also returns the workflow and inventory paths (history hashes their
+/// content) and the run's secrets.
 fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
     let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
@@ -134,9 +130,14 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Reda
         .iter()
         .map(|h| &h.vars)
         .chain([&plan.globals])
-        .flat_map(|vars| names.iter().filter_map(|n| vars.get(n)))
-        .map(Redactor::value_text);
-    let redactor = Redactor::new(values.collect::<Vec<_>>());
+        .flat_map(|vars| {
+            names
+                .iter()
+                .filter_map(|n| vars.get(n).map(|v| (n.as_str(), Redactor::value_text(v))))
+        })
+        .chain(crate::ssh::env_secret_values());
+    let redactor = Redactor::for_secrets(values.collect::<Vec<_>>())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok((plan, workflow_path, inventory_path, redactor))
 }
 
@@ -163,8 +164,11 @@ fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
         .collect()
 }
 
+/// Validates, then shows every command as it will run (rendered and
+/// shell-quoted for each host, secrets masked): what quoting did to a
+/// value is visible before anything connects.
 fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let plan = load_and_plan(&args)?;
+    let (plan, _, _, redactor) = load_and_plan_paths(&args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -175,6 +179,9 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
         plan.hosts.len(),
         plan.inventory_name
     );
+    let mut shown = super::confirm::render_plan(&plan);
+    redactor.text(&mut shown);
+    print!("{shown}");
     Ok(exit_code::OK)
 }
 

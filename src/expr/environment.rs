@@ -3,7 +3,7 @@
 use minijinja::{Environment, UndefinedBehavior};
 use time::OffsetDateTime;
 
-use super::{dates, text, units, version};
+use super::{dates, shell, text, units, version};
 
 /// Where `now()`, `days_until` and `age` get the current time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,7 @@ pub fn environment(clock: Clock) -> Environment<'static> {
     env.add_filter("matches", text::matches);
     env.add_function("matches", text::matches);
     env.add_test("matches", text::matches);
+    shell::install(&mut env);
     env.set_fuel(Some(EVAL_FUEL));
     env
 }

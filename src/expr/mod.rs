@@ -27,18 +27,26 @@
 //! | `version` | `version("1.10") > version("1.9")` | comparable version |
 //! | `version_cmp` (function) | `version_cmp("621.61", "621.64")` | `-1` |
 //! | `matches` (also a test) | `line is matches("^OK")` | `true` |
+//! | `raw` | `{{ aws \| raw }}` in a `run` command | the value as command text, unquoted ([`shell`]) |
+//! | `tojson` | `{{ x \| tojson }}` | JSON text (one quoted word in a command) |
+//!
+//! In `run` commands every printed value is shell-quoted ([`shell`]);
+//! minijinja's `safe` filter is removed so `raw` is the one opt-out.
 //!
 //! [`Environment`]: minijinja::Environment
 
 mod check;
 mod dates;
 mod environment;
+mod opt_out;
+pub mod shell;
 mod text;
 mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
 pub use environment::{Clock, compile_expression, environment};
+pub use opt_out::{OptOuts, RawUse, opt_outs};
 
 #[cfg(test)]
 mod tests;

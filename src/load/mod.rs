@@ -40,3 +40,19 @@ pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};
 pub use inventory::{load_inventory, parse_inventory};
 pub use workflow::{load_workflow, parse_workflow};
+
+/// An Ansible inventory (INI, or YAML when `yaml`) from text in memory:
+/// the importer's entry for the fuzz target and the fuzz corpus test,
+/// without a file on disk.
+#[doc(hidden)]
+pub fn parse_ansible_inventory(
+    source: std::sync::Arc<crate::model::SourceFile>,
+    yaml: bool,
+) -> Result<crate::model::Inventory, LoadErrors> {
+    let kind = if yaml {
+        ansible::Kind::Yaml
+    } else {
+        ansible::Kind::Ini
+    };
+    ansible::parse(source, kind)
+}

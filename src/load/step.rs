@@ -8,9 +8,9 @@ use super::decode::{Decoder, Seen};
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
 use super::suggest;
-use super::template::{check_expression, check_template};
+use super::template::{check_command, check_expression};
 use crate::extract::{Extractor, TableOptions};
-use crate::model::{Export, OnFailure, Retry, Span, Spanned, Step};
+use crate::model::{CommandTemplate, Export, OnFailure, Retry, Span, Spanned, Step};
 
 const STEP_NODES: &[&str] = &[
     "run",
@@ -28,6 +28,7 @@ const STEP_NODES: &[&str] = &[
     "local",
     "tty",
     "requires",
+    "env",
 ];
 /// Nodes that may appear several times in a step.
 const REPEATABLE: &[&str] = &["expect", "expect-each", "expect-count", "export"];
@@ -67,7 +68,7 @@ pub(crate) fn decode_step(
     let mut step = Step {
         name: String::new(),
         span: d.node_span(node),
-        run: Spanned::new(String::new(), d.node_span(node)),
+        run: CommandTemplate::new(Spanned::new(String::new(), d.node_span(node))),
         timeout: None,
         parse: None,
         rules: Vec::new(),
@@ -80,6 +81,7 @@ pub(crate) fn decode_step(
         tty: false,
         requires: Vec::new(),
         destructive: false,
+        env: Vec::new(),
     };
     let mut run = None;
     let mut seen = Seen::default();
@@ -92,9 +94,10 @@ pub(crate) fn decode_step(
             "run" => {
                 run = d.single_arg(child, "the command").and_then(|e| d.string(e));
                 if let Some(r) = &run {
-                    check_template(d, r);
+                    check_command(d, r);
                 }
             }
+            "env" => step.env = env_names(d, child),
             "timeout" => {
                 step.timeout = d
                     .single_arg(child, "a duration")
@@ -154,9 +157,18 @@ pub(crate) fn decode_step(
         );
     }
     one_exit_rule(d, &step);
+    if !step.env.is_empty() && !step.local {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`env` applies to steps that run on the controller (`local`)",
+            "env on a host step",
+            Some("a host's commands get the host's own environment; remove `env`".to_owned()),
+        );
+    }
     let name = name.filter(|_| unique)?;
     step.name = name.value;
-    step.run = run?;
+    step.run = CommandTemplate::new(run?);
     Some(step)
 }
 
@@ -213,6 +225,34 @@ fn one_exit_rule(d: &mut Decoder, step: &Step) {
             )),
         );
     }
+}
+
+/// `env "AWS_PROFILE" "FLEET_TOKEN"`: controller variables a local step
+/// receives on top of the safe base set ([`crate::local::BASE_ENV`]).
+fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
+    d.props(node, &[]);
+    d.no_children(node);
+    let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
+    for name in &names {
+        if !crate::local::is_env_name(&name.value) {
+            d.error(
+                &name.span,
+                format!("`{}` is not an environment variable name", name.value),
+                "not a variable name",
+                Some("names are letters, digits and `_`, not starting with a digit".to_owned()),
+            );
+        }
+    }
+    if names.is_empty() {
+        let span = d.node_span(node);
+        d.error(
+            &span,
+            "`env` names no variable",
+            "empty env",
+            Some("list the variables the command needs: `env \"AWS_PROFILE\"`".to_owned()),
+        );
+    }
+    names
 }
 
 /// `when "EXPR"`, `on-failure`… : a single string argument, compiled as an

@@ -9,8 +9,8 @@ pub mod workflow;
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
 pub use workflow::{
-    BatchSize, Check, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity,
-    Step, Stream, Workflow,
+    BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,
+    Rule, Severity, Step, Stream, Workflow,
 };
 
 /// Variables as written in KDL: names are identifiers, values are any KDL

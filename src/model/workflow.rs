@@ -98,8 +98,9 @@ pub struct Step {
     pub name: String,
     pub span: Span,
     /// The command, a minijinja template rendered per host when the step
-    /// starts (so it can use values exported by earlier steps).
-    pub run: Spanned<String>,
+    /// starts (so it can use values exported by earlier steps), every
+    /// printed value shell-quoted.
+    pub run: CommandTemplate,
     /// Overrides the workflow's timeout.
     pub timeout: Option<Duration>,
     /// Turns stdout into `data` for rules and exports.
@@ -126,6 +127,25 @@ pub struct Step {
     /// Changes the host: the run asks for confirmation as for a
     /// destructive workflow.
     pub destructive: bool,
+    /// `env "AWS_PROFILE" "FLEET_X"`: the only controller variables besides
+    /// a fixed safe set that a step running on the controller receives
+    /// (secrets and the agent socket are not passed unless named here).
+    pub env: Vec<Spanned<String>>,
+}
+
+/// A `run` command template. A type of its own so that it can only be
+/// rendered through [`crate::evaluate::Evaluator::render_command`], which
+/// shell-quotes every value it prints: rendering it as a message (plain
+/// text) does not compile.
+#[derive(Debug, Clone)]
+pub struct CommandTemplate {
+    pub text: Spanned<String>,
+}
+
+impl CommandTemplate {
+    pub fn new(text: Spanned<String>) -> Self {
+        CommandTemplate { text }
+    }
 }
 
 /// `export NAME "EXPR"`: a named value per host.

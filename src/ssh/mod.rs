@@ -27,4 +27,6 @@ pub use config::{SshConfigError, SshConfigFile, target_for};
 pub use connect::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Session, Target};
 pub use context::SshContext;
 pub use exec::sudo_n;
-pub use secrets::{BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret};
+pub use secrets::{
+    BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret, env_secret_values,
+};

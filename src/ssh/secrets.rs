@@ -51,6 +51,16 @@ pub(crate) struct Secrets {
     prompt_lock: Mutex<()>,
 }
 
+/// The secrets fleet reads from its own environment, by variable name, for
+/// the run's redactor: a password echoed by a host is masked like any
+/// secret variable (and refused when shorter than the masking minimum).
+pub fn env_secret_values() -> Vec<(&'static str, String)> {
+    [KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, BECOME_PASSWORD_ENV]
+        .into_iter()
+        .filter_map(|name| env_secret(name).map(|s| (name, s.expose().to_owned())))
+        .collect()
+}
+
 fn env_secret(name: &str) -> Option<Secret> {
     std::env::var(name)
         .ok()

@@ -140,6 +140,12 @@ fn check_validates_without_connecting_and_reports_template_errors() {
     let out = fleet(&["check", &path(&good), "--inventory", &inv]).run();
     out.expect_code(0);
     assert!(out.stdout.contains("valid for 1 hosts"), "{}", out.stdout);
+    // The command as it will run: values rendered and shell-quoted.
+    assert!(
+        out.stdout.contains("  - a: echo 80 host-"),
+        "{}",
+        out.stdout
+    );
     let bad = hosts.write_file(
         "bad.kdl",
         "workflow bad {\n    step a { run \"echo {{ limt }}\" }\n    step b { run \"echo {{ missing }}\" }\n}\n",
