@@ -12,9 +12,9 @@ fn path(p: &Path) -> String {
 const DESTRUCTIVE: &str = r#"
 workflow stop-things {
     destructive
-    vars { services "worker scanner" }
+    vars { services "worker" "scanner" }
     step stop {
-        run "echo stop {{ services }} on {{ host.name }}"
+        run "echo stop {{ services | join(' ') }} on {{ host.name }}"
     }
     step check {
         run "echo checking"

@@ -355,7 +355,7 @@ fn requires_skips_the_step_until_the_variable_is_set() {
     vars {{ quickstart_cmd "" }}
     step protect-mode {{
         requires "quickstart_cmd"
-        run "touch {marker}; {{{{ quickstart_cmd }}}}"
+        run "touch {marker}; {{{{ quickstart_cmd | raw }}}}"
     }}
 }}"#
     );
