@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 12: peak memory of a run where every host sends the worst ~1 MiB
-# for each of fleet's parsers (bench/hostile-bench.kdl, 7 steps), against
+# for each of fleet's parsers (bench/hostile-bench.kdl, 9 steps), against
 # simulated hosts (bench/sim, `fleet-hostile KIND`), measured with
 # /usr/bin/time -v (maximum resident set size).
 #

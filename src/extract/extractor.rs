@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::error::ExtractError;
-use super::limits::{Limit, MAX_JSON_VALUES, MAX_LINES, group};
+use super::limits::{JSON_OBJECT_WEIGHT, Limit, MAX_JSON_VALUES, MAX_LINES, group};
 use super::table::TableOptions;
 
 /// How to read a step's stdout.
@@ -128,13 +128,17 @@ fn json(text: &str) -> Result<Value, ExtractError> {
     Ok(value)
 }
 
-/// Whether `value` holds at most `max` values (itself included), walked
-/// without recursion and stopping as soon as the count is exceeded.
+/// Whether `value` holds at most `max` values (itself included, an object
+/// counting [`JSON_OBJECT_WEIGHT`]), walked without recursion and stopping
+/// as soon as the count is exceeded.
 fn json_within(value: &Value, max: usize) -> bool {
     let mut seen = 0usize;
     let mut pending = vec![value];
     while let Some(v) = pending.pop() {
-        seen += 1;
+        seen += match v {
+            Value::Object(_) => JSON_OBJECT_WEIGHT,
+            _ => 1,
+        };
         if seen > max {
             return false;
         }

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{
-    ExtractError, Extractor, Limit, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES, MAX_REGEX_MATCHES,
-    MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, TableOptions, extract,
+    ExtractError, Extractor, JSON_OBJECT_WEIGHT, Limit, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES,
+    MAX_REGEX_MATCHES, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, TableOptions, extract,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -75,21 +75,33 @@ fn table_rows_times_columns_fails_on_the_cell_limit() {
     );
 }
 
-/// One column and more rows than the cell limit: refused while reading
-/// the rows, before any layout work.
+/// One column and more rows than the row limit (each row is an object):
+/// refused while reading the rows, before any layout work.
 #[test]
 fn table_of_too_many_rows_fails_before_laying_out() {
-    let text = format!("ONE\n{}", "x\n".repeat(MAX_TABLE_CELLS + 1));
+    let text = format!("ONE\n{}", "x\n".repeat(MAX_TABLE_ROWS + 1));
     let (limit, message) = limit_hit(&table(), &text);
-    assert_eq!(limit, Limit::TableCells);
-    assert!(message.contains("more than 100,000 rows"), "{message}");
+    assert_eq!(limit, Limit::TableRows);
+    assert!(
+        message.contains("more than 25,000 rows") && message.contains("MAX_TABLE_ROWS"),
+        "{message}"
+    );
 }
 
 #[test]
-fn table_exactly_at_the_cell_limit_parses() {
-    let header: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
-    let text = format!("{}\n{}", header.join("  "), "x\n".repeat(1_000));
-    assert_eq!(len(&parsed(&table(), &text)), 1_000);
+fn table_exactly_at_the_cell_and_row_limits_parses() {
+    let columns = MAX_TABLE_CELLS / MAX_TABLE_ROWS;
+    let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    // Each cell starts where its header does ("c0  c1", "x   x").
+    let row = vec!["x"; columns].join("   ");
+    let text = format!(
+        "{}\n{}",
+        header.join("  "),
+        format!("{row}\n").repeat(MAX_TABLE_ROWS)
+    );
+    let rows = parsed(&table(), &text);
+    assert_eq!(len(&rows), MAX_TABLE_ROWS);
+    assert_eq!(rows[0][format!("c{}", columns - 1)], "x");
 }
 
 #[test]
@@ -103,8 +115,8 @@ fn table_column_names_over_the_limit_are_refused() {
 }
 
 /// Header-less tables find columns from blank gutters. Computed per
-/// position × row, one 600,000-character line among 49,000 short rows was
-/// 3 × 10^10 steps; it is now one pass over the text.
+/// position × row, one 600,000-character line among 24,999 short rows was
+/// 1.5 × 10^10 steps; it is now one pass over the text.
 #[test]
 fn headerless_table_with_one_long_line_is_linear() {
     let options = TableOptions {
@@ -112,9 +124,9 @@ fn headerless_table_with_one_long_line_is_linear() {
         ..TableOptions::default()
     };
     let mut text = format!("{}\n", "y ".repeat(300_000));
-    text.push_str(&"x  z\n".repeat(49_000));
+    text.push_str(&"x  z\n".repeat(24_999));
     let rows = parsed(&Extractor::Table(options), &text);
-    assert_eq!(len(&rows), 49_001);
+    assert_eq!(len(&rows), 25_000);
     assert_eq!(rows[1]["a"], "x");
 }
 
@@ -160,7 +172,7 @@ fn regex_all_matching_everywhere_fails_on_the_match_limit() {
     let (limit, message) = limit_hit(&extractor, &text);
     assert_eq!(limit, Limit::RegexMatches);
     assert!(
-        message.contains("more than 100,000 matches") && message.contains("MAX_REGEX_MATCHES"),
+        message.contains("more than 25,000 matches") && message.contains("MAX_REGEX_MATCHES"),
         "{message}"
     );
 }
@@ -196,4 +208,16 @@ fn json_exactly_at_the_value_limit_parses() {
     // The array itself is one value.
     let text = format!("[{}0]", "0,".repeat(MAX_JSON_VALUES - 2));
     assert_eq!(len(&parsed(&Extractor::Json, &text)), MAX_JSON_VALUES - 1);
+}
+
+/// Objects weigh more: 40,001 empty objects are over the value limit
+/// although 200,000 numbers are not.
+#[test]
+fn json_objects_count_five_values() {
+    let objects = MAX_JSON_VALUES / JSON_OBJECT_WEIGHT;
+    let over = format!("[{}{{}}]", "{},".repeat(objects));
+    let (limit, _) = limit_hit(&Extractor::Json, &over);
+    assert_eq!(limit, Limit::JsonValues);
+    let under = format!("[{}{{}}]", "{},".repeat(objects - 2));
+    assert_eq!(len(&parsed(&Extractor::Json, &under)), objects - 1);
 }

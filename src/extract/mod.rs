@@ -18,8 +18,8 @@ mod table_layout;
 pub use error::ExtractError;
 pub use extractor::{Extractor, RegexBuildError, extract};
 pub use limits::{
-    Limit, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES, MAX_REGEX_MATCHES,
-    MAX_TABLE_CELLS, MAX_TABLE_COLUMNS,
+    JSON_OBJECT_WEIGHT, Limit, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES,
+    MAX_REGEX_MATCHES, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS,
 };
 pub use table::TableOptions;
 

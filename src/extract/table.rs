@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ExtractError;
-use super::limits::{Limit, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, group};
+use super::limits::{Limit, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, group};
 use super::table_layout::{Column, cells, columns_from_data, columns_from_header, expand, words};
 
 /// How to find and read a table.
@@ -104,17 +104,16 @@ fn within_columns(count: usize, what: &str) -> Result<(), ExtractError> {
     Ok(())
 }
 
-/// Rows up to the first blank line. Every row is at least one cell, so
-/// reading stops one row past the cell limit.
+/// Rows up to the first blank line; reading stops one row past the limit.
 fn body(lines: impl Iterator<Item = Vec<char>>) -> Result<Vec<Vec<char>>, ExtractError> {
     let rows: Vec<Vec<char>> = lines
         .take_while(|l| !l.iter().all(|c| c.is_whitespace()))
-        .take(MAX_TABLE_CELLS + 1)
+        .take(MAX_TABLE_ROWS + 1)
         .collect();
-    if rows.len() > MAX_TABLE_CELLS {
+    if rows.len() > MAX_TABLE_ROWS {
         return Err(ExtractError::TooLarge {
-            limit: Limit::TableCells,
-            found: format!("more than {} rows", group(MAX_TABLE_CELLS)),
+            limit: Limit::TableRows,
+            found: format!("more than {} rows", group(MAX_TABLE_ROWS)),
         });
     }
     Ok(rows)

@@ -154,10 +154,10 @@ fn hostile(kind: &str) -> Option<(Vec<u8>, Vec<u8>)> {
                 out.push('\n');
             }
         }
-        // One column × 99,999 rows: as many cells, each its own row object.
+        // One column × 25,000 rows (MAX_TABLE_ROWS): each row an object.
         "rows" => {
             out.push_str("A\n");
-            out.push_str(&"x\n".repeat(99_999));
+            out.push_str(&"x\n".repeat(25_000));
         }
         // 100,000 lines (MAX_LINES) of 9 characters.
         "lines" => {
@@ -171,14 +171,24 @@ fn hostile(kind: &str) -> Option<(Vec<u8>, Vec<u8>)> {
                 out.push_str(&format!("k{i:05}=v\n"));
             }
         }
-        // 100,000 matches (MAX_REGEX_MATCHES) of `(?<k>\w+)=(?<v>\w+)`.
+        // 25,000 matches (MAX_REGEX_MATCHES) of `(?<k>\w+)=(?<v>\w+)`,
+        // 36 bytes each.
         "regex" => {
-            for i in 0..100_000 {
-                out.push_str(&format!("{i:05}=ab\n"));
+            for i in 0..25_000 {
+                out.push_str(&format!("{i:05}={}\n", "v".repeat(29)));
             }
         }
-        // An array of 199,999 strings: 200,000 values (MAX_JSON_VALUES).
+        // 33,333 objects `{"a":"b"}` (5 + 1 each) in an array: 199,999 of
+        // the 200,000 JSON values allowed (MAX_JSON_VALUES).
         "json" => {
+            out.push('[');
+            for i in 0..33_333 {
+                out.push_str(if i == 0 { "{\"a\":\"b\"}" } else { ",{\"a\":\"b\"}" });
+            }
+            out.push(']');
+        }
+        // An array of 199,999 strings: 200,000 values (MAX_JSON_VALUES).
+        "strings" => {
             out.push('[');
             for i in 0..199_999 {
                 out.push_str(if i == 0 { "\"ab\"" } else { ",\"ab\"" });
