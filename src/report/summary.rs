@@ -97,6 +97,7 @@ pub fn render_summary(report: &RunReport, config: &DisplayConfig) -> String {
     out.refused(&report.hosts);
     out.unreachable(&report.hosts);
     out.warnings(&problems.warnings);
+    out.not_configured(report);
     out.totals(&report.totals);
     out.text
 }
@@ -422,6 +423,53 @@ impl Summary {
             let more = warnings.len() - MAX_WARNINGS;
             let note = format!("… {} in the JSON report", plural(more, "more warning"));
             self.line(2, &p.dim(&note));
+        }
+    }
+
+    /// Steps skipped because a `requires` variable is unset, and parts of
+    /// `hosts`/`--limit` that matched no host: nothing failed, but part of
+    /// the checklist did not run, and a skip must never read as a pass.
+    fn not_configured(&mut self, report: &RunReport) {
+        let mut skips: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+        let steps = report.local.iter().map(|s| ("controller", s)).chain(
+            report
+                .hosts
+                .iter()
+                .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
+        );
+        for (host, step) in steps {
+            let Some(reason) = step
+                .reason
+                .as_deref()
+                .filter(|r| step.status == StepStatus::Skipped && r.starts_with("not configured"))
+            else {
+                continue;
+            };
+            match skips
+                .iter_mut()
+                .find(|(name, why, _)| *name == step.name && *why == reason)
+            {
+                Some((_, _, hosts)) => hosts.push(host),
+                None => skips.push((&step.name, reason, vec![host])),
+            }
+        }
+        if skips.is_empty() && report.warnings.is_empty() {
+            return;
+        }
+        let p = self.paint;
+        self.blank();
+        for warning in &report.warnings {
+            self.line(0, &format!("{} {}", p.yellow("!"), message(warning)));
+        }
+        for (step, reason, hosts) in skips.iter().take(MAX_WARNINGS) {
+            let line = format!(
+                "{} {} {}: SKIPPED, {}",
+                p.dim("-"),
+                host_list(hosts),
+                p.bold(step),
+                message(reason)
+            );
+            self.line(0, &line);
         }
     }
 

@@ -223,3 +223,236 @@ fn warnings_alone_exit_zero() {
     assert_eq!(out.host("host-1")["status"], "WARNED");
     assert_eq!(out.json()["totals"]["steps_warned"], 1);
 }
+
+/// Silence is never success: a failed command fails its step with no rule
+/// written, and the failure names the status and quotes stderr.
+#[test]
+fn a_failed_command_fails_its_step_naming_the_exit_status() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r#"workflow w {
+    local controller-false { run "false" }
+    step plain-false { run "false" }
+    step missing { run "quickstart-not-installed --list" }
+    step listed {
+        run "sh -c 'echo oops >&2; exit 3'"
+        expect exit-in="0,3"
+    }
+    step not-listed {
+        run "sh -c 'echo oops >&2; exit 2'"
+        expect exit-in="0,3"
+    }
+    step expression-is-not-enough {
+        run "exit 1"
+        expect "exit_code in [0, 1]"
+    }
+}"#,
+    );
+    out.expect_code(1);
+    let failed = out.step("host-1", "plain-false");
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["failures"][0]["expected"], "exit status 0");
+    let seen = failed["failures"][0]["seen"].as_str().unwrap_or_default();
+    assert!(seen.starts_with("exit 1"), "{seen}");
+    let local = &out.json()["local"][0];
+    assert_eq!(local["status"], "FAILED", "{local}");
+    assert_eq!(local["failures"][0]["seen"], "exit 1, no output");
+
+    let missing = out.step("host-1", "missing");
+    assert_eq!(missing["status"], "FAILED");
+    assert_eq!(missing["exit_status"], 127);
+    let seen = missing["failures"][0]["seen"].as_str().unwrap_or_default();
+    assert!(seen.starts_with("exit 127: "), "{seen}");
+    let stderr = missing["stderr"]["text"].as_str().unwrap_or_default();
+    // The shell's `command not found`, or the remote `timeout` guard's
+    // `failed to run command …: No such file or directory`.
+    assert!(stderr.contains("quickstart-not-installed"), "{stderr}");
+    assert!(out.stdout.contains("exit 127: "), "{}", out.stdout);
+
+    assert_eq!(out.step("host-1", "listed")["status"], "PASSED");
+    let not_listed = out.step("host-1", "not-listed");
+    assert_eq!(not_listed["status"], "FAILED");
+    assert_eq!(not_listed["failures"][0]["expected"], "exit status 0 or 3");
+    let seen = not_listed["failures"][0]["seen"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        seen.starts_with("exit 2: ") && seen.contains("oops"),
+        "{seen}"
+    );
+    let expression = out.step("host-1", "expression-is-not-enough");
+    assert_eq!(expression["status"], "FAILED");
+    assert_eq!(expression["failures"][0]["expected"], "exit status 0");
+}
+
+#[test]
+fn unparsable_output_of_a_failed_command_leads_with_the_exit_status() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r#"workflow w {
+    step protect-mode {
+        run "quickstart-not-installed --protect-mode"
+        parse table
+        expect-each "row.MODE == 'protected'"
+    }
+}"#,
+    );
+    out.expect_code(1);
+    let step = out.step("host-1", "protect-mode");
+    assert_eq!(step["status"], "FAILED");
+    let reason = step["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("exit 127: "), "{reason}");
+    assert!(
+        reason.contains("\nthen cannot parse the output"),
+        "{reason}"
+    );
+    assert_eq!(step["failures"][0]["expected"], "exit status 0");
+    assert_eq!(
+        step["failures"][1]["expected"],
+        "output the parser can read"
+    );
+}
+
+#[test]
+fn zero_rows_fail_unless_the_rule_says_empty_is_fine() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r##"workflow w {
+    step lag {
+        run "echo 'the input device is not a TTY' >&2"
+        parse regex #"(?<behind>\d+) secs"# all=#true
+        expect-each "row.behind | int <= 10"
+    }
+    step failed-units {
+        run "true"
+        parse lines
+        expect-each "false" empty="pass"
+        expect-count "true" max=0
+    }
+}"##,
+    );
+    out.expect_code(1);
+    let lag = out.step("host-1", "lag");
+    assert_eq!(lag["status"], "FAILED");
+    let seen = lag["failures"][0]["seen"].as_str().unwrap_or_default();
+    assert!(
+        seen.starts_with("no rows: the parser found no rows in 0 bytes of stdout; stderr:\n  "),
+        "{seen}"
+    );
+    assert!(seen.contains("the input device is not a TTY"), "{seen}");
+    assert_eq!(out.step("host-1", "failed-units")["status"], "PASSED");
+}
+
+#[test]
+fn requires_skips_the_step_until_the_variable_is_set() {
+    let hosts = Fleet::start(1);
+    let marker = hosts.dir().join("ran").display().to_string();
+    let workflow = format!(
+        r#"workflow w {{
+    vars {{ quickstart_cmd "" }}
+    step protect-mode {{
+        requires "quickstart_cmd"
+        run "touch {marker}; {{{{ quickstart_cmd }}}}"
+    }}
+}}"#
+    );
+    let out = run(&hosts, &workflow);
+    out.expect_code(0);
+    let step = out.step("host-1", "protect-mode");
+    assert_eq!(step["status"], "SKIPPED");
+    assert_eq!(step["reason"], "not configured: set quickstart_cmd");
+    assert_eq!(step["attempts"], 0);
+    assert!(!hosts.dir().join("ran").exists(), "the command ran");
+    assert!(
+        out.stdout.contains("not configured: set quickstart_cmd"),
+        "{}",
+        out.stdout
+    );
+
+    let out = run_workflow(&hosts, &workflow)
+        .arg("--set")
+        .arg("quickstart_cmd=echo protected")
+        .run();
+    out.expect_code(0);
+    assert_eq!(out.step("host-1", "protect-mode")["status"], "PASSED");
+    assert!(hosts.dir().join("ran").exists());
+}
+
+#[test]
+fn tty_step_sees_a_terminal_and_its_crlf_output_parses() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r##"workflow w {
+    step terminal {
+        tty
+        run "test -t 0 && test -t 1 && printf 'member mongo-1 up\nmember mongo-2 up\n' && echo merged >&2"
+        parse regex #"member (?<name>\S+) (?<state>\S+)"# all=#true
+        expect-each "row.state == 'up'"
+        expect-count "true" min=2 max=2
+        expect stdout matches="^member mongo-1 up$"
+        expect stdout contains="merged"
+    }
+    step no-terminal {
+        run "test -t 0"
+    }
+}"##,
+    );
+    out.expect_code(1);
+    let step = out.step("host-1", "terminal");
+    assert_eq!(step["status"], "PASSED", "{step}");
+    let text = step["stdout"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("member mongo-1 up\r\n"), "{text:?}");
+    assert_eq!(step["stderr"]["text"], "", "stderr arrives in stdout");
+    let plain = out.step("host-1", "no-terminal");
+    assert_eq!(plain["status"], "FAILED");
+    assert_eq!(plain["exit_status"], 1);
+}
+
+#[test]
+fn a_hosts_part_that_matches_nothing_warns_and_the_run_goes_on() {
+    let hosts = Fleet::start(1);
+    let out = run(
+        &hosts,
+        r#"workflow daily {
+    hosts "group:all-hosts,group:certs"
+    step up { run "true" }
+}"#,
+    );
+    out.expect_code(0);
+    assert_eq!(out.step("host-1", "up")["status"], "PASSED");
+    let warnings = out.json()["warnings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("group `certs` does not exist in inventory"),
+        "{warning}"
+    );
+    assert!(
+        out.stderr.contains("warning: workflow `hosts"),
+        "{}",
+        out.stderr
+    );
+
+    let out = run_workflow(
+        &hosts,
+        r#"workflow daily {
+    hosts "group:bosh,group:certs"
+    step up { run "true" }
+}"#,
+    )
+    .run();
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("no host pattern of `group:bosh,group:certs` matches"),
+        "{}",
+        out.stderr
+    );
+}

@@ -14,6 +14,7 @@ mod history;
 mod language;
 mod reports;
 mod run;
+mod shipped;
 mod ssh_auth;
 mod ssh_connect;
 mod ssh_sudo;
