@@ -38,5 +38,5 @@ mod workflow_tests;
 
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};
-pub use inventory::{load_inventory, parse_inventory};
+pub use inventory::{load_inventory, parse_any_inventory, parse_inventory};
 pub use workflow::{load_workflow, parse_workflow};
