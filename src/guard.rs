@@ -50,7 +50,7 @@ impl Guarded {
             Some(other) => {
                 let (address, port) = endpoint(host);
                 format!(
-                    "the same machine ({address}:{port}) as `{other}`, which is in group `{}`",
+                    "the same machine ({address}:{port}) as `{other}`, in group `{}`",
                     self.group
                 )
             }

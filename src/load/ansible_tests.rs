@@ -268,3 +268,24 @@ fn fleet_protect_marks_a_group_protected() -> Result<(), Box<dyn std::error::Err
     );
     Ok(())
 }
+
+/// Every host name of up to five characters from the range alphabet loads
+/// or fails with an error: no panic, no huge allocation (a small,
+/// exhaustive stand-in for the `ansible` fuzz target).
+#[test]
+fn every_short_bracket_pattern_loads_or_is_an_error() {
+    use crate::load::parse_any_inventory;
+    use crate::model::SourceFile;
+    let alphabet = ['[', ']', ':', '0', '9', 'a', '-'];
+    let mut names = vec![String::new()];
+    for _ in 0..5 {
+        names = names
+            .iter()
+            .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+            .collect();
+        for name in &names {
+            let text = format!("[g]\nh{name}\n");
+            let _ = parse_any_inventory(SourceFile::new("x.ini", &text));
+        }
+    }
+}

@@ -58,7 +58,13 @@ const REPEATABLE: &[&str] = &["identity-file", "known-hosts", "host", "group"];
 /// Reads and decodes an inventory file: KDL, or an Ansible inventory (INI
 /// or YAML) recognised by its extension or content.
 pub fn load_inventory(path: &Path) -> Result<Inventory, LoadErrors> {
-    let source = syntax::read(path)?;
+    parse_any_inventory(syntax::read(path)?)
+}
+
+/// [`load_inventory`] for text already in memory: a KDL or an Ansible
+/// inventory, told apart by `source.path`'s extension or the content.
+/// For tests and fuzzing.
+pub fn parse_any_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors> {
     match super::ansible::detect(&source) {
         Some(kind) => super::ansible::parse(source, kind),
         None => parse_inventory(source),

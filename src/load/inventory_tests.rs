@@ -283,3 +283,21 @@ fn group_cycles_are_a_load_error_naming_the_link() {
         render(&errors)
     );
 }
+
+/// A misspelt reference would leave the real group out of `prod` (and
+/// out of its guards) without a word: it is an error.
+#[test]
+fn a_reference_to_an_undefined_group_is_an_error() {
+    let errors =
+        inventory("group prod { group prod_bd }\ngroup prod_db { host db1 }\n").expect_err("typo");
+    let text = render(&errors);
+    assert!(
+        text.contains("group `prod_bd` is referenced but never defined"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `prod_db`?"), "{text}");
+    // Written with a body, an empty child group is fine; so is a bare
+    // top-level group.
+    inventory("group prod { group spare { } }\ngroup later\n")
+        .unwrap_or_else(|e| panic!("{}", render(&e)));
+}

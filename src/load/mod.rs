@@ -38,7 +38,7 @@ mod workflow_tests;
 
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};
-pub use inventory::{load_inventory, parse_inventory};
+pub use inventory::{load_inventory, parse_any_inventory, parse_inventory};
 pub use workflow::{load_workflow, parse_workflow};
 
 /// An Ansible inventory (INI, or YAML when `yaml`) from text in memory:

@@ -21,6 +21,7 @@ const DEFAULT_PORT: u16 = 22;
 
 pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
     check_cycles(d, &tree);
+    check_group_references(d, &tree);
     let definitions = definitions(d, &tree);
     check_name_clashes(d, &tree, &definitions);
     let graph = Graph::new(&tree);
@@ -152,6 +153,38 @@ fn check_cycles(d: &mut Decoder, tree: &Tree) {
                 .to_owned(),
         ),
     );
+}
+
+/// A bare `group NAME` inside a group links a group defined elsewhere; if
+/// none is, the name is most likely a typo, and the group the operator
+/// meant (say `prod_db`, meant to be under `prod`) silently stays out of
+/// `prod` and its guards. An empty child group is written `group NAME { }`.
+fn check_group_references(d: &mut Decoder, tree: &Tree) {
+    let defined: Vec<&str> = tree
+        .groups
+        .iter()
+        .filter(|g| g.defined)
+        .map(|g| g.name.as_str())
+        .collect();
+    for group in tree.groups.iter().filter(|g| !g.defined) {
+        let Some((_, at)) = group.parents.first() else {
+            continue;
+        };
+        let hint = match super::suggest::did_you_mean(&group.name, &defined) {
+            Some(other) => format!("did you mean `{other}`? "),
+            None => String::new(),
+        };
+        d.error(
+            at,
+            format!("group `{}` is referenced but never defined", group.name),
+            "no such group",
+            Some(format!(
+                "{hint}a bare `group NAME` inside a group adds a group defined elsewhere \
+                 (`group NAME {{ … }}`); write `group {} {{ }}` for an empty child group",
+                group.name
+            )),
+        );
+    }
 }
 
 /// A protected group the inventory lacks protects nothing: a typo would

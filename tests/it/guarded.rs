@@ -308,3 +308,70 @@ fn protected_hosts_run_with_yes() {
     assert!(out.stderr.contains("confirmed by --yes"), "{}", out.stderr);
     assert_eq!(out.step("host-1", "s")["stdout"]["text"], "up\n");
 }
+
+/// Runs fleet on a real terminal (util-linux `script` gives it a pty) and
+/// types `answer` at the confirmation prompt.
+fn on_a_terminal(args: &[&str], answer: &str, state: &Path) -> (i32, String) {
+    use std::io::Write;
+    let command = std::iter::once(env!("CARGO_BIN_EXE_fleet"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("FLEET_STATE_DIR", state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("this test needs util-linux `script` for a pty: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The typed confirmation itself, on a pty: a wrong name runs nothing;
+/// the inventory's name lets the run start (it connects).
+#[test]
+fn protected_hosts_on_a_terminal_need_the_inventory_name_typed() {
+    let (listener, port) = silent_listener();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inv = dir.path().join("site.kdl");
+    std::fs::write(
+        &inv,
+        format!(
+            "defaults {{ connect-timeout \"1s\" }}\nprotect \"prod\"\n\
+             group prod {{\n    host db1 address=\"127.0.0.1\" port={port}\n}}\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let wf = dir.path().join("uptime.kdl");
+    std::fs::write(&wf, "workflow uptime {\n    step s { run \"uptime\" }\n}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (wf, inv) = (path(&wf), path(&inv));
+    let args = ["run", wf.as_str(), "--inventory", inv.as_str()];
+    let state = dir.path().join("state");
+    let (code, text) = on_a_terminal(&args, "prod", &state);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("CONFIRM: 1 protected host"), "{text}");
+    assert!(
+        text.contains("did not match the inventory name `site`"),
+        "{text}"
+    );
+    assert_no_connection(&listener);
+    let (code, text) = on_a_terminal(&args, "site", &state);
+    assert_eq!(code, 3, "connects, and the silent host times out: {text}");
+    assert!(
+        listener.accept().is_ok(),
+        "typed confirmation must let the run connect"
+    );
+}
