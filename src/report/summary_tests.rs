@@ -96,3 +96,35 @@ fn address_is_shown_only_when_it_adds_something() {
     h.port = 2222;
     assert_eq!(address(&h).as_deref(), Some(":2222"));
 }
+
+/// A step skipped for want of configuration is listed (once for all its
+/// hosts), as are parts of `hosts`/`--limit` that matched nothing: part
+/// of the checklist did not run, and the summary must not hide it.
+#[test]
+fn not_configured_skips_and_selection_warnings_are_listed() {
+    let mut report = fixture::healthy_run();
+    report.warnings = vec![
+        "workflow `hosts \"group:bosh,group:certs\"` (daily.kdl:6:5): group `certs` does not exist in inventory `site`; running on the hosts the rest of it selects".into(),
+    ];
+    for host in &mut report.hosts {
+        let mut step = host.steps[0].clone();
+        step.name = "protect-mode".into();
+        step.status = StepStatus::Skipped;
+        step.reason = Some("not configured: set quickstart_cmd".into());
+        host.steps.push(step);
+    }
+    let text = render_summary(&report, &DisplayConfig::plain());
+    let hosts: Vec<&str> = report.hosts.iter().map(|h| h.name.as_str()).collect();
+    let line = format!(
+        "- {} protect-mode: SKIPPED, not configured: set quickstart_cmd",
+        groups::host_list(&hosts)
+    );
+    assert_eq!(text.matches(&line).count(), 1, "{text}");
+    assert!(
+        text.contains("! workflow `hosts \"group:bosh,group:certs\"`"),
+        "{text}"
+    );
+    // Healthy runs stay a header and a verdict.
+    let healthy = render_summary(&fixture::healthy_run(), &DisplayConfig::plain());
+    assert!(!healthy.contains("SKIPPED"), "{healthy}");
+}

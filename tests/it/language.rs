@@ -456,3 +456,43 @@ fn a_hosts_part_that_matches_nothing_warns_and_the_run_goes_on() {
         out.stderr
     );
 }
+
+/// A `tty` step runs without the remote `timeout` guard: a timed-out one
+/// must still end on the host, by the terminal's hangup when fleet closes
+/// the channel.
+#[test]
+fn timed_out_tty_step_is_no_longer_running_on_the_host() {
+    let hosts = Fleet::start(1);
+    let dir = hosts.dir().display().to_string();
+    let out = run(
+        &hosts,
+        &format!(
+            r#"workflow w {{
+    step hang {{
+        tty
+        run "echo $$ > {dir}/tty-pid; exec sleep 300"
+        timeout "3s"
+    }}
+}}"#
+        ),
+    );
+    out.expect_code(3);
+    assert_eq!(out.step("host-1", "hang")["status"], "TIMEOUT");
+    let pid = std::fs::read_to_string(hosts.dir().join("tty-pid"))
+        .unwrap_or_else(|e| panic!("the command never started: {e}"));
+    let pid = pid.trim().to_string();
+    // Bounded wait: the hangup is asynchronous on the host.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::process::Command::new("kill")
+        .args(["-0", &pid])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the timed-out tty command (pid {pid}) still runs on the host"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
