@@ -8,6 +8,7 @@
 //! sent too, but OpenSSH honours it only for non-root logins with
 //! privilege separation, so the wrapper is what makes the stop reliable.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use russh::client::Msg;
@@ -84,14 +85,15 @@ pub(crate) async fn run<H: russh::client::Handler>(
         Ok(Ok(channel)) => channel,
     };
     let (mut read, write) = channel.split();
-    let mut abandon = Abandon(Some(write));
+    let write = Arc::new(write);
+    let mut abandon = Abandon(Some(Arc::clone(&write)));
 
     let wire = wire(command, mode, timeout);
     let password = match mode {
         Mode::Sudo { password } => Some(password),
         _ => None,
     };
-    let read_all = drive(&mut read, abandon.writer(), &wire, password, &mut progress);
+    let read_all = drive(&mut read, &write, &wire, password, &mut progress);
     let end = match tokio::time::timeout_at(deadline, read_all).await {
         Ok(end) => {
             abandon.disarm();
@@ -112,14 +114,9 @@ pub(crate) async fn run<H: russh::client::Handler>(
 /// sooner. Errors are ignored: the connection may already be gone.
 /// Dropping the read half makes russh discard anything still arriving, so
 /// the connection is never blocked by an unread queue.
-struct Abandon(Option<ChannelWriteHalf<Msg>>);
+struct Abandon(Option<Arc<ChannelWriteHalf<Msg>>>);
 
 impl Abandon {
-    /// The channel's write half; present until disarmed or abandoned.
-    fn writer(&self) -> Option<&ChannelWriteHalf<Msg>> {
-        self.0.as_ref()
-    }
-
     /// The channel closed normally: nothing to end.
     fn disarm(&mut self) {
         self.0 = None;
@@ -146,7 +143,7 @@ impl Drop for Abandon {
     }
 }
 
-async fn stop_remote(write: ChannelWriteHalf<Msg>) {
+async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
     let attempt = async {
         let _ = write.signal(Sig::TERM).await;
         let _ = write.close().await;
@@ -247,14 +244,11 @@ fn is_plain_command(command: &str) -> bool {
 /// fails at once instead of waiting for the timeout.
 async fn drive(
     read: &mut ChannelReadHalf,
-    write: Option<&ChannelWriteHalf<Msg>>,
+    write: &ChannelWriteHalf<Msg>,
     command: &str,
     password: Option<&str>,
     progress: &mut Progress,
 ) -> ExecEnd {
-    let Some(write) = write else {
-        return ExecEnd::Failed("the channel was already given up".into());
-    };
     if let Err(e) = write.exec(true, command).await {
         return ExecEnd::Failed(format!("cannot send the command: {e}"));
     }
