@@ -194,13 +194,17 @@ pub(crate) fn guard(command: &str, secs: u64) -> String {
     } else {
         format!("\"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(command))
     };
+    // The watcher is started before the trap is set: a forked subshell
+    // that inherited the trap could swallow the TERM that ends it. It
+    // writes nowhere (a straggler must not hold the channel's output open)
+    // and signals only while the wrapper (`$$`) still lives.
     format!(
         "exec 3<&0 </dev/null\n\
          if command -v timeout >/dev/null 2>&1; then timeout -k 5 {secs} {run} & else {run} & fi\n\
          p=$!\n\
-         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
-         (while read -r x; do :; done; kill -TERM $p 2>/dev/null) <&3 &\n\
+         (while read -r x; do :; done; kill -0 $$ 2>/dev/null && kill -TERM $p 2>/dev/null) <&3 >/dev/null 2>&1 &\n\
          w=$!\n\
+         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
          exec 3<&-\n\
          while :; do t=; wait $p; s=$?; [ -z \"$t\" ] && break; done\n\
          kill $w 2>/dev/null\n\
