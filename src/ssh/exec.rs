@@ -8,6 +8,7 @@
 //! sent too, but OpenSSH honours it only for non-root logins with
 //! privilege separation, so the wrapper is what makes the stop reliable.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use russh::client::Msg;
@@ -93,7 +94,8 @@ pub(crate) async fn run<H: russh::client::Handler>(
         }
     }
     let (mut read, write) = channel.split();
-    let mut abandon = Abandon(Some(write));
+    let write = Arc::new(write);
+    let mut abandon = Abandon(Some(Arc::clone(&write)));
 
     let wire = wire(command, mode, tty, timeout);
     let password = match mode {
@@ -102,7 +104,7 @@ pub(crate) async fn run<H: russh::client::Handler>(
     };
     // On a terminal sudo's prompt, like everything else, arrives as stdout.
     let watch = password.map(|password| SudoAnswer { password, tty });
-    let read_all = drive(&mut read, abandon.writer(), &wire, watch, &mut progress);
+    let read_all = drive(&mut read, &write, &wire, watch, &mut progress);
     let end = match tokio::time::timeout_at(deadline, read_all).await {
         Ok(end) => {
             abandon.disarm();
@@ -123,14 +125,9 @@ pub(crate) async fn run<H: russh::client::Handler>(
 /// sooner. Errors are ignored: the connection may already be gone.
 /// Dropping the read half makes russh discard anything still arriving, so
 /// the connection is never blocked by an unread queue.
-struct Abandon(Option<ChannelWriteHalf<Msg>>);
+struct Abandon(Option<Arc<ChannelWriteHalf<Msg>>>);
 
 impl Abandon {
-    /// The channel's write half; present until disarmed or abandoned.
-    fn writer(&self) -> Option<&ChannelWriteHalf<Msg>> {
-        self.0.as_ref()
-    }
-
     /// The channel closed normally: nothing to end.
     fn disarm(&mut self) {
         self.0 = None;
@@ -157,7 +154,7 @@ impl Drop for Abandon {
     }
 }
 
-async fn stop_remote(write: ChannelWriteHalf<Msg>) {
+async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
     let attempt = async {
         let _ = write.signal(Sig::TERM).await;
         let _ = write.close().await;
@@ -221,13 +218,17 @@ pub(crate) fn guard(command: &str, secs: u64) -> String {
     } else {
         format!("\"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(command))
     };
+    // The watcher is started before the trap is set: a forked subshell
+    // that inherited the trap could swallow the TERM that ends it. It
+    // writes nowhere (a straggler must not hold the channel's output open)
+    // and signals only while the wrapper (`$$`) still lives.
     format!(
         "exec 3<&0 </dev/null\n\
          if command -v timeout >/dev/null 2>&1; then timeout -k 5 {secs} {run} & else {run} & fi\n\
          p=$!\n\
-         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
-         (while read -r x; do :; done; kill -TERM $p 2>/dev/null) <&3 &\n\
+         (while read -r x; do :; done; kill -0 $$ 2>/dev/null && kill -TERM $p 2>/dev/null) <&3 >/dev/null 2>&1 &\n\
          w=$!\n\
+         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
          exec 3<&-\n\
          while :; do t=; wait $p; s=$?; [ -z \"$t\" ] && break; done\n\
          kill $w 2>/dev/null\n\
@@ -271,14 +272,11 @@ fn is_plain_command(command: &str) -> bool {
 /// fails at once instead of waiting for the timeout.
 async fn drive(
     read: &mut ChannelReadHalf,
-    write: Option<&ChannelWriteHalf<Msg>>,
+    write: &ChannelWriteHalf<Msg>,
     command: &str,
     sudo: Option<SudoAnswer<'_>>,
     progress: &mut Progress,
 ) -> ExecEnd {
-    let Some(write) = write else {
-        return ExecEnd::Failed("the channel was already given up".into());
-    };
     if let Err(e) = write.exec(true, command).await {
         return ExecEnd::Failed(format!("cannot send the command: {e}"));
     }
