@@ -15,7 +15,10 @@ use minijinja::Value;
 
 fn command(text: &str) -> CommandTemplate {
     let source: Arc<SourceFile> = SourceFile::new("fuzz.kdl", text);
-    CommandTemplate::new(Spanned::new(text.to_string(), Span::new(&source, 0, text.len())))
+    CommandTemplate::new(Spanned::new(
+        text.to_string(),
+        Span::new(&source, 0, text.len()),
+    ))
 }
 
 /// The panic hook is silenced (see `init`), so a broken property says what

@@ -291,14 +291,20 @@ mod tests {
 
     #[test]
     fn join_keeps_one_word_per_item_and_quotes_other_separators() {
-        assert_eq!(command("{{ xs | join(' ') }}", &["api", "my worker"]), "api 'my worker'");
+        assert_eq!(
+            command("{{ xs | join(' ') }}", &["api", "my worker"]),
+            "api 'my worker'"
+        );
         assert_eq!(command("{{ xs | join(' ') }}", &["", ""]), "'' ''");
         assert_eq!(command("{{ xs | join(',') }}", &["a", "b c"]), "a,'b c'");
         assert_eq!(command("{{ xs | join(';') }}", &["a", "b"]), "a';'b");
         assert_eq!(command("{{ xs | join }}", &["a", "b"]), "ab");
         // Messages: the plain join.
         let env = crate::expr::environment(crate::expr::Clock::System);
-        let message = env.render_str("{{ xs | join(', ') }}", minijinja::context! { xs => ["a b", "c"] });
+        let message = env.render_str(
+            "{{ xs | join(', ') }}",
+            minijinja::context! { xs => ["a b", "c"] },
+        );
         assert_eq!(message.ok().as_deref(), Some("a b, c"));
     }
 
@@ -314,6 +320,9 @@ mod tests {
         assert!(render("{{ m }}").is_err());
         assert!(render("{{ z }}").is_err_and(|e| e.contains("NUL")));
         assert!(render("{{ xs[0] | safe }}").is_err());
-        assert_eq!(render("{{ m | tojson }}").ok().as_deref(), Some(r#"'{"k":1}'"#));
+        assert_eq!(
+            render("{{ m | tojson }}").ok().as_deref(),
+            Some(r#"'{"k":1}'"#)
+        );
     }
 }
