@@ -231,6 +231,22 @@ mod tests {
                 out.stderr.text
             );
         }
+        // Lists: `join(' ')` gives one word per item, whatever they hold.
+        let list = CommandTemplate::new(Spanned::new(
+            "printf '<%s>' {{ xs | join(' ') }}".to_owned(),
+            Span::new(&source, 0, 0),
+        ));
+        let items = crate::expr::shell::hostile_strings(7, 40);
+        for pair in items.chunks(2) {
+            let mut scope = Scope::new();
+            scope.insert("xs".into(), minijinja::Value::from(pair.to_vec()));
+            let rendered = evaluator
+                .render_command(&list, &scope)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let out = run(&rendered, &[], Duration::from_secs(10), 1 << 16).await;
+            let expected: String = pair.iter().map(|s| format!("<{s}>")).collect();
+            assert_eq!(out.stdout.text, expected, "rendered as {rendered:?}");
+        }
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
             .unwrap_or_default();

@@ -15,7 +15,19 @@ use minijinja::Value;
 
 fn command(text: &str) -> CommandTemplate {
     let source: Arc<SourceFile> = SourceFile::new("fuzz.kdl", text);
-    CommandTemplate::new(Spanned::new(text.to_string(), Span::new(&source, 0, text.len())))
+    CommandTemplate::new(Spanned::new(
+        text.to_string(),
+        Span::new(&source, 0, text.len()),
+    ))
+}
+
+/// The panic hook is silenced (see `init`), so a broken property says what
+/// broke before it aborts.
+fn require(ok: bool, what: impl FnOnce() -> String) {
+    if !ok {
+        eprintln!("PROPERTY BROKEN: {}", what());
+        std::process::abort();
+    }
 }
 
 fuzz_target!(
@@ -26,7 +38,8 @@ fuzz_target!(
     let evaluator = Evaluator::default();
     if !input.contains('\0') {
         let q = quote(input);
-        assert_eq!(shlex::split(&q), Some(vec![input.to_string()]), "quote({input:?}) = {q}");
+        let words = shlex::split(&q);
+        require(words == Some(vec![input.to_string()]), || format!("quote({input:?}) = {q} lexes as {words:?}"));
 
         // Two values, split anywhere: exactly two words come back.
         let cut = input.char_indices().nth(input.chars().count() / 2).map_or(0, |(i, _)| i);
@@ -34,15 +47,15 @@ fuzz_target!(
         let mut scope = Scope::new();
         scope.insert("a".into(), Value::from(a));
         scope.insert("b".into(), Value::from(b));
-        scope.insert("xs".into(), Value::from(vec![a, b]));
+        scope.insert("xs".into(), Value::from(vec![a.to_string(), b.to_string()]));
         for template in ["printf %s {{ a }} {{ b }}", "printf %s {{ xs | join(' ') }}"] {
-            let rendered = evaluator
-                .render_command(&command(template), &scope)
-                .unwrap_or_else(|e| panic!("{template}: {e}"));
-            assert_eq!(
-                shlex::split(&rendered),
-                Some(vec!["printf".into(), "%s".into(), a.to_string(), b.to_string()]),
-                "{template} with {a:?}, {b:?} rendered as {rendered}"
+            let rendered = evaluator.render_command(&command(template), &scope);
+            require(rendered.is_ok(), || format!("{template}: {rendered:?}"));
+            let rendered = rendered.unwrap_or_default();
+            let words = shlex::split(&rendered);
+            require(
+                words == Some(vec!["printf".into(), "%s".into(), a.to_string(), b.to_string()]),
+                || format!("{template} with {a:?}, {b:?} rendered as {rendered} lexes as {words:?}"),
             );
         }
     }

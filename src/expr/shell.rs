@@ -70,6 +70,50 @@ pub(super) fn install(env: &mut Environment<'static>) {
     env.add_filter("raw", raw);
     env.remove_filter("safe");
     env.add_filter("tojson", tojson);
+    env.add_filter("join", join);
+}
+
+/// `join` that keeps each item a word of its own in a command:
+/// `{{ services | join(' ') }}` gives `api 'my worker'`. minijinja's own
+/// `join` returns one plain string there (quoted as one word) unless an
+/// item is safe. The separator is written as it is when it is only spaces
+/// (it separates words), else quoted like a value, so `join(',')` makes one
+/// word `a,b` and no separator can inject shell syntax. Outside commands
+/// it is the plain join.
+fn join(state: &State<'_, '_>, value: &Value, joiner: Option<&str>) -> Result<Value, Error> {
+    let joiner = joiner.unwrap_or_default();
+    let items = value.try_iter().map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot join a {}", value.kind()),
+        )
+        .with_source(e)
+    })?;
+    let mut out = String::new();
+    if state.auto_escape() != SHELL {
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push_str(joiner);
+            }
+            match item.as_str() {
+                Some(text) => out.push_str(text),
+                None => out.push_str(&item.to_string()),
+            }
+        }
+        return Ok(Value::from(out));
+    }
+    let separator = if joiner.chars().all(|c| c == ' ') {
+        Cow::Borrowed(joiner)
+    } else {
+        quote(joiner)
+    };
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(&separator);
+        }
+        out.push_str(&state.format(item)?);
+    }
+    Ok(Value::from_safe_string(out))
 }
 
 /// The formatter: shell-quotes in command templates, plain elsewhere.
@@ -236,5 +280,49 @@ mod tests {
         assert_eq!(quote("A=b"), "'A=b'");
         assert_eq!(quote("~root"), "'~root'");
         assert_eq!(quote("1;touch x;#"), "'1;touch x;#'");
+    }
+
+    fn command(source: &str, xs: &[&str]) -> String {
+        let env = crate::expr::environment(crate::expr::Clock::System);
+        env.template_from_named_str(COMMAND_TEMPLATE, source)
+            .and_then(|t| t.render(minijinja::context! { xs => xs }))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn join_keeps_one_word_per_item_and_quotes_other_separators() {
+        assert_eq!(
+            command("{{ xs | join(' ') }}", &["api", "my worker"]),
+            "api 'my worker'"
+        );
+        assert_eq!(command("{{ xs | join(' ') }}", &["", ""]), "'' ''");
+        assert_eq!(command("{{ xs | join(',') }}", &["a", "b c"]), "a,'b c'");
+        assert_eq!(command("{{ xs | join(';') }}", &["a", "b"]), "a';'b");
+        assert_eq!(command("{{ xs | join }}", &["a", "b"]), "ab");
+        // Messages: the plain join.
+        let env = crate::expr::environment(crate::expr::Clock::System);
+        let message = env.render_str(
+            "{{ xs | join(', ') }}",
+            minijinja::context! { xs => ["a b", "c"] },
+        );
+        assert_eq!(message.ok().as_deref(), Some("a b, c"));
+    }
+
+    #[test]
+    fn lists_maps_and_nul_are_refused_and_safe_is_gone() {
+        let env = crate::expr::environment(crate::expr::Clock::System);
+        let render = |source: &str| {
+            env.template_from_named_str(COMMAND_TEMPLATE, source)
+                .and_then(|t| t.render(minijinja::context! { xs => ["a"], m => minijinja::context! { k => 1 }, z => "a\0b" }))
+                .map_err(|e| e.to_string())
+        };
+        assert!(render("{{ xs }}").is_err_and(|e| e.contains("join(' ')")));
+        assert!(render("{{ m }}").is_err());
+        assert!(render("{{ z }}").is_err_and(|e| e.contains("NUL")));
+        assert!(render("{{ xs[0] | safe }}").is_err());
+        assert_eq!(
+            render("{{ m | tojson }}").ok().as_deref(),
+            Some(r#"'{"k":1}'"#)
+        );
     }
 }
