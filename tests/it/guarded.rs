@@ -70,7 +70,7 @@ fn dry_run_shows_rendered_commands_and_never_connects() {
     assert!(out.stdout.contains("DESTRUCTIVE"), "{}", out.stdout);
     assert!(
         out.stdout
-            .contains("stop: echo stop 'worker scanner' on dr-1"),
+            .contains("stop: echo stop worker scanner on dr-1"),
         "{}",
         out.stdout
     );
@@ -93,7 +93,7 @@ fn destructive_workflow_with_yes_runs_and_shows_its_plan() {
         .run();
     out.expect_code(0);
     assert!(
-        out.stderr.contains("echo stop 'worker scanner' on host-1"),
+        out.stderr.contains("echo stop worker scanner on host-1"),
         "{}",
         out.stderr
     );
