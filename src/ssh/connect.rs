@@ -623,11 +623,13 @@ impl HostKeyCheck {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
 
-    fn target(name: &str, address: &str) -> Target {
+    /// A strict-checking target on port 22 with nothing else set: tests
+    /// change the fields they are about.
+    pub(crate) fn target(name: &str, address: &str) -> Target {
         Target {
             name: name.to_string(),
             address: address.to_string(),

@@ -110,27 +110,14 @@ pub(crate) fn connect_hop<'a>(
 mod tests {
     use super::chain_key;
     use crate::model::HostKeyChecking;
-    use crate::ssh::{DEFAULT_KEEPALIVE, Target};
+    use crate::ssh::Target;
     use std::path::PathBuf;
-    use std::time::Duration;
 
     fn bastion() -> Target {
-        Target {
-            name: "bastion".into(),
-            address: "10.0.0.1".into(),
-            port: 22,
-            user: "ops".into(),
-            identity_files: vec![],
-            known_hosts: vec![PathBuf::from("/kh")],
-            global_known_hosts: vec![],
-            revoked_host_keys: vec![],
-            host_key_alias: None,
-            connect_timeout: Duration::from_secs(1),
-            host_key_checking: HostKeyChecking::Strict,
-            keepalive: DEFAULT_KEEPALIVE,
-            identities_only: false,
-            jump: Vec::new(),
-        }
+        let mut t = crate::ssh::connect::tests::target("bastion", "10.0.0.1");
+        t.user = "ops".into();
+        t.known_hosts = vec![PathBuf::from("/kh")];
+        t
     }
 
     /// Two hosts share a bastion connection only when they would have
