@@ -541,11 +541,6 @@ PrintLastLog no
 UseDNS no
 X11Forwarding no
 Subsystem sftp internal-sftp
-# Root's ~/.bashrc on the dev/CI machines runs `pyenv rehash`, which waits
-# up to 60 s for a lock file that a shell killed mid-rehash (a test ending
-# its sshd) leaves behind; every later command would then stall. At most
-# one second here.
-SetEnv PYENV_REHASH_TIMEOUT=0
 ",
             port = self.port,
             host_key = self.host_key.display(),
