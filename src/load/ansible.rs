@@ -14,7 +14,7 @@
 //!
 //! Not supported: dynamic inventory scripts or plugins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -88,6 +88,9 @@ struct Builder {
     groups: Vec<(String, Span, Vec<Link>, Vars)>,
     /// name → (span, vars, groups), in first-seen order.
     hosts: Vec<(String, Span, Vars, Vec<String>)>,
+    /// Position of each name in `hosts`: a range may add thousands of
+    /// hosts, and a linear search per host made loading quadratic.
+    host_slots: HashMap<String, usize>,
     /// Names host ranges may still expand to (see [`MAX_RANGE_HOSTS`]).
     range_budget: usize,
 }
@@ -103,6 +106,7 @@ impl Builder {
             defaults: Vars::new(),
             groups: Vec::new(),
             hosts: Vec::new(),
+            host_slots: HashMap::new(),
             range_budget: MAX_RANGE_HOSTS,
         }
     }
@@ -147,11 +151,13 @@ impl Builder {
         let group = self
             .group(group, span.clone())
             .map(|g| self.groups[g].0.clone());
-        let slot = match self.hosts.iter().position(|h| h.0 == name) {
-            Some(i) => i,
+        let slot = match self.host_slots.get(name) {
+            Some(&i) => i,
             None => {
                 self.hosts
                     .push((name.to_string(), span, Vars::new(), Vec::new()));
+                self.host_slots
+                    .insert(name.to_string(), self.hosts.len() - 1);
                 self.hosts.len() - 1
             }
         };

@@ -9,7 +9,7 @@
 //! are a graph, see `group_graph`), since a group like `dr` exists
 //! precisely to tag hosts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::decode::Decoder;
 use super::group_graph;
@@ -30,9 +30,15 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "root".to_owned());
 
+    // Every `host` node by name, built once: looking them up per host was
+    // quadratic in the inventory's size.
+    let mut decls: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, host) in tree.hosts.iter().enumerate() {
+        decls.entry(host.name.as_str()).or_default().push(index);
+    }
     let mut hosts: Vec<Host> = definitions
         .iter()
-        .map(|&index| resolve_host(&tree, &graph, index, &default_user))
+        .map(|&index| resolve_host(&tree, &graph, &decls, index, &default_user))
         .collect();
     attach_jump_hosts(&mut hosts);
     let groups = tree
@@ -65,12 +71,16 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
 /// A second explicit definition is an error.
 fn definitions(d: &mut Decoder, tree: &Tree) -> Vec<usize> {
     let mut defining: Vec<usize> = Vec::new();
+    // Slot in `defining` by name: a linear search per host was quadratic
+    // in an inventory's size (10,000 hosts from one Ansible range).
+    let mut slots: HashMap<&str, usize> = HashMap::new();
     for (index, host) in tree.hosts.iter().enumerate() {
-        let existing = defining
-            .iter()
-            .position(|&i| tree.hosts[i].name == host.name);
+        let existing = slots.get(host.name.as_str()).copied();
         match existing {
-            None => defining.push(index),
+            None => {
+                slots.insert(host.name.as_str(), defining.len());
+                defining.push(index);
+            }
             Some(slot) => {
                 let first = &tree.hosts[defining[slot]];
                 if host.explicit && first.explicit {
@@ -233,7 +243,13 @@ impl Graph {
     }
 }
 
-fn resolve_host(tree: &Tree, graph: &Graph, index: usize, default_user: &str) -> Host {
+fn resolve_host(
+    tree: &Tree,
+    graph: &Graph,
+    decls: &HashMap<&str, Vec<usize>>,
+    index: usize,
+    default_user: &str,
+) -> Host {
     let host = &tree.hosts[index];
     // Most specific first: the host, its group and that group's ancestors
     // nearest first, defaults.
@@ -246,7 +262,7 @@ fn resolve_host(tree: &Tree, graph: &Graph, index: usize, default_user: &str) ->
     );
     chain.push(&tree.defaults);
 
-    let memberships = memberships(tree, graph, host);
+    let memberships = memberships(tree, graph, decls, host);
     let mut vars = tree.defaults.vars.clone();
     for &group in &memberships {
         merge(&mut vars, &tree.groups[group].level.vars);
@@ -339,12 +355,17 @@ fn first_non_empty<T: Clone>(chain: &[&Level], list: impl Fn(&Level) -> &Vec<T>)
 /// Every group containing any `host` node of this name, with every
 /// ancestor of each, parents before children (ties in declaration order),
 /// so inner groups' vars win.
-fn memberships(tree: &Tree, graph: &Graph, host: &HostDecl) -> Vec<usize> {
-    let all: BTreeSet<usize> = tree
-        .hosts
-        .iter()
-        .filter(|h| h.name == host.name)
-        .flat_map(|h| graph.ancestors(h.group))
+fn memberships(
+    tree: &Tree,
+    graph: &Graph,
+    decls: &HashMap<&str, Vec<usize>>,
+    host: &HostDecl,
+) -> Vec<usize> {
+    let all: BTreeSet<usize> = decls
+        .get(host.name.as_str())
+        .into_iter()
+        .flatten()
+        .flat_map(|&i| graph.ancestors(tree.hosts[i].group))
         .collect();
     let mut all: Vec<usize> = all.into_iter().collect();
     all.sort_by_key(|&g| graph.ranks[g]);
