@@ -14,11 +14,15 @@
 //! timeout's SIGKILL.
 //!
 //! Remote commands run through the login shell of the current user. For root
-//! on the dev/CI machines that is bash, which sources `~/.bashrc` (pyenv init)
-//! for every command. Measured here: a fresh `ssh ... true` (handshake + exec)
-//! takes ~0.28 s; one more exec on an open connection ~0.1 s, nearly all of it
-//! that shell start-up (bash without the rc file: ~2 ms). The harness
-//! deliberately leaves that alone (no `ForceCommand`, no change to the shell).
+//! on the dev/CI machines that is bash, which sources `~/.bashrc` for every
+//! command sshd starts, and root's runs `pyenv init` and so `pyenv rehash`:
+//! ~0.1 s per command, and concurrent rehashes race for one lock file and
+//! print their failures (`pyenv: cannot rehash: …`) on the command's stderr,
+//! which made tests that read stderr fail at random. The harness's sshd
+//! therefore sets `SHLVL=1`: bash sources `~/.bashrc` for sshd only when it
+//! is a top-level shell (SHLVL below 2), so commands still run through the
+//! real login shell, without the machine's rc file.
+//!
 //! Starting a host costs ~35 ms (key generation included).
 //!
 //! Only std and `tempfile`; keys are made by shelling out to `ssh-keygen`.
@@ -541,6 +545,8 @@ PrintLastLog no
 UseDNS no
 X11Forwarding no
 Subsystem sftp internal-sftp
+# bash skips ~/.bashrc (root's runs pyenv) when not a top-level shell.
+SetEnv SHLVL=1
 ",
             port = self.port,
             host_key = self.host_key.display(),
