@@ -21,14 +21,8 @@ FLEET=${FLEET:-$target/release/fleet}
 SIM=${SIM:-$target/release/fleet-sim}
 N=${1:-100}
 BASE=${BASE_PORT:-41000}
-[ -x "$SIM" ] || (cd "$here/sim" && CARGO_TARGET_DIR=$target cargo build --release -q)
-[ -x "$FLEET" ] || (cd "$repo" && CARGO_TARGET_DIR=$target cargo build --release -q)
-ulimit -n "$(ulimit -Hn)"
-
-mkdir -p "$S"
-[ -f "$S/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-host -f "$S/host_key"
-[ -f "$S/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-client -f "$S/client_key"
-hk=$(cut -d' ' -f1,2 "$S/host_key.pub")
+# shellcheck source=bench/lib-sim.sh
+. "$here/lib-sim.sh"
 awk -v n="$N" -v b="$BASE" -v k="$hk" 'BEGIN { for (i = 0; i < n; i++) printf "[127.1.%d.%d]:%d %s\n", int(i / 250), i % 250 + 1, b, k }' >"$S/known_hosts"
 {
     echo "defaults {"

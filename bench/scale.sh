@@ -23,14 +23,8 @@ DELAY_MS=${DELAY_MS:-50}
 PORTS=${PORTS:-50}
 BASE=${BASE_PORT:-40000}
 REPS=${REPS:-3}
-[ -x "$SIM" ] || (cd "$here/sim" && CARGO_TARGET_DIR=$target cargo build --release -q)
-[ -x "$FLEET" ] || (cd "$repo" && CARGO_TARGET_DIR=$target cargo build --release -q)
-ulimit -n "$(ulimit -Hn)"
-
-mkdir -p "$S"
-[ -f "$S/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-host -f "$S/host_key"
-[ -f "$S/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C fleet-sim-client -f "$S/client_key"
-hk=$(cut -d' ' -f1,2 "$S/host_key.pub")
+# shellcheck source=bench/lib-sim.sh
+. "$here/lib-sim.sh"
 maxn=0
 for n in ${@:-1000 5000}; do [ "$n" -gt "$maxn" ] && maxn=$n; done
 if [ "${SHARED_ADDR:-0}" = 1 ]; then

@@ -307,11 +307,7 @@ fn interrupted_run(signal: &str) -> (std::process::Output, serde_json::Value) {
         "1".into(),
     ]);
     wait_for_file(&hosts.dir().join("started-host-1"));
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(sent, "cannot signal fleet");
+    send_signal(&child, signal);
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
     let json = report(&json_path);
     assert!(
@@ -403,6 +399,15 @@ fn full_disk_for_the_report_is_a_clear_error_and_the_device_survives() {
     );
 }
 
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to the fleet process.
+fn send_signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "cannot signal fleet");
+}
+
 /// `kill -0 PID` on this machine (the harness's hosts are local sshds).
 fn process_alive(pid: &str) -> bool {
     Command::new("kill")
@@ -450,13 +455,10 @@ workflow hang {{
             pid = path(&pid_file)
         ),
     );
-    let mut inv_text = hosts.inventory_kdl();
-    if let Some((user, _)) = sudo {
-        inv_text = inv_text.replace(
-            &format!("user {}", crate::harness::kdl_quoted(&hosts.user())),
-            &format!("user {user}"),
-        );
-    }
+    let inv_text = match sudo {
+        Some((user, _)) => hosts.inventory_kdl_as(user),
+        None => hosts.inventory_kdl(),
+    };
     let inv = hosts.write_file("hosts.kdl", &inv_text);
     let json_path = hosts.dir().join("interrupted.json");
     let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
@@ -493,11 +495,7 @@ workflow hang {{
     let pid = std::fs::read_to_string(&pid_file).unwrap_or_else(|e| panic!("{e}"));
     let pid = pid.trim().to_string();
     assert!(process_alive(&pid), "the step's command is not running");
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(sent, "cannot signal fleet");
+    send_signal(&child, signal);
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
     wait_until_gone(&pid, "the interrupted step's command");
     if signal == "KILL" {

@@ -302,6 +302,15 @@ impl Fleet {
     }
 
     /// Writes [`Fleet::inventory_kdl`] to `dir()/name` and returns the path.
+    /// [`Fleet::inventory_kdl`] logging in as `user` instead of the current
+    /// user (sudo and password tests use an account of their own).
+    pub fn inventory_kdl_as(&self, user: &str) -> String {
+        self.inventory_kdl().replace(
+            &format!("user {}", kdl_quoted(&self.user)),
+            &format!("user {user}"),
+        )
+    }
+
     pub fn write_inventory(&self, name: &str) -> PathBuf {
         self.write_file(name, &self.inventory_kdl())
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli::fleet;
+use crate::cli::{files_under, fleet};
 use crate::harness::Fleet;
 
 /// Each host reports the number in `DIR/disk-NAME` (40 when absent) as its
@@ -161,23 +161,6 @@ fn rerun_without_history_is_a_usage_error() {
         "{}",
         out.stderr
     );
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

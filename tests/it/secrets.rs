@@ -1,30 +1,12 @@
 //! Issue 12, every byte masked: a secret is in no artifact of a run, in
 //! any encoding, and a secret too short to mask is refused.
 
-use std::path::{Path, PathBuf};
-
-use crate::cli::fleet;
+use crate::cli::{files_under, fleet};
 use crate::harness::Fleet;
 
 const KDL_SECRET: &str = "tok-KDL-7f3a9";
 /// With a `'`: shell quoting writes it as `'\''` in the command.
 const ENV_SECRET: &str = "pw'ENV-51c2e";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
 
 /// Every base64 field of a JSON document, decoded.
 fn base64_fields(value: &serde_json::Value, out: &mut Vec<Vec<u8>>) {

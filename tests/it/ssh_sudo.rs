@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::cli::fleet;
-use crate::harness::{Fleet, kdl_quoted};
+use crate::harness::Fleet;
 use crate::ssh_auth::ensure_password_user;
 
 const USER: &str = "fleetsudo";
@@ -30,10 +30,7 @@ fn sudo_step_answers_the_password_prompt_without_showing_the_password() {
         return;
     }
     let hosts = Fleet::start(2);
-    let kdl = hosts.inventory_kdl().replace(
-        &format!("user {}", kdl_quoted(&hosts.user())),
-        &format!("user {USER}"),
-    );
+    let kdl = hosts.inventory_kdl_as(USER);
     let inv = hosts.write_file("sudo-inv.kdl", &kdl).display().to_string();
     let wf = hosts.write_file(
         "sudo-wf.kdl",
@@ -132,10 +129,7 @@ fn become_password_is_not_sent_when_sudo_does_not_prompt() {
         .hosts(1)
         .sshd_option("PermitUserEnvironment PATH")
         .build();
-    let kdl = hosts.inventory_kdl().replace(
-        &format!("user {}", kdl_quoted(&hosts.user())),
-        &format!("user {USER}"),
-    );
+    let kdl = hosts.inventory_kdl_as(USER);
     let inv = hosts.write_file("sudo-inv.kdl", &kdl).display().to_string();
     let wf = hosts.write_file(
         "sudo-wf.kdl",
