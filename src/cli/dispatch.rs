@@ -15,9 +15,7 @@ use crate::limit::LimitError;
 use crate::load::{LoadErrors, load_inventory, load_workflow};
 use crate::model::{Inventory, Workflow};
 use crate::plan::{Plan, PlanError, SetVar, plan};
-use crate::report::{
-    DisplayConfig, Format, Progress, Redactor, ReportTarget, render_summary, write_report,
-};
+use crate::report::{DisplayConfig, Format, Progress, Redactor, ReportTarget, render_summary};
 use crate::results::RunReport;
 
 /// Forks when neither `--forks` nor the workflow sets them.
@@ -226,7 +224,13 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         )
     );
     let mut code = exit_code::for_report(&report);
-    code = code.max(write_reports(&report, &report_targets(&args)));
+    let targets = report_targets(&args);
+    let trends = if targets.iter().any(|t| t.format == Format::Html) {
+        history::trends_for_run(&report, &args.state)
+    } else {
+        Vec::new()
+    };
+    code = code.max(write_reports(&report, &targets, &trends));
     Ok(code)
 }
 
@@ -335,10 +339,14 @@ fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
 
 /// Writes every requested report; a failure is reported but never hides
 /// the results already printed, nor stops the other reports.
-pub(super) fn write_reports(report: &RunReport, targets: &[ReportTarget]) -> i32 {
+pub(super) fn write_reports(
+    report: &RunReport,
+    targets: &[ReportTarget],
+    trends: &[crate::report::Trend],
+) -> i32 {
     let mut code = exit_code::OK;
     for t in targets {
-        if let Err(e) = write_report(report, t.format, &t.path) {
+        if let Err(e) = history::write_report_with_trends(report, t.format, &t.path, trends) {
             eprintln!("error: {e}");
             code = exit_code::INCOMPLETE;
         }

@@ -8,6 +8,7 @@ mod dispatch;
 mod history;
 mod resolve;
 mod signals;
+mod trend;
 
 pub use args::Cli;
 pub use dispatch::main;

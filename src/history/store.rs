@@ -356,6 +356,15 @@ impl Store {
     }
 
     pub fn report(&self, meta: &RunMeta) -> Result<RunReport, HistoryError> {
+        self.read_report(meta)
+    }
+
+    /// A stored report read as `T`: the whole [`RunReport`], or only the
+    /// part a caller needs (trends read just the exports).
+    pub(super) fn read_report<T: serde::de::DeserializeOwned>(
+        &self,
+        meta: &RunMeta,
+    ) -> Result<T, HistoryError> {
         let path = self.runs().join(&meta.id).join("report.json");
         let text = fs::read_to_string(&path).map_err(|source| HistoryError::Io {
             action: "read",

@@ -16,6 +16,7 @@ mod redact;
 pub mod sanitize;
 mod style;
 mod summary;
+mod trend;
 
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -23,8 +24,12 @@ pub(crate) mod fixture;
 pub(crate) use atomic::write_private;
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
+pub use html::to_html_with_trends;
 pub use json::{ReportError, to_json, write_json};
 pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
 pub use summary::{Verdict, render_summary};
+pub use trend::{
+    HostSeries, Trend, TrendRun, render_trend, trend_csv, trend_json, write_html_with_trends,
+};
