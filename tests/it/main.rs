@@ -21,3 +21,5 @@ mod shipped;
 mod ssh_auth;
 mod ssh_connect;
 mod ssh_sudo;
+mod tools;
+mod trends;
