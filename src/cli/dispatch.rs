@@ -8,7 +8,8 @@ use clap::Parser;
 use super::adhoc;
 use super::args::{CheckArgs, Cli, Command, Parallel, RunArgs};
 use super::history;
-use super::resolve::{NotFound, resolve};
+use super::resolve::{NotFound, resolve, resolve_in};
+use super::search_path::workflow_dirs;
 use crate::execute::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
 use crate::exit_code;
 use crate::limit::LimitError;
@@ -103,7 +104,7 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
 /// content) and the run's secrets.
 fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
-    let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
+    let workflow_path = resolve_in("workflow", &workflow_dirs(), &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
     let (workflow, inventory): (Result<Workflow, _>, Result<Inventory, _>) = (
         load_workflow(&workflow_path),

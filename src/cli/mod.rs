@@ -7,6 +7,7 @@ mod confirm;
 mod dispatch;
 mod history;
 mod resolve;
+mod search_path;
 mod signals;
 mod trend;
 

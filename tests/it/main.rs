@@ -12,6 +12,7 @@ mod harness;
 mod harness_selftest;
 mod history;
 mod hostile;
+mod install;
 mod language;
 mod quoting;
 mod reports;
