@@ -17,6 +17,7 @@ mod language;
 mod quoting;
 mod reports;
 mod run;
+mod schedule;
 mod secrets;
 mod shipped;
 mod ssh_auth;
