@@ -100,11 +100,11 @@ pub fn render_trend(trend: &Trend, display: &DisplayConfig) -> String {
     };
     let _ = writeln!(
         out,
-        "{}: {} on {}, {} runs ({span})",
+        "{}: {} on {}, {} ({span})",
         paint.bold(&trend.name),
         trend.workflow,
         trend.inventory,
-        trend.runs.len()
+        super::style::plural(trend.runs.len(), "run")
     );
     let num = |v: Option<f64>| v.map_or_else(|| "-".to_string(), number);
     let rows: Vec<[String; 5]> = trend
@@ -234,9 +234,9 @@ pub(super) fn html_section(h: &mut String, trends: &[Trend]) {
     };
     let _ = writeln!(
         h,
-        "<h2>Trends</h2>\n<p class=\"muted\">Exported numbers over the last {} runs of {} on {} \
+        "<h2>Trends</h2>\n<p class=\"muted\">Exported numbers over the last {} of {} on {} \
          (<code>fleet history --trend NAME</code> lists them).</p>",
-        first.runs.len(),
+        super::style::plural(first.runs.len(), "stored run"),
         esc(&first.workflow),
         esc(&first.inventory)
     );

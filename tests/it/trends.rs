@@ -112,6 +112,21 @@ fn history_trend_shows_each_hosts_values_in_text_json_and_csv() {
     let j: serde_json::Value = serde_json::from_str(&two.stdout).expect("trend JSON parses");
     assert_eq!(j["hosts"][1]["values"], serde_json::json!([50, 90]));
 
+    // A stored run rendered again charts the runs up to it: the first
+    // run's report has one point per host and no line yet.
+    let first_id = rows[1][0];
+    let again = fleet(&["report", first_id, "--format", "html"])
+        .state_in(&state)
+        .run();
+    again.expect_code(0);
+    assert!(
+        again.stdout.contains("over the last 1 stored run of"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(again.stdout.matches("<circle").count(), 2);
+    assert!(!again.stdout.contains("<polyline"));
+
     // A string export or an unknown name: a usage error naming what exists.
     for name in ["mount", "disk_usage"] {
         let bad = history(&state, &[name]);
