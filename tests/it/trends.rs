@@ -7,6 +7,7 @@ use std::process::Command;
 
 use crate::cli::fleet;
 use crate::harness::Fleet;
+use crate::history::{disk_workflow, run_args, set_disk};
 use crate::tools::tool;
 
 /// The first two series colours of the chart palette (host order).
@@ -17,36 +18,14 @@ const ORANGE: [u8; 3] = [0xff, 0x7f, 0x0e];
 /// stays at 40 %, host-2 climbs 20 → 50 → 90 (failing the last time). The
 /// last run writes an HTML report; returns the state dir and its path.
 fn three_runs(hosts: &Fleet) -> (PathBuf, PathBuf) {
-    let dir = hosts.dir().display().to_string();
-    let wf = hosts.write_file(
-        "disks.kdl",
-        &format!(
-            r##"
-workflow disks {{
-    timeout "20s"
-    step disk {{
-        run "cat {dir}/disk-{{{{ host.name }}}}"
-        expect "stdout | trim | int < 80"
-        export disk_use "stdout | trim | int"
-        export mount "'/'"
-    }}
-}}
-"##
-        ),
-    );
+    let wf = hosts.write_file("disks.kdl", &disk_workflow(hosts));
     let inv = hosts.write_inventory("hosts");
     let state = hosts.dir().join("state");
     let html = hosts.dir().join("report.html");
-    hosts.write_file("disk-host-1", "40\n");
+    set_disk(hosts, "host-1", 40);
     for (i, pct) in [20, 50, 90].into_iter().enumerate() {
-        hosts.write_file("disk-host-2", &format!("{pct}\n"));
-        let mut run = fleet(&[
-            "run",
-            &wf.display().to_string(),
-            "--inventory",
-            &inv.display().to_string(),
-        ])
-        .state_in(&state);
+        set_disk(hosts, "host-2", pct);
+        let mut run = fleet(&run_args(&wf, &inv)).state_in(&state);
         if i == 2 {
             run = run.arg("--report").arg(format!("html={}", html.display()));
         }
@@ -127,17 +106,15 @@ fn history_trend_shows_each_hosts_values_in_text_json_and_csv() {
     assert_eq!(again.stdout.matches("<circle").count(), 2);
     assert!(!again.stdout.contains("<polyline"));
 
-    // A string export or an unknown name: a usage error naming what exists.
-    for name in ["mount", "disk_usage"] {
-        let bad = history(&state, &[name]);
-        bad.expect_code(2);
-        assert!(
-            bad.stderr.contains(&format!("no number named `{name}`"))
-                && bad.stderr.contains("numeric exports: disk_use"),
-            "{}",
-            bad.stderr
-        );
-    }
+    // An unknown name: a usage error naming the numbers there are.
+    let bad = history(&state, &["disk_usage"]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains("no number named `disk_usage`")
+            && bad.stderr.contains("numeric exports: disk_use"),
+        "{}",
+        bad.stderr
+    );
 }
 
 /// Pixels of `colour` (within a small tolerance for anti-aliasing).
