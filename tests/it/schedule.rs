@@ -81,3 +81,31 @@ fn the_schedule_page_shows_the_example_files() {
         );
     }
 }
+
+/// The example units load in systemd: `systemd-analyze verify` with the
+/// ExecStart binary pointed at the one under test (it must exist and be
+/// executable) reports nothing.
+#[test]
+fn example_systemd_units_verify() {
+    let Some(analyze) = tool(
+        "systemd-analyze",
+        "systemd units in docs/examples",
+        "systemd",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for unit in ["fleet-weekly.service", "fleet-weekly.timer"] {
+        let text =
+            read(&examples().join(unit)).replace("/usr/bin/fleet", env!("CARGO_BIN_EXE_fleet"));
+        std::fs::write(dir.path().join(unit), text).expect("write unit");
+    }
+    let out = Command::new(analyze)
+        .args(["verify", "--man=no"])
+        .arg(dir.path().join("fleet-weekly.timer"))
+        .arg(dir.path().join("fleet-weekly.service"))
+        .output()
+        .expect("run systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+}
