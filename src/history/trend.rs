@@ -1,27 +1,48 @@
 //! Exported numbers across stored runs: the series behind `fleet history
-//! --trend` and the HTML report's charts. Every stored report already
-//! holds each host's exports; this reads only that part of it (hosts'
-//! output can be megabytes) and lines the values up by run.
+//! --trend` and the HTML report's charts. Each stored run keeps its hosts'
+//! exports in a small `exports.json` beside `report.json`, so a trend over
+//! 30 runs never reads hosts' output (megabytes per host); runs stored by
+//! an older fleet are read from `report.json`, which holds the same.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::store::{HistoryError, RunMeta, Store};
 use crate::report::{HostSeries, Trend, TrendRun};
+use crate::results::RunReport;
 
-/// The slice of a stored `report.json` a trend needs.
-#[derive(Debug, Deserialize)]
+/// `exports.json`, and the slice of a `report.json` a trend needs.
+#[derive(Debug, Serialize, Deserialize)]
 struct StoredExports {
     #[serde(default)]
     hosts: Vec<HostExports>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostExports {
     pub name: String,
     #[serde(default)]
     pub exports: BTreeMap<String, serde_json::Value>,
+}
+
+/// File name of a run's exports in its history directory.
+pub(super) const EXPORTS_FILE: &str = "exports.json";
+
+/// The body of `exports.json` for `report`.
+pub(super) fn exports_json(report: &RunReport) -> String {
+    let stored = StoredExports {
+        hosts: report
+            .hosts
+            .iter()
+            .map(|h| HostExports {
+                name: h.name.clone(),
+                exports: h.exports.clone(),
+            })
+            .collect(),
+    };
+    // Strings and JSON values serialize without error.
+    serde_json::to_string(&stored).expect("exports serialize")
 }
 
 /// One stored run's exports, host by host.
@@ -53,7 +74,10 @@ pub fn recent_exports(
         .into_iter()
         .skip(skip)
         .filter_map(|meta| {
-            let stored: StoredExports = store.read_report(&meta).ok()?;
+            let stored: StoredExports = store
+                .read_run_file(&meta, EXPORTS_FILE)
+                .or_else(|_| store.read_report(&meta))
+                .ok()?;
             Some(RunExports {
                 meta,
                 hosts: stored.hosts,
@@ -152,6 +176,11 @@ mod tests {
             meta.id = format!("2024050{}T100000.000Z-000{i}", i + 1);
             store.save(&meta, &report)?;
         }
+        // A run stored before exports.json existed: read from report.json.
+        std::fs::remove_file(
+            dir.path()
+                .join("runs/20240503T100000.000Z-0002/exports.json"),
+        )?;
         let pair = |m: &RunMeta| (m.workflow.clone(), m.inventory.clone());
         let (workflow, inventory) = pair(&store.list()?[0]);
         let runs = recent_exports(&store, &workflow, &inventory, None, 3)?;
