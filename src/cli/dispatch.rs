@@ -343,7 +343,7 @@ fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
 pub(super) fn write_reports(
     report: &RunReport,
     targets: &[ReportTarget],
-    trends: &[crate::report::Trend],
+    trends: &[crate::history::Trend],
 ) -> i32 {
     let mut code = exit_code::OK;
     for t in targets {

@@ -13,10 +13,10 @@ use super::args::{
 };
 use super::dispatch::CliError;
 use crate::exit_code;
-use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
+use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, Trend, content_hash, diff};
 use crate::plan::Plan;
 use crate::report::{
-    DisplayConfig, Format, Trend, render, render_changes, render_diff, to_html_with_trends,
+    DisplayConfig, Format, render, render_changes, render_diff, to_html_with_trends,
     write_html_with_trends, write_report,
 };
 use crate::results::{HostStatus, RunReport};

@@ -6,8 +6,8 @@ use std::io::Write;
 use super::args::{HistoryArgs, TrendFormat};
 use super::dispatch::CliError;
 use crate::exit_code;
-use crate::history::{RunMeta, Store, all_trends, numeric_names, recent_exports, trend};
-use crate::report::{DisplayConfig, Trend, render_trend, trend_csv, trend_json};
+use crate::history::{RunMeta, Store, Trend, all_trends, numeric_names, recent_exports, trend};
+use crate::report::{DisplayConfig, render_trend, trend_csv, trend_json};
 
 /// Runs charted in the HTML report: a month of daily runs.
 pub const HTML_TREND_RUNS: usize = 30;

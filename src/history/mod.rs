@@ -13,4 +13,6 @@ pub use store::{
     DEFAULT_KEEP, HistoryError, PRIVATE_DIR_MODE, Retention, RunMeta, Store, content_hash,
     current_user,
 };
-pub use trend::{RunExports, all_trends, numeric_names, recent_exports, trend};
+pub use trend::{
+    HostSeries, RunExports, Trend, TrendRun, all_trends, numeric_names, recent_exports, trend,
+};

@@ -9,8 +9,47 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::store::{HistoryError, RunMeta, Store};
-use crate::report::{HostSeries, Trend, TrendRun};
 use crate::results::RunReport;
+
+/// One exported name's values across runs of one workflow/inventory pair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    pub name: String,
+    pub workflow: String,
+    pub inventory: String,
+    /// Oldest first; every host's `values` has one entry per run.
+    pub runs: Vec<TrendRun>,
+    pub hosts: Vec<HostSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendRun {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostSeries {
+    pub host: String,
+    /// `null` where the host was not in the run, was not reached, or its
+    /// value was not a number.
+    pub values: Vec<Option<serde_json::Number>>,
+}
+
+impl HostSeries {
+    /// The values as floats, for drawing.
+    pub fn floats(&self) -> impl DoubleEndedIterator<Item = Option<f64>> + '_ {
+        self.values
+            .iter()
+            .map(|v| v.as_ref().and_then(|n| n.as_f64()))
+    }
+
+    /// The newest value there is.
+    pub fn last(&self) -> Option<f64> {
+        self.floats().flatten().next_back()
+    }
+}
 
 /// `exports.json`, and the slice of a `report.json` a trend needs.
 #[derive(Debug, Serialize, Deserialize)]

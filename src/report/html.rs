@@ -6,10 +6,11 @@
 
 use std::fmt::Write;
 
+use crate::history::Trend;
 use crate::model::Severity;
 use crate::report::Verdict;
 use crate::report::style;
-use crate::report::trend::{self, Trend};
+use crate::report::trend;
 use crate::results::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
 };

@@ -30,6 +30,4 @@ pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
 pub use summary::{Verdict, render_summary};
-pub use trend::{
-    HostSeries, Trend, TrendRun, render_trend, trend_csv, trend_json, write_html_with_trends,
-};
+pub use trend::{render_trend, trend_csv, trend_json, write_html_with_trends};

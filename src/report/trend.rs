@@ -1,61 +1,18 @@
-//! Exported numbers over stored runs, rendered: a sparkline table for the
-//! terminal, JSON and CSV for other tools, and an inline SVG line chart for
-//! the HTML report. The series are gathered by `history` (which reads the
-//! stored runs); this module only draws what it is given, so it can be
-//! tested on plain values and knows nothing of where runs are kept.
+//! [`Trend`]s (exported numbers over stored runs) rendered: a sparkline
+//! table for the terminal, JSON and CSV for other tools, and an inline SVG
+//! line chart for the HTML report. `history` gathers the series (as it
+//! computes a `RunDiff` that `changes` renders); this module only draws
+//! what it is given, so it is tested on plain values.
 
 use std::fmt::Write;
 use std::path::Path;
-
-use serde::Serialize;
 
 use super::atomic::write_atomic;
 use super::html::{esc, to_html_with_trends};
 use super::json::ReportError;
 use super::style::{DisplayConfig, Paint};
+use crate::history::{HostSeries, Trend};
 use crate::results::RunReport;
-
-/// One exported name's values across runs of one workflow/inventory pair.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Trend {
-    pub name: String,
-    pub workflow: String,
-    pub inventory: String,
-    /// Oldest first; every host's `values` has one entry per run.
-    pub runs: Vec<TrendRun>,
-    pub hosts: Vec<HostSeries>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TrendRun {
-    pub id: String,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HostSeries {
-    pub host: String,
-    /// `null` where the host was not in the run, was not reached, or its
-    /// value was not a number.
-    pub values: Vec<Option<serde_json::Number>>,
-}
-
-impl HostSeries {
-    fn floats(&self) -> impl DoubleEndedIterator<Item = Option<f64>> + '_ {
-        self.values
-            .iter()
-            .map(|v| v.as_ref().and_then(|n| n.as_f64()))
-    }
-
-    fn range(&self) -> Option<(f64, f64)> {
-        range(self.floats())
-    }
-
-    fn last(&self) -> Option<f64> {
-        self.floats().flatten().next_back()
-    }
-}
 
 fn range(values: impl Iterator<Item = Option<f64>>) -> Option<(f64, f64)> {
     values.flatten().fold(None, |acc, v| match acc {
@@ -69,7 +26,7 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 /// One character per run, scaled to the host's own min..max (the MIN and
 /// MAX columns give the scale); a run without a value is a space.
 pub fn sparkline(series: &HostSeries) -> String {
-    let Some((lo, hi)) = series.range() else {
+    let Some((lo, hi)) = range(series.floats()) else {
         return " ".repeat(series.values.len());
     };
     series
@@ -111,7 +68,7 @@ pub fn render_trend(trend: &Trend, display: &DisplayConfig) -> String {
         .hosts
         .iter()
         .map(|s| {
-            let (lo, hi) = s.range().unzip();
+            let (lo, hi) = range(s.floats()).unzip();
             let skip = s.values.len().saturating_sub(LAST_SHOWN);
             let last: Vec<String> = s.floats().skip(skip).map(num).collect();
             [
@@ -432,6 +389,7 @@ figure.trend{margin:1em 0}figcaption{margin-bottom:4px}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::TrendRun;
 
     fn trend(hosts: &[(&str, &[Option<i64>])]) -> Trend {
         let n = hosts.first().map_or(0, |h| h.1.len());
