@@ -286,7 +286,14 @@ fn html_report_charts_the_trend_and_chromium_draws_the_rising_line() {
         "blue line is level: left y {left:.0}, right y {right:.0}; {}",
         png.display()
     );
-    let (_, _, orange_right) = line_shape(&orange);
+    let (orange_span, orange_left, orange_right) = line_shape(&orange);
+    eprintln!(
+        "screenshot {}: orange {} px over {orange_span} px, y {orange_left:.0} → {orange_right:.0}; \
+         blue {} px over {span} px, y {left:.0} → {right:.0}",
+        png.display(),
+        orange.len(),
+        blue.len()
+    );
     assert!(
         right > orange_right + 50.0,
         "40 % is drawn below 90 %: blue y {right:.0}, orange end y {orange_right:.0}"
