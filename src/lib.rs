@@ -14,9 +14,7 @@ pub mod exit_code;
 pub mod expr;
 pub mod extract;
 pub(crate) mod fleet_checks;
-pub mod guard;
 pub mod history;
-pub mod limit;
 pub mod load;
 pub mod local;
 pub mod model;
@@ -27,3 +25,10 @@ pub mod results;
 pub mod rollout;
 pub mod ssh;
 pub mod workers;
+
+pub mod guard {
+    pub use crate::plan::guard::*;
+} // SHIM(arch-merge)
+pub mod limit {
+    pub use crate::plan::limit::*;
+} // SHIM(arch-merge)
