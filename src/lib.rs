@@ -1,34 +1,48 @@
 //! fleet: run maintenance checklists over SSH across a fleet of hosts.
 //!
 //! The flow is one-way: `load` (KDL → typed model) → `plan` (hosts ×
-//! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
-//! `report` (terminal, JSON, JUnit, Markdown, HTML) and `history` (runs
-//! kept on disk, compared). Each module owns one stage.
+//! steps, names checked) → `run` (SSH, events) → `judge` (rules, exports,
+//! fleet checks) → `report` (terminal, JSON, JUnit, Markdown, HTML) and
+//! `history` (runs kept on disk, compared). Each module owns one stage.
 
-pub mod cancel;
 pub mod cli;
-pub mod evaluate;
-pub mod event;
-pub mod execute;
 pub mod exit_code;
 pub mod expr;
 pub mod extract;
-pub(crate) mod fleet_checks;
 pub mod history;
+pub mod judge;
 pub mod load;
-pub mod local;
 pub mod model;
-pub mod output;
 pub mod plan;
 pub mod report;
 pub mod results;
-pub mod rollout;
+pub mod run;
 pub mod ssh;
-pub mod workers;
 
 pub mod guard {
     pub use crate::plan::guard::*;
 } // SHIM(arch-merge)
 pub mod limit {
     pub use crate::plan::limit::*;
+} // SHIM(arch-merge)
+pub mod execute {
+    pub use crate::run::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
+} // SHIM(arch-merge)
+pub mod evaluate {
+    pub use crate::judge::*;
+} // SHIM(arch-merge)
+pub mod cancel {
+    pub use crate::run::cancel::*;
+} // SHIM(arch-merge)
+pub mod event {
+    pub use crate::run::event::*;
+} // SHIM(arch-merge)
+pub mod local {
+    pub use crate::run::local::*;
+} // SHIM(arch-merge)
+pub mod rollout {
+    pub use crate::run::rollout::*;
+} // SHIM(arch-merge)
+pub mod output {
+    pub use crate::model::output::*;
 } // SHIM(arch-merge)

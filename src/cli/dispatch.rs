@@ -273,8 +273,8 @@ pub(super) fn execute_redacted(
         .map_err(CliError::Runtime)?;
     // Ctrl-C and SIGTERM fire the executor's interrupt (a second one exits).
     let (handle, interrupt) = crate::cancel::stop_pair();
-    let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP);
-    options.ssh_config = ssh_config;
+    let ssh = crate::ssh::SshContext::new().with_ssh_config(ssh_config);
+    let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP, std::sync::Arc::new(ssh));
     options.fail_fast = fail_fast;
     options.interrupt = interrupt;
     let mut progress = Progress::new(display);

@@ -3,6 +3,7 @@
 //! planner and executor never re-validate.
 
 pub mod inventory;
+pub mod output;
 pub mod source;
 pub mod workflow;
 

@@ -1,3 +1,4 @@
+
 use super::*;
 use crate::load::{parse_inventory, parse_workflow};
 use crate::model::SourceFile;
@@ -6,9 +7,9 @@ fn inventory() -> Inventory {
     let text = r#"
 defaults { vars { level "defaults"; region "eu" } }
 group prod {
-vars { level "group" }
-host a { vars { level "host" } }
-host b
+    vars { level "group" }
+    host a { vars { level "host" } }
+    host b
 }
 group dr { host d }
 host c
@@ -146,9 +147,9 @@ fn requires_names_are_checked_like_every_other_name() {
 #[test]
 fn exports_of_local_steps_are_visible_to_hosts_and_fleet_checks() {
     let wf = r#"workflow w {
-        local latest { run "echo 1.2"; export latest_version "stdout | trim" }
-        step s { run "echo {{ latest_version }}"; export v "stdout" }
-        fleet-check same { expect "hosts | map(attribute='v') | unique | list | length == 1 and latest_version" }
-    }"#;
+            local latest { run "echo 1.2"; export latest_version "stdout | trim" }
+            step s { run "echo {{ latest_version }}"; export v "stdout" }
+            fleet-check same { expect "hosts | map(attribute='v') | unique | list | length == 1 and latest_version" }
+        }"#;
     assert_eq!(errors(wf, &[]), Vec::<String>::new());
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use minijinja::Value;
 
-use crate::evaluate::{Evaluator, Scope};
+use super::{Evaluator, Scope};
 use crate::model::Check;
-use crate::output::{ExecEnd, ExecOutput};
+use crate::model::output::{ExecEnd, ExecOutput};
 use crate::plan::Plan;
 use crate::results::{Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures};
 

@@ -35,3 +35,6 @@ pub enum Event {
         report: RunReport,
     },
 }
+
+/// The host name events and reports give the controller's `local` steps.
+pub const CONTROLLER: &str = "controller";
