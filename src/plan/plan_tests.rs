@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::load::{parse_inventory, parse_workflow};
 use crate::model::SourceFile;

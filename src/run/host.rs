@@ -10,11 +10,11 @@ use tokio::sync::mpsc;
 use super::cancel::{Stop, StopReason};
 use super::event::Event;
 use super::reports::{empty_host, errored, not_run_host, skipped};
-use super::step::{Runner, StepContext, is_bad, null_exports, run_step};
+use super::step::{Runner, StepContext, null_exports, run_step, stop_after};
 use crate::judge::{Evaluator, Scope};
-use crate::model::{Host, OnFailure, Step, Vars};
+use crate::model::{Host, Step, Vars};
 use crate::plan::HostPlan;
-use crate::results::{HostReport, HostStatus, StepStatus, Unreachable};
+use crate::results::{HostReport, HostStatus, Unreachable};
 use crate::ssh::{Session, SshContext};
 
 /// What one host's task needs besides its plan.
@@ -127,15 +127,7 @@ impl Worker<'_> {
                             errored(step, format!("interrupted: {why}; the step was stopped and its output discarded"))
                         }
                     };
-                    if result.status == StepStatus::Error && session.is_closed() {
-                        stopped = Some(StopReason::ConnectionLost {
-                            step: step.name.clone(),
-                        });
-                    } else if step.on_failure == OnFailure::StopHost && is_bad(result.status) {
-                        stopped = Some(StopReason::StepFailed {
-                            step: step.name.clone(),
-                        });
-                    }
+                    stopped = stop_after(step, &result, session.is_closed());
                     result
                 }
             };

@@ -11,11 +11,12 @@ use std::time::Duration;
 use minijinja::Value;
 
 use crate::judge::{Attempt, Evaluator, Scope};
-use crate::model::Step;
 use crate::model::output::ExecOutput;
+use crate::model::{OnFailure, Step};
 use crate::results::{StepReport, StepStatus};
 use crate::ssh::Session;
 
+use super::cancel::StopReason;
 use super::reports::{errored, skipped};
 
 /// Runs one command of a step somewhere (a host over SSH, the controller)
@@ -188,6 +189,26 @@ fn is_configured(value: Option<&Value>) -> bool {
         None => false,
         Some(v) if v.is_undefined() || v.is_none() => false,
         Some(v) => v.as_str().is_none_or(|s| !s.trim().is_empty()),
+    }
+}
+
+/// Why nothing more runs on this host after `report`: the connection
+/// dropped during it, or it failed with `on-failure "stop-host"`.
+pub(super) fn stop_after(
+    step: &Step,
+    report: &StepReport,
+    connection_lost: bool,
+) -> Option<StopReason> {
+    if report.status == StepStatus::Error && connection_lost {
+        Some(StopReason::ConnectionLost {
+            step: step.name.clone(),
+        })
+    } else if step.on_failure == OnFailure::StopHost && is_bad(report.status) {
+        Some(StopReason::StepFailed {
+            step: step.name.clone(),
+        })
+    } else {
+        None
     }
 }
 
