@@ -36,6 +36,7 @@
 //! [`Environment`]: minijinja::Environment
 
 mod check;
+mod compiled;
 mod dates;
 mod environment;
 mod opt_out;
@@ -45,6 +46,7 @@ mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
+pub use compiled::{Compiled, shared};
 pub use environment::{Clock, compile_expression, environment};
 pub use opt_out::{OptOuts, RawUse, opt_outs};
 

@@ -5,7 +5,7 @@
 
 use minijinja::Value;
 
-use crate::model::Spanned;
+use crate::model::Expression;
 use crate::model::output::ExecOutput;
 use crate::results::Captured;
 
@@ -41,7 +41,7 @@ pub(super) fn short(v: &Value) -> String {
 /// What a broken `expect-each` saw when there were no rows at all: how much
 /// output the parser had, and stderr, since an empty result is far more
 /// often a command that printed nothing than a host with nothing to check.
-pub(super) fn no_rows(source: Option<&Spanned<String>>, out: &ExecOutput) -> String {
+pub(super) fn no_rows(source: Option<&Expression>, out: &ExecOutput) -> String {
     let bytes = out.stdout.bytes;
     let mut seen = match source {
         Some(expr) => format!(

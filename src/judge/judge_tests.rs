@@ -17,7 +17,7 @@ fn error_inside_a_multibyte_character_is_reported_not_a_panic() {
         text.to_string(),
         crate::model::Span::new(&source, 0, text.len()),
     );
-    let e = Evaluator::default().truthy(&expr, &Scope::new());
+    let e = Evaluator::default().truthy(&Expression::invalid(expr), &Scope::new());
     assert!(e.is_err(), "{e:?}");
 }
 
@@ -30,7 +30,12 @@ fn unbalanced_braces_in_an_expression_are_an_error_not_a_panic() {
         text.to_string(),
         crate::model::Span::new(&source, 0, text.len()),
     );
-    assert!(Evaluator::default().eval(&expr, &Scope::new()).is_err());
+    assert!(Expression::compile(expr.clone()).is_err());
+    assert!(
+        Evaluator::default()
+            .eval(&Expression::invalid(expr), &Scope::new())
+            .is_err()
+    );
     let wf = "workflow w {\n  step s {\n    run \"x\"\n    expect \"}} x\"\n  }\n}\n";
     assert!(parse_workflow(SourceFile::new("w.kdl", wf)).is_err());
 }

@@ -24,7 +24,7 @@ pub use attempt::{Attempt, Judgement};
 pub use excerpt::{exit_summary, unix_lines};
 
 use crate::expr::{Clock, environment};
-use crate::model::{CommandTemplate, Spanned};
+use crate::model::{CommandTemplate, Expression, Spanned};
 
 /// Variables visible to templates and expressions, by name.
 pub type Scope = BTreeMap<String, Value>;
@@ -32,6 +32,9 @@ pub type Scope = BTreeMap<String, Value>;
 /// Holds the one expression environment of a run.
 pub struct Evaluator {
     env: Environment<'static>,
+    /// Expressions compiled at load belong to the system clock's
+    /// environment; under another clock they are compiled again here.
+    clock: Clock,
 }
 
 /// Why a template or expression could not be evaluated.
@@ -54,6 +57,7 @@ impl Evaluator {
     pub fn new(clock: Clock) -> Self {
         Evaluator {
             env: environment(clock),
+            clock,
         }
     }
 
@@ -83,14 +87,26 @@ impl Evaluator {
             .map_err(|e| error("command", template, &e))
     }
 
-    pub fn eval(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {
+    /// Evaluates an expression compiled at load.
+    pub fn eval(&self, expr: &Expression, scope: &Scope) -> Result<Value, EvalError> {
+        match expr.compiled() {
+            Some(compiled) if self.clock == Clock::System => compiled.eval(scope),
+            _ => crate::expr::compile_expression(&self.env, &expr.value)
+                .and_then(|compiled| compiled.eval(scope)),
+        }
+        .map_err(|e| error("expression", expr, &e))
+    }
+
+    pub fn truthy(&self, expr: &Expression, scope: &Scope) -> Result<bool, EvalError> {
+        self.eval(expr, scope).map(|v| v.is_true())
+    }
+
+    /// Evaluates expression text that no loader compiled (it compiles it
+    /// each time: for one-off checks, not rules).
+    pub fn eval_text(&self, expr: &Spanned<String>, scope: &Scope) -> Result<Value, EvalError> {
         crate::expr::compile_expression(&self.env, &expr.value)
             .and_then(|compiled| compiled.eval(scope))
             .map_err(|e| error("expression", expr, &e))
-    }
-
-    pub fn truthy(&self, expr: &Spanned<String>, scope: &Scope) -> Result<bool, EvalError> {
-        self.eval(expr, scope).map(|v| v.is_true())
     }
 }
 

@@ -10,7 +10,7 @@ use super::excerpt::{
 };
 use super::{Evaluator, Scope};
 use crate::model::output::ExecOutput;
-use crate::model::{Check, Matcher, Rule, Spanned, Stream};
+use crate::model::{Check, Expression, Matcher, Rule, Stream};
 use crate::results::RuleFailure;
 
 /// Offending rows reported per `expect-each` rule; the rest are counted.
@@ -167,8 +167,8 @@ impl Evaluator {
 
     /// "false" plus the values of the variables the expression reads, so
     /// the operator sees why without re-running anything.
-    fn explain(&self, expr: &Spanned<String>, scope: &Scope) -> String {
-        let Ok(compiled) = crate::expr::compile_expression(&self.env, &expr.value) else {
+    fn explain(&self, expr: &Expression, scope: &Scope) -> String {
+        let Some(compiled) = expr.compiled() else {
             return "false".into();
         };
         let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
@@ -179,10 +179,7 @@ impl Evaluator {
             // Helper functions (`age`, `now`) are globals, not values.
             .filter(|n| self.env.globals().all(|(g, _)| g != n.as_str()))
             .filter_map(|n| {
-                let v = crate::expr::compile_expression(&self.env, n)
-                    .ok()?
-                    .eval(scope)
-                    .ok()?;
+                let v = lookup(scope, n)?;
                 if v.is_undefined() {
                     return None;
                 }
@@ -200,7 +197,7 @@ impl Evaluator {
 
 impl Evaluator {
     /// The rows a per-row rule walks: `in="EXPR"` when given, else `data`.
-    fn rows(&self, scope: &Scope, source: Option<&Spanned<String>>) -> Result<Vec<Value>, String> {
+    fn rows(&self, scope: &Scope, source: Option<&Expression>) -> Result<Vec<Value>, String> {
         match source {
             Some(expr) => {
                 let value = self
@@ -214,6 +211,17 @@ impl Evaluator {
             },
         }
     }
+}
+
+/// The value of a dotted path (`data.health`) as the expression read it:
+/// no compiling, just the scope's values.
+fn lookup(scope: &Scope, path: &str) -> Option<Value> {
+    let mut parts = path.split('.');
+    let mut value = scope.get(parts.next()?)?.clone();
+    for part in parts {
+        value = value.get_attr(part).ok()?;
+    }
+    Some(value)
 }
 
 /// A list of rows; a single object counts as one row.

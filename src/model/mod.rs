@@ -2,11 +2,13 @@
 //! Only values that passed every load-time check can be built here, so the
 //! planner and executor never re-validate.
 
+pub mod expression;
 pub mod inventory;
 pub mod output;
 pub mod source;
 pub mod workflow;
 
+pub use expression::Expression;
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
 pub use workflow::{

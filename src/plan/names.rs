@@ -3,15 +3,15 @@
 //! the step itself. Commands and messages are rendered only when their
 //! step starts, so this is where a typo is caught, before any connection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use minijinja::Environment;
 
 use super::HostPlan;
 use crate::load::LoadError;
-use crate::load::template::narrow;
-use crate::model::{Check, Host, Spanned, Step, Vars, Workflow};
+use crate::model::expression::narrow;
+use crate::model::{Check, Expression, Host, Spanned, Step, Vars, Workflow};
 
 /// Names a step's own result adds to templates and rules.
 const STEP_NAMES: &[&str] = &["exit_code", "stdout", "stderr"];
@@ -23,10 +23,10 @@ pub(super) fn check_names(
     globals: &Vars,
     hosts: &[HostPlan],
 ) -> Vec<LoadError> {
-    let env = crate::expr::environment(crate::expr::Clock::System);
+    let env = crate::expr::shared();
     let mut errors = Checker {
         functions: env.globals().map(|(k, _)| k.to_string()).collect(),
-        env: &env,
+        env,
         found: BTreeMap::new(),
     };
     let local_exports: BTreeSet<String> = workflow
@@ -108,10 +108,10 @@ pub(super) fn check_names(
     for check in &workflow.fleet_checks {
         for rule in &check.rules {
             if let Check::Expr(e) = &rule.check {
-                errors.names_in(e, true, &scope, "fleet checks");
+                errors.expr(e, &scope, "fleet checks");
             }
             if let Some(m) = &rule.message {
-                errors.names_in(m, false, &scope, "fleet checks");
+                errors.template(m, &scope, "fleet checks");
             }
         }
     }
@@ -130,43 +130,43 @@ struct Checker<'e> {
 /// `scope` for the steps after it.
 fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut Checker<'_>) {
     for name in &step.requires {
-        // A bare name is an expression reading exactly that variable.
-        errors.names_in(name, true, scope, who);
+        // A bare name (the loader checked it is one) reads exactly itself.
+        errors.unknown(name, [name.value.clone()].into(), scope, who);
     }
     if let Some(when) = &step.when {
-        errors.names_in(when, true, scope, who);
+        errors.expr(when, scope, who);
     }
-    errors.names_in(&step.run.text, false, scope, who);
+    errors.template(&step.run.text, scope, who);
     let mut inner = scope.clone();
     inner.extend(STEP_NAMES.iter().map(|s| s.to_string()));
     if step.parse.is_some() {
         inner.insert("data".into());
     }
     if let Some(until) = step.retry.as_ref().and_then(|r| r.until.as_ref()) {
-        errors.names_in(until, true, &inner, who);
+        errors.expr(until, &inner, who);
     }
     for rule in &step.rules {
         let mut rule_scope = inner.clone();
         match &rule.check {
-            Check::Expr(e) => errors.names_in(e, true, &rule_scope, who),
+            Check::Expr(e) => errors.expr(e, &rule_scope, who),
             Check::Each {
                 expr, filter, rows, ..
             } => {
                 if let Some(r) = rows {
-                    errors.names_in(r, true, &rule_scope, who);
+                    errors.expr(r, &rule_scope, who);
                 }
                 rule_scope.insert("row".into());
-                errors.names_in(expr, true, &rule_scope, who);
+                errors.expr(expr, &rule_scope, who);
                 if let Some(f) = filter {
-                    errors.names_in(f, true, &rule_scope, who);
+                    errors.expr(f, &rule_scope, who);
                 }
             }
             Check::Count { expr, rows, .. } => {
                 if let Some(r) = rows {
-                    errors.names_in(r, true, &rule_scope, who);
+                    errors.expr(r, &rule_scope, who);
                 }
                 rule_scope.insert("row".into());
-                errors.names_in(expr, true, &rule_scope, who);
+                errors.expr(expr, &rule_scope, who);
                 rule_scope.insert("count".into());
                 rule_scope.insert("rows".into());
                 rule_scope.remove("row");
@@ -174,11 +174,11 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
             Check::Exit(_) | Check::Stream { .. } => {}
         }
         if let Some(m) = &rule.message {
-            errors.names_in(m, false, &rule_scope, who);
+            errors.template(m, &rule_scope, who);
         }
     }
     for export in &step.exports {
-        errors.names_in(&export.expr, true, &inner, who);
+        errors.expr(&export.expr, &inner, who);
         inner.insert(export.name.clone());
         scope.insert(export.name.clone());
     }
@@ -197,27 +197,31 @@ impl Checker<'_> {
         }
     }
 
-    /// Reports names `text` reads that are not in `scope` (nor always there,
-    /// nor a global of the environment).
-    fn names_in(
+    /// Names a compiled expression reads that are not in `scope`.
+    fn expr(&mut self, expr: &Expression, scope: &BTreeSet<String>, who: &str) {
+        // Without a compiled form the loader already reported its syntax.
+        if let Some(compiled) = expr.compiled() {
+            self.unknown(expr, compiled.undeclared_variables(false), scope, who);
+        }
+    }
+
+    /// Names a template reads that are not in `scope`.
+    fn template(&mut self, text: &Spanned<String>, scope: &BTreeSet<String>, who: &str) {
+        // Syntax errors were reported by the loader.
+        if let Ok(t) = self.env.template_from_str(&text.value) {
+            self.unknown(text, t.undeclared_variables(false), scope, who);
+        }
+    }
+
+    /// Reports `names` (read by `text`) that are not in `scope`, nor always
+    /// there, nor a global of the environment.
+    fn unknown(
         &mut self,
         text: &Spanned<String>,
-        expression: bool,
+        names: HashSet<String>,
         scope: &BTreeSet<String>,
         who: &str,
     ) {
-        let env = self.env;
-        let names = if expression {
-            match crate::expr::compile_expression(env, &text.value) {
-                Ok(e) => e.undeclared_variables(false),
-                Err(_) => return, // syntax errors were reported by the loader
-            }
-        } else {
-            match env.template_from_str(&text.value) {
-                Ok(t) => t.undeclared_variables(false),
-                Err(_) => return,
-            }
-        };
         let mut names: Vec<String> = names.into_iter().collect();
         names.sort();
         for name in names {
