@@ -229,13 +229,13 @@ fn one_exit_rule(d: &mut Decoder, step: &Step) {
 }
 
 /// `env "AWS_PROFILE" "FLEET_TOKEN"`: controller variables a local step
-/// receives on top of the safe base set ([`crate::local::BASE_ENV`]).
+/// receives on top of the safe base set ([`crate::run::local::BASE_ENV`]).
 fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     d.props(node, &[]);
     d.no_children(node);
     let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
     for name in &names {
-        if !crate::local::is_env_name(&name.value) {
+        if !crate::run::local::is_env_name(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not an environment variable name", name.value),
