@@ -13,17 +13,19 @@ use std::time::Instant;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::ExecuteOptions;
-use super::cancel::{StopReason, stop_pair};
+use super::cancel::{Stop, StopHandle, StopReason, stop_pair};
 use super::event::{CONTROLLER, Event};
 use super::host::{Worker, scope_of};
 use super::reports::{not_run_host, refused_host, skipped};
 use super::rollout::threshold_reason;
 use super::step::{Controller, StepContext, is_bad, null_exports, run_step};
 use super::workers::HostTasks;
-use crate::judge::Evaluator;
+use crate::judge::{Evaluator, Scope};
 use crate::model::OnFailure;
-use crate::plan::Plan;
+use crate::model::Workflow;
+use crate::plan::{HostPlan, Plan};
 use crate::results::{HostReport, RunReport, SCHEMA_VERSION, StepReport, Totals};
+use crate::ssh::SshContext;
 
 /// Runs the plan and returns the full report; `on_event` sees every event,
 /// the last being `RunFinished`.
@@ -40,121 +42,57 @@ pub async fn execute(
         hosts: plan.hosts.len() + plan.refused.len(),
         steps: workflow.steps.len(),
     });
-    let evaluator = Arc::new(Evaluator::default());
+    let evaluator = Evaluator::default();
 
     // The controller's steps, once, before any host.
-    let mut globals = scope_of(&plan.globals);
-    let mut local_exports = BTreeMap::new();
-    let mut local = Vec::new();
-    let mut stopped: Option<StopReason> = None;
-    let step_ctx = StepContext {
-        evaluator: &evaluator,
-        cap: options.output_cap,
-        default_timeout: workflow.timeout,
-    };
-    for step in &workflow.local {
-        if stopped.is_none() {
-            stopped = options.interrupt.reason();
-        }
-        let report = match &stopped {
-            Some(why) => {
-                null_exports(step, &mut globals, &mut local_exports);
-                skipped(step, why.not_run())
-            }
-            None => {
-                run_step(
-                    step_ctx,
-                    &Controller,
-                    step,
-                    &mut globals,
-                    &mut local_exports,
-                )
-                .await
-            }
-        };
-        if step.on_failure == OnFailure::StopHost && is_bad(report.status) {
-            stopped = Some(StopReason::LocalStepFailed {
-                step: step.name.clone(),
-            });
-        }
-        local.push(announce_local(report, &mut on_event));
-    }
+    let Local {
+        globals,
+        exports: local_exports,
+        steps: local,
+    } = run_local(plan, options, &evaluator, &mut on_event).await;
 
-    let ctx = options.ssh.clone();
-    let limit = Arc::new(Semaphore::new(options.forks.max(1)));
-    let shared = Arc::new(local_exports.clone());
     // `halt`: start nothing new (interrupt, fail-fast, rollout threshold);
     // workers see it before connecting and before each step.
     let (halt_handle, halt) = stop_pair();
-    let halt_handle = Arc::new(halt_handle);
+    let run = Arc::new(Shared {
+        ssh: options.ssh.clone(),
+        forks: Semaphore::new(options.forks.max(1)),
+        evaluator,
+        workflow: plan.workflow.clone(),
+        local_exports,
+        halt,
+        halt_handle,
+        interrupt: options.interrupt.clone(),
+        cap: options.output_cap,
+        fail_fast: options.fail_fast,
+    });
     let mut interrupted = false;
     if let Some(why) = options.interrupt.reason() {
         interrupted = true;
-        halt_handle.stop(why);
+        run.halt_handle.stop(why);
     }
     let mut hosts: Vec<Option<HostReport>> = vec![None; plan.hosts.len()];
     let batches = super::rollout::batches(&workflow.serial, plan.hosts.len());
     for (number, batch) in batches.iter().enumerate() {
-        if number > 0 && !halt.is_stopped() {
+        if number > 0 && !run.halt.is_stopped() {
             let done: Vec<&HostReport> = hosts.iter().flatten().collect();
             if let Some(why) = threshold_reason(workflow.max_failures, &done, number) {
-                halt_handle.stop(StopReason::Rollout(why));
+                run.halt_handle.stop(StopReason::Rollout(why));
             }
         }
-        if halt.is_stopped() {
+        if run.halt.is_stopped() {
             break;
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let mut tasks = HostTasks::new();
-        // Hosts take their forks slot in inventory order (a semaphore alone
-        // serves tasks in whatever order the runtime first polls them).
-        let turn = Arc::new((AtomicUsize::new(0), Notify::new()));
+        let queue = Arc::new(Queue::default());
         for (position, index) in batch.clone().enumerate() {
-            let turn = turn.clone();
-            let host = plan.hosts[index].clone();
-            let (ctx, limit, tx) = (ctx.clone(), limit.clone(), tx.clone());
-            let (evaluator, workflow, shared) =
-                (evaluator.clone(), plan.workflow.clone(), shared.clone());
-            let (halt, interrupt) = (halt.clone(), options.interrupt.clone());
-            let halt_handle = halt_handle.clone();
-            let (cap, fail_fast) = (options.output_cap, options.fail_fast);
-            tasks.spawn(index, &plan.hosts[index].host, async move {
-                loop {
-                    // Created before the check, so no wake-up is missed.
-                    let notified = turn.1.notified();
-                    if turn.0.load(Ordering::SeqCst) == position {
-                        break;
-                    }
-                    notified.await;
-                }
-                // The semaphore is never closed, so acquire cannot fail.
-                let _permit = limit.acquire_owned().await;
-                turn.0.fetch_add(1, Ordering::SeqCst);
-                turn.1.notify_waiters();
-                if let Some(why) = halt.reason() {
-                    return not_run_host(&host.host, Some(&why));
-                }
-                let worker = Worker {
-                    ctx: &ctx,
-                    evaluator: &evaluator,
-                    local_exports: &shared,
-                    cap,
-                    tx: &tx,
-                    halt: &halt,
-                    interrupt: &interrupt,
-                };
-                let report = worker
-                    .run_host(&workflow.steps, workflow.timeout, &host)
-                    .await;
-                // Here, before the permit is released, so the next host
-                // already sees the halt.
-                if fail_fast && super::rollout::host_failed(&report) {
-                    halt_handle.stop(StopReason::FailFast {
-                        host: report.name.clone(),
-                    });
-                }
-                report
-            });
+            let turn = Turn {
+                queue: queue.clone(),
+                position,
+            };
+            let task = host_task(run.clone(), turn, plan.hosts[index].clone(), tx.clone());
+            tasks.spawn(index, &plan.hosts[index].host, task);
         }
         drop(tx);
         let mut events_open = true;
@@ -167,7 +105,7 @@ pub async fn execute(
                 biased;
                 why = options.interrupt.stopped(), if !interrupted => {
                     interrupted = true;
-                    halt_handle.stop(why);
+                    run.halt_handle.stop(why);
                 }
                 event = rx.recv(), if events_open => match event {
                     Some(event) => {
@@ -183,7 +121,7 @@ pub async fn execute(
                     if options.fail_fast && super::rollout::host_failed(&report) {
                         // Its own task could not say so if it panicked;
                         // the first reason given wins.
-                        halt_handle.stop(StopReason::FailFast {
+                        run.halt_handle.stop(StopReason::FailFast {
                             host: report.name.clone(),
                         });
                     }
@@ -192,13 +130,13 @@ pub async fn execute(
             }
         }
     }
-    let stopped = halt.reason().map(|r| r.to_string());
+    let stopped = run.halt.reason().map(|r| r.to_string());
     let mut hosts: Vec<HostReport> = hosts
         .into_iter()
         .zip(&plan.hosts)
         .map(|(report, host)| {
             report.unwrap_or_else(|| {
-                let report = not_run_host(&host.host, halt.reason().as_ref());
+                let report = not_run_host(&host.host, run.halt.reason().as_ref());
                 announce_host(report, &mut on_event)
             })
         })
@@ -211,7 +149,7 @@ pub async fn execute(
     // Over a partial fleet a fleet-wide rule would judge the wrong set of
     // hosts ("exactly one PRIMARY" among half of them): skip them instead.
     let fleet_checks = match &stopped {
-        None => crate::judge::fleet_checks::evaluate(&evaluator, plan, &globals, &hosts),
+        None => crate::judge::fleet_checks::evaluate(&run.evaluator, plan, &globals, &hosts),
         Some(why) => crate::judge::fleet_checks::skipped(plan, why),
     };
     let report = RunReport {
@@ -238,6 +176,132 @@ pub async fn execute(
     match finished {
         Event::RunFinished { report } => report,
         _ => unreachable!("built as RunFinished just above"),
+    }
+}
+
+/// What every host task of a run shares.
+struct Shared {
+    ssh: Arc<SshContext>,
+    /// One permit per host in flight.
+    forks: Semaphore,
+    evaluator: Evaluator,
+    workflow: Arc<Workflow>,
+    local_exports: BTreeMap<String, serde_json::Value>,
+    halt: Stop,
+    halt_handle: StopHandle,
+    interrupt: Stop,
+    cap: usize,
+    fail_fast: bool,
+}
+
+/// The batch's queue for forks slots: hosts take them in inventory order
+/// (a semaphore alone serves tasks in whatever order the runtime first
+/// polls them). The count is how many hosts of the batch took theirs.
+#[derive(Default)]
+struct Queue {
+    taken: AtomicUsize,
+    moved: Notify,
+}
+
+/// A host's place in its batch's queue.
+struct Turn {
+    queue: Arc<Queue>,
+    position: usize,
+}
+
+/// One host: wait for its turn and a forks slot, then run it (unless the
+/// run stopped meanwhile).
+async fn host_task(
+    run: Arc<Shared>,
+    turn: Turn,
+    host: HostPlan,
+    tx: mpsc::UnboundedSender<Event>,
+) -> HostReport {
+    loop {
+        // Created before the check, so no wake-up is missed.
+        let moved = turn.queue.moved.notified();
+        if turn.queue.taken.load(Ordering::SeqCst) == turn.position {
+            break;
+        }
+        moved.await;
+    }
+    // The semaphore is never closed, so acquire cannot fail.
+    let _permit = run.forks.acquire().await;
+    turn.queue.taken.fetch_add(1, Ordering::SeqCst);
+    turn.queue.moved.notify_waiters();
+    if let Some(why) = run.halt.reason() {
+        return not_run_host(&host.host, Some(&why));
+    }
+    let worker = Worker {
+        ctx: &run.ssh,
+        evaluator: &run.evaluator,
+        local_exports: &run.local_exports,
+        cap: run.cap,
+        tx: &tx,
+        halt: &run.halt,
+        interrupt: &run.interrupt,
+    };
+    let report = worker
+        .run_host(&run.workflow.steps, run.workflow.timeout, &host)
+        .await;
+    // Here, before the permit is released, so the next host already sees
+    // the halt.
+    if run.fail_fast && super::rollout::host_failed(&report) {
+        run.halt_handle.stop(StopReason::FailFast {
+            host: report.name.clone(),
+        });
+    }
+    report
+}
+
+/// What the controller's `local` steps leave for the hosts and the report.
+struct Local {
+    /// Globals plus the local steps' exports: the fleet checks' variables.
+    globals: Scope,
+    exports: BTreeMap<String, serde_json::Value>,
+    steps: Vec<StepReport>,
+}
+
+/// Runs the workflow's `local` steps in order on the controller; after an
+/// interrupt, or a failed step with `on-failure "stop-host"`, the rest are
+/// skipped.
+async fn run_local(
+    plan: &Plan,
+    options: &ExecuteOptions,
+    evaluator: &Evaluator,
+    on_event: &mut impl FnMut(&Event),
+) -> Local {
+    let mut globals = scope_of(&plan.globals);
+    let mut exports = BTreeMap::new();
+    let mut steps = Vec::new();
+    let mut stopped: Option<StopReason> = None;
+    let step_ctx = StepContext {
+        evaluator,
+        cap: options.output_cap,
+        default_timeout: plan.workflow.timeout,
+    };
+    for step in &plan.workflow.local {
+        if stopped.is_none() {
+            stopped = options.interrupt.reason();
+        }
+        let report = match &stopped {
+            Some(why) => {
+                null_exports(step, &mut globals, &mut exports);
+                skipped(step, why.not_run())
+            }
+            None => run_step(step_ctx, &Controller, step, &mut globals, &mut exports).await,
+        };
+        if step.on_failure == OnFailure::StopHost && is_bad(report.status) {
+            stopped = Some(StopReason::LocalStepFailed {
+                step: step.name.clone(),
+            });
+        }
+        steps.push(announce_local(report, on_event));
+    }
+    Local {
+        globals,
+        exports,
+        steps,
     }
 }
 
