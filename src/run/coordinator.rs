@@ -20,7 +20,7 @@ use super::reports::{not_run_host, refused_host, skipped};
 use super::rollout::threshold_reason;
 use super::step::{Controller, StepContext, is_bad, null_exports, run_step};
 use super::workers::HostTasks;
-use crate::judge::{Evaluator, Scope};
+use crate::judge::{Evaluator, Scope, fleet_checks};
 use crate::model::OnFailure;
 use crate::model::Workflow;
 use crate::plan::{HostPlan, Plan};
@@ -149,8 +149,18 @@ pub async fn execute(
     // Over a partial fleet a fleet-wide rule would judge the wrong set of
     // hosts ("exactly one PRIMARY" among half of them): skip them instead.
     let fleet_checks = match &stopped {
-        None => crate::judge::fleet_checks::evaluate(&run.evaluator, plan, &globals, &hosts),
-        Some(why) => crate::judge::fleet_checks::skipped(plan, why),
+        None => {
+            let groups: BTreeMap<&str, &Vec<String>> = plan
+                .hosts
+                .iter()
+                .map(|h| &h.host)
+                .chain(plan.refused.iter().map(|r| &r.host))
+                .map(|h| (h.name.as_str(), &h.groups))
+                .collect();
+            let evaluator = &run.evaluator;
+            fleet_checks::evaluate(evaluator, workflow, &groups, &globals, &hosts)
+        }
+        Some(why) => fleet_checks::skipped(workflow, why),
     };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
