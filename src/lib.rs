@@ -1,9 +1,9 @@
 //! fleet: run maintenance checklists over SSH across a fleet of hosts.
 //!
 //! The flow is one-way: `load` (KDL → typed model) → `plan` (hosts ×
-//! steps, names checked) → `run` (SSH, events) → `judge` (rules, exports,
-//! fleet checks) → `report` (terminal, JSON, JUnit, Markdown, HTML) and
-//! `history` (runs kept on disk, compared). Each module owns one stage.
+//! rendered steps) → `execute` (SSH, events) → `evaluate` (rules) →
+//! `report` (terminal, JSON, JUnit, Markdown, HTML) and `history` (runs
+//! kept on disk, compared). Each module owns one stage.
 
 pub mod cli;
 pub mod exit_code;

@@ -4,7 +4,9 @@
 //!
 //! Pure: no SSH, no KDL. Build it with [`environment`], validate sources at
 //! load time with [`check_expression`] / [`check_template`] (errors carry
-//! the byte range inside the source), evaluate with minijinja's own API:
+//! the byte range inside the source), compile a workflow's expressions once
+//! with [`Compiled`] (in the [`shared`] environment), evaluate with
+//! minijinja's own API:
 //!
 //! ```
 //! use fleet::expr::{Clock, environment};
