@@ -5,12 +5,12 @@
 //! `report` (terminal, JSON, JUnit, Markdown, HTML) and `history` (runs
 //! kept on disk, compared). Each module owns one stage.
 
+pub(crate) mod atomic;
 pub mod cancel;
 pub mod cli;
 pub mod evaluate;
 pub mod event;
 pub mod execute;
-pub mod exit_code;
 pub mod expr;
 pub mod extract;
 pub(crate) mod fleet_checks;
@@ -23,7 +23,10 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod report;
-pub mod results;
 pub mod rollout;
 pub mod ssh;
 pub mod workers;
+
+pub mod results {
+    pub use crate::model::report::*;
+} // SHIM(arch-merge)

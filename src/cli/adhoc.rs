@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use super::args::{ExecArgs, PingArgs};
 use super::dispatch::{CliError, execute_with_progress, forks};
-use crate::exit_code;
 use crate::model::Inventory;
+use crate::model::exit_code;
+use crate::model::report::{HostReport, HostStatus, RunReport, StepStatus};
 use crate::plan::{plan_adhoc, select_hosts};
 use crate::report::{DisplayConfig, sanitize};
-use crate::results::{HostReport, HostStatus, RunReport, StepStatus};
 
 pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
     let selection = select_hosts(inventory, None, limits)?;

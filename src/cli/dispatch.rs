@@ -10,15 +10,15 @@ use super::args::{CheckArgs, Cli, Command, Parallel, RunArgs};
 use super::history;
 use super::resolve::{NotFound, resolve};
 use crate::execute::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
-use crate::exit_code;
 use crate::limit::LimitError;
 use crate::load::{LoadErrors, load_inventory, load_workflow};
+use crate::model::exit_code;
+use crate::model::report::RunReport;
 use crate::model::{Inventory, Workflow};
 use crate::plan::{Plan, PlanError, SetVar, plan};
 use crate::report::{
     DisplayConfig, Format, Progress, Redactor, ReportTarget, render_summary, write_report,
 };
-use crate::results::RunReport;
 
 /// Forks when neither `--forks` nor the workflow sets them.
 pub const DEFAULT_FORKS: usize = 32;

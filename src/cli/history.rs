@@ -12,11 +12,11 @@ use super::args::{
     StateDir,
 };
 use super::dispatch::CliError;
-use crate::exit_code;
 use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
+use crate::model::exit_code;
+use crate::model::report::{HostStatus, RunReport};
 use crate::plan::Plan;
 use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
-use crate::results::{HostStatus, RunReport};
 
 fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)

@@ -5,7 +5,7 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cancel::StopHandle;
-use crate::exit_code;
+use crate::model::exit_code;
 
 /// Runs until the process ends; spawn it next to the run.
 pub(super) async fn forward(handle: StopHandle) {

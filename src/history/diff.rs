@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{HostStatus, RunReport, StepStatus};
+use crate::model::report::{HostStatus, RunReport, StepStatus};
 
 /// Host name under which fleet checks are compared.
 pub const FLEET: &str = "(fleet)";
@@ -139,8 +139,8 @@ fn numbers(before: &RunReport, after: &RunReport) -> Vec<NumberChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::report::Totals;
     use crate::report::fixture;
-    use crate::results::Totals;
 
     #[test]
     fn a_fixed_disk_and_a_new_failure_are_told_apart() {

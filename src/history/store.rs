@@ -25,8 +25,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Verdict, write_private};
-use crate::results::{RunReport, Totals};
+use crate::atomic::write_private;
+use crate::model::Verdict;
+use crate::model::report::{RunReport, Totals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -234,7 +235,7 @@ impl Store {
                 source,
             })
         };
-        write("report.json", crate::report::to_json(report))?;
+        write("report.json", report.to_json())?;
         // Serializing plain structs with string keys cannot fail.
         write(
             "meta.json",
@@ -431,10 +432,7 @@ mod tests {
         ));
         let back = store.report(&first)?;
         assert_eq!(back.totals, report.totals);
-        assert_eq!(
-            crate::report::to_json(&back),
-            crate::report::to_json(&report)
-        );
+        assert_eq!(back.to_json(), report.to_json());
         Ok(())
     }
 

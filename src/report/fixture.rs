@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::model::Severity;
-use crate::results::{
+use crate::model::report::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
     StepReport, StepStatus, Totals, Unreachable, UnreachableKind,
 };

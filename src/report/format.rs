@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::atomic::write_atomic;
 use super::html::to_html;
 use super::json::{ReportError, to_json};
 use super::junit::to_junit;
 use super::markdown::to_markdown;
-use crate::results::RunReport;
+use crate::atomic::write_atomic;
+use crate::model::report::RunReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::model::Severity;
-use crate::results::{HostReport, RuleFailure, RunReport, StepReport, StepStatus};
+use crate::model::report::{HostReport, RuleFailure, RunReport, StepReport, StepStatus};
 
 /// Host names listed before the rest is counted, so one line stays one line
 /// however large the fleet.

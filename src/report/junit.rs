@@ -12,7 +12,9 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::model::Severity;
-use crate::results::{HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
+use crate::model::report::{
+    HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
+};
 
 /// The run as a JUnit XML document.
 pub fn to_junit(report: &RunReport) -> Result<String, quick_junit::SerializeError> {

@@ -6,9 +6,9 @@
 use std::fmt::Write;
 
 use crate::model::Severity;
-use crate::report::Verdict;
+use crate::model::Verdict;
+use crate::model::report::{HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
 use crate::report::style::{self, first_line};
-use crate::results::{HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
 
 /// Longest cell text; tables with paragraphs in them stop being tables.
 const MAX_CELL: usize = 160;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::event::Event;
+use crate::model::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::report::sanitize;
 use crate::report::style::{self, DisplayConfig, Paint, first_line, plural};
-use crate::results::{HostReport, HostStatus, StepReport, StepStatus};
 
 /// How often the bar redraws on its own, so elapsed time moves even while a
 /// slow step produces no events.

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use crate::event::Event;
-use crate::results::{Captured, HostReport, RuleFailure, RunReport, StepReport};
+use crate::model::report::{Captured, HostReport, RuleFailure, RunReport, StepReport};
 
 pub const MASK: &str = "********";
 

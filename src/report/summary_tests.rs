@@ -2,7 +2,7 @@
 //! renderer stays readable.
 
 use super::*;
-use crate::exit_code;
+use crate::model::exit_code;
 use crate::report::fixture;
 
 #[test]
