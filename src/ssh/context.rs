@@ -13,10 +13,11 @@ use tokio::sync::OnceCell;
 use super::accept::Recorder;
 use super::auth::{self, LoadedKey};
 use super::config::SshConfigFile;
-use super::connect::{ConnectError, Session, Target};
+use super::connect::Session;
 use super::jump;
 use super::known_hosts::{KnownHostsFile, RevokedKeys};
 use super::secrets::Secrets;
+use super::target::{ConnectError, Target};
 
 /// Shared by all hosts of a run. Cheap to create; caches fill lazily on
 /// first use and are safe to use from many tasks at once.
