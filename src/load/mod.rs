@@ -18,6 +18,7 @@ mod step;
 mod suggest;
 mod syntax;
 pub mod template;
+mod tree;
 mod vars;
 mod workflow;
 

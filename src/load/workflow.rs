@@ -322,16 +322,7 @@ fn include(d: &mut Decoder, node: &KdlNode, workflow: &mut Workflow, names: &mut
     }
 }
 
-/// The required name argument of `workflow` or `step`; an empty name would
-/// be unreadable in reports.
-pub(crate) fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
-    let name = d.exactly_one_arg(node, what).and_then(|e| d.string(e))?;
-    if name.value.trim().is_empty() {
-        d.error(&name.span, format!("{what} is empty"), "empty", None);
-        return None;
-    }
-    Some(name)
-}
+pub(crate) use super::decode::name_arg; // SHIM(arch-merge)
 
 fn string_setting(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
     d.single_arg(node, what).and_then(|entry| d.string(entry))
