@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::args::{ExecArgs, PingArgs};
-use super::dispatch::{CliError, execute_with_progress, forks};
+use super::error::CliError;
+use super::execution::{execute_with_progress, forks};
 use crate::model::Inventory;
 use crate::model::exit_code;
 use crate::model::report::{HostReport, HostStatus, RunReport, StepStatus};

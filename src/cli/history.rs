@@ -1,17 +1,12 @@
 //! The history commands (`history`, `diff`, `report`), the pieces of
 //! `run` that read and write history (`--rerun`, "changes since last
-//! run"), and the generated completions and man page.
+//! run").
 
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use super::args::{
-    Cli, CompletionsArgs, DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun,
-    StateDir,
-};
-use super::dispatch::CliError;
+use super::args::{DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun, StateDir};
+use super::error::CliError;
 use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
 use crate::model::exit_code;
 use crate::model::report::{HostStatus, RunReport};
@@ -259,25 +254,6 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
-    Ok(exit_code::OK)
-}
-
-pub(super) fn completions(args: &CompletionsArgs) -> i32 {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "fleet",
-        &mut std::io::stdout(),
-    );
-    exit_code::OK
-}
-
-pub(super) fn man() -> Result<i32, CliError> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(CliError::Output)?;
-    let _ = std::io::stdout().write_all(&out);
     Ok(exit_code::OK)
 }
 
