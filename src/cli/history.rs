@@ -247,9 +247,9 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
     let store = store(&args.state)?;
     let run = store.report(&store.find(&args.run)?)?;
     match &args.output {
-        Some(path) => write_report(&run, args.format, path)?,
+        Some(path) => write_report(&run, args.format.0, path)?,
         None => {
-            let text = render(&run, args.format)?;
+            let text = render(&run, args.format.0)?;
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
