@@ -130,7 +130,7 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
         plan.hosts.len(),
         plan.inventory_name
     );
-    let mut shown = super::confirm::render_plan(&plan);
+    let mut shown = crate::report::render_plan(&plan);
     redactor.text(&mut shown);
     print!("{shown}");
     Ok(exit_code::OK)
@@ -146,7 +146,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         }
     }
     // The plan shows rendered commands: secrets are masked there too.
-    let mut shown = super::confirm::render_plan(&plan);
+    let mut shown = crate::report::render_plan(&plan);
     redactor.text(&mut shown);
     if args.safety.dry_run {
         print!("{shown}");

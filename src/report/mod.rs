@@ -3,6 +3,7 @@
 //! executor's [`Event`](crate::event::Event)s and
 //! [`RunReport`](crate::model::report::RunReport) and know nothing of SSH.
 
+mod adhoc;
 mod changes;
 mod format;
 mod groups;
@@ -10,6 +11,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod plan;
 mod progress;
 mod redact;
 pub mod sanitize;
@@ -19,9 +21,11 @@ mod summary;
 #[cfg(test)]
 pub(crate) mod fixture;
 
+pub use adhoc::{render_grouped, render_ping};
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
+pub use plan::render_plan;
 pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
