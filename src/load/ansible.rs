@@ -633,3 +633,7 @@ fn yaml_group(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ansible_tests.rs"]
+mod tests;

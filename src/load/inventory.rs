@@ -372,3 +372,7 @@ fn port(d: &mut Decoder, entry: &KdlEntry) -> Option<u16> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "inventory_tests.rs"]
+mod tests;

@@ -23,19 +23,13 @@ mod vars;
 mod workflow;
 
 #[cfg(test)]
-mod ansible_tests;
-#[cfg(test)]
-mod diagnostic_tests;
-#[cfg(test)]
-mod doc_tests;
-#[cfg(test)]
-mod inventory_tests;
-#[cfg(test)]
-mod language_tests;
-#[cfg(test)]
 mod test_support;
+
+/// The language reference (docs/workflow-language.md) checked example by
+/// example against the whole loader.
 #[cfg(test)]
-mod workflow_tests;
+#[path = "doc_tests.rs"]
+mod tests;
 
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};

@@ -345,3 +345,7 @@ fn forks(d: &mut Decoder, node: &KdlNode) -> Option<usize> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "workflow_tests.rs"]
+mod tests;
