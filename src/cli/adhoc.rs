@@ -7,7 +7,7 @@ use super::execution::{execute_with_progress, forks};
 use crate::model::Inventory;
 use crate::model::exit_code;
 use crate::plan::{plan_adhoc, select_hosts};
-use crate::report::{DisplayConfig, render_grouped, render_ping};
+use crate::report::{render_grouped, render_ping};
 
 pub fn hosts(inventory: &Inventory, limits: &[String]) -> Result<i32, CliError> {
     let selection = select_hosts(inventory, None, limits)?;
@@ -35,7 +35,7 @@ pub fn ping(inventory: &Inventory, args: &PingArgs) -> Result<i32, CliError> {
     let report = execute_with_progress(
         &plan,
         forks(&args.parallel, None),
-        &DisplayConfig::detect(),
+        &super::terminal::display_config(),
         &args.parallel,
     )?;
     print!("{}", render_ping(&report));
@@ -59,7 +59,7 @@ pub fn exec(inventory: &Inventory, args: &ExecArgs) -> Result<i32, CliError> {
     let report = execute_with_progress(
         &plan,
         forks(&args.parallel, None),
-        &DisplayConfig::detect(),
+        &super::terminal::display_config(),
         &args.parallel,
     )?;
     print!("{}", render_grouped(&report));

@@ -218,7 +218,7 @@ pub(super) fn diff_runs(args: DiffArgs) -> Result<i32, CliError> {
             &d,
             &format!("{} ({})", before.id, short_time(&before.started_at)),
             &format!("{} ({})", after.id, short_time(&after.started_at)),
-            &DisplayConfig::detect(),
+            &super::terminal::display_config(),
         )
     );
     Ok(if d.new_failures.is_empty() {

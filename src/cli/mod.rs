@@ -15,6 +15,7 @@ mod history;
 mod resolve;
 mod run;
 mod signals;
+pub(crate) mod terminal;
 
 pub use args::Cli;
 pub use run::main;

@@ -15,7 +15,7 @@ use crate::load::{load_inventory, load_workflow};
 use crate::model::exit_code;
 use crate::model::{Inventory, Workflow};
 use crate::plan::{Plan, SetVar, plan};
-use crate::report::{DisplayConfig, Format, Redactor, ReportTarget, render_summary};
+use crate::report::{Format, Redactor, ReportTarget, render_summary};
 
 /// The binary's whole life: parse arguments, run, return the exit code.
 pub fn main() -> i32 {
@@ -156,7 +156,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     let consent = super::confirm::Consent::detect(args.safety.yes, true);
     super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
-    let display = DisplayConfig::detect();
+    let display = super::terminal::display_config();
     let report = execute_redacted(
         &plan,
         forks,

@@ -49,7 +49,14 @@ impl Default for SshContext {
 }
 
 impl SshContext {
+    /// Asks on the terminal when the command line found one.
     pub fn new() -> SshContext {
+        SshContext::with_prompt(crate::cli::terminal::secret_prompt())
+    } // SHIM(arch-merge): the run takes its SshContext from cli/, built with `with_prompt`
+
+    /// Secrets missing from the environment are asked of `prompt` (`None`:
+    /// never asked). Reads `SSH_AUTH_SOCK` and `HOME` once, here.
+    pub fn with_prompt(prompt: Option<Arc<dyn super::secrets::Prompt>>) -> SshContext {
         SshContext {
             known_hosts: Memo::default(),
             revoked: Memo::default(),
@@ -61,7 +68,7 @@ impl SshContext {
             home: std::env::var_os("HOME")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
-            secrets: Secrets::from_env(),
+            secrets: Secrets::from_env(prompt),
             recorder: Arc::default(),
             ssh_config: None,
             jumps: Memo::default(),

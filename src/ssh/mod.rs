@@ -30,6 +30,6 @@ pub use connect::Session;
 pub use context::SshContext;
 pub use exec::sudo_n;
 pub use secrets::{
-    BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret, env_secret_values,
+    BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, Prompt, SSH_PASSWORD_ENV, Secret, env_secret_values,
 };
 pub use target::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Target};
