@@ -139,8 +139,8 @@ fn numbers(before: &RunReport, after: &RunReport) -> Vec<NumberChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixture;
     use crate::model::report::Totals;
-    use crate::report::fixture;
 
     #[test]
     fn a_fixed_disk_and_a_new_failure_are_told_apart() {

@@ -404,7 +404,7 @@ fn private_dir(dir: &Path) -> Result<(), HistoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn saved_runs_list_in_order_and_load_back() -> Result<(), Box<dyn std::error::Error>> {

@@ -2,6 +2,8 @@
 //! Only values that passed every load-time check can be built here, so the
 //! planner and executor never re-validate.
 
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod inventory;
 pub mod report;
 pub mod source;

@@ -86,7 +86,7 @@ fn host_output(h: &HostReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn exec_grouped() {

@@ -216,7 +216,7 @@ pub(crate) fn variants<T: PartialEq>(items: Vec<(&str, T)>) -> Vec<(Vec<&str>, T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn long_host_lists_are_capped() {

@@ -46,7 +46,7 @@ pub fn write_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
     use std::fs;
 
     #[test]

@@ -161,7 +161,7 @@ fn warnings(failures: &[RuleFailure]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn junit_snapshot() -> Result<(), quick_junit::SerializeError> {

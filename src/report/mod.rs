@@ -18,9 +18,6 @@ pub mod sanitize;
 mod style;
 mod summary;
 
-#[cfg(test)]
-pub(crate) mod fixture;
-
 pub use adhoc::{render_grouped, render_ping};
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};

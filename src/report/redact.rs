@@ -218,7 +218,8 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Format, fixture, render};
+    use crate::model::fixture;
+    use crate::report::{Format, render};
 
     #[test]
     fn secrets_vanish_from_every_format() -> Result<(), crate::report::ReportError> {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::model::exit_code;
-use crate::report::fixture;
+use crate::model::fixture;
 
 #[test]
 fn summary_of_mixed_run() {
