@@ -176,8 +176,7 @@ fn new_id(started_at: &str) -> String {
 /// not pile up forever. `fleet history prune` removes more.
 pub const DEFAULT_KEEP: usize = 100;
 
-/// Permission bits of the state directory and every directory under it.
-pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub use crate::atomic::PRIVATE_DIR_MODE;
 
 /// Which stored runs [`Store::prune`] removes. A run goes when either
 /// limit says so.
