@@ -9,9 +9,9 @@ use super::excerpt::{exit_summary, unix_lines};
 use super::{Evaluator, Scope};
 use crate::extract::extract;
 use crate::model::output::{ExecEnd, ExecOutput};
+use crate::model::report::{RuleFailure, StepStatus, status_from_failures};
 use crate::model::workflow::describe_exit;
 use crate::model::{Check, Rule, Severity, Step};
-use crate::results::{RuleFailure, StepStatus, status_from_failures};
 
 /// Which attempt this is, and the time limit it ran under.
 #[derive(Debug, Clone, Copy)]

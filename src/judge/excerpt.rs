@@ -7,7 +7,7 @@ use minijinja::Value;
 
 use crate::model::Expression;
 use crate::model::output::ExecOutput;
-use crate::results::Captured;
+use crate::model::report::Captured;
 
 /// Lines of output quoted in a failure's `seen`.
 pub(super) const EXCERPT_LINES: usize = 5;

@@ -8,8 +8,10 @@ use minijinja::Value;
 
 use super::{Evaluator, Scope};
 use crate::model::output::{ExecEnd, ExecOutput};
+use crate::model::report::{
+    Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures,
+};
 use crate::model::{Check, Workflow};
-use crate::results::{Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures};
 
 /// Fleet checks of a run that stopped early, reported SKIPPED.
 pub(crate) fn skipped(workflow: &Workflow, why: &str) -> Vec<FleetCheckReport> {

@@ -2,8 +2,8 @@ use super::*;
 use crate::load::parse_workflow;
 use crate::model::SourceFile;
 use crate::model::output::{ExecEnd, ExecOutput};
+use crate::model::report::{Captured, RuleFailure};
 use crate::model::{Spanned, Step};
-use crate::results::{Captured, RuleFailure};
 use minijinja::Value;
 use std::time::Duration;
 
@@ -140,8 +140,8 @@ fn each_reports_every_bad_row_with_its_message_and_counts_obey_bounds() {
     assert_eq!(messages, ["/ is 90% full", "/data is 85% full"]);
     assert_eq!(f[0].severity, crate::model::Severity::Warn);
     assert_eq!(
-        crate::results::status_from_failures(&f),
-        crate::results::StepStatus::Warned
+        crate::model::report::status_from_failures(&f),
+        crate::model::report::StepStatus::Warned
     );
     let f = failures(
         r#"parse table

@@ -10,8 +10,8 @@ use super::excerpt::{
 };
 use super::{Evaluator, Scope};
 use crate::model::output::ExecOutput;
+use crate::model::report::RuleFailure;
 use crate::model::{Check, Expression, Matcher, Rule, Stream};
-use crate::results::RuleFailure;
 
 /// Offending rows reported per `expect-each` rule; the rest are counted.
 const MAX_ROW_FAILURES: usize = 20;

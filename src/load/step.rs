@@ -54,7 +54,7 @@ pub(crate) fn decode_step(
     place: StepPlace,
 ) -> Option<Step> {
     d.props(node, &[]);
-    let name = super::workflow::name_arg(d, node, "the step name");
+    let name = super::decode::name_arg(d, node, "the step name");
     let mut unique = true;
     if let Some(name) = &name {
         let span = d.node_span(node);
@@ -191,7 +191,7 @@ fn requires(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     let mut names = Vec::new();
     for arg in args {
         let Some(name) = d.string(arg) else { continue };
-        if !crate::plan::is_identifier(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not a variable name", name.value),
@@ -229,13 +229,13 @@ fn one_exit_rule(d: &mut Decoder, step: &Step) {
 }
 
 /// `env "AWS_PROFILE" "FLEET_TOKEN"`: controller variables a local step
-/// receives on top of the safe base set ([`crate::run::local::BASE_ENV`]).
+/// receives on top of the safe base set (`BASE_ENV` in `run::local`).
 fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     d.props(node, &[]);
     d.no_children(node);
     let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
     for name in &names {
-        if !crate::run::local::is_env_name(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not an environment variable name", name.value),
@@ -296,7 +296,7 @@ fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> 
     let name = d.string(name)?;
     let expr = d.string(expr)?;
     let expr = compile(d, expr);
-    if !crate::plan::is_identifier(&name.value) {
+    if !super::vars::is_identifier(&name.value) {
         d.error(
             &name.span,
             format!("export name `{}` is not an identifier", name.value),

@@ -134,7 +134,7 @@ pub struct Step {
 }
 
 /// A `run` command template. A type of its own so that it can only be
-/// rendered through [`crate::judge::Evaluator::render_command`], which
+/// rendered through `judge::Evaluator::render_command`, which
 /// shell-quotes every value it prints: rendering it as a message (plain
 /// text) does not compile.
 #[derive(Debug, Clone)]

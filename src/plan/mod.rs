@@ -23,7 +23,6 @@ use std::sync::Arc;
 pub use adhoc::plan_adhoc;
 pub use select::select_hosts;
 pub use set_var::SetVar;
-pub(crate) use set_var::is_identifier;
 
 use crate::load::{LoadError, LoadErrors};
 use crate::model::{Host, Inventory, Vars, Workflow};

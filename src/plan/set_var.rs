@@ -1,6 +1,8 @@
 //! `--set key=value`: the operator's variable overrides, highest
 //! precedence of all.
 
+use crate::load::is_identifier;
+
 /// A `--set key=value` override, highest precedence of all variables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetVar {
@@ -39,10 +41,4 @@ impl std::str::FromStr for SetVar {
             value,
         })
     }
-}
-
-pub(crate) fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -23,8 +23,8 @@ use super::workers::HostTasks;
 use crate::judge::{Evaluator, Scope, fleet_checks};
 use crate::model::OnFailure;
 use crate::model::Workflow;
+use crate::model::report::{HostReport, RunReport, SCHEMA_VERSION, StepReport, Totals};
 use crate::plan::{HostPlan, Plan};
-use crate::results::{HostReport, RunReport, SCHEMA_VERSION, StepReport, Totals};
 use crate::ssh::SshContext;
 
 /// Runs the plan and returns the full report; `on_event` sees every event,

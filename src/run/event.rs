@@ -1,7 +1,7 @@
 //! Events the executor emits while a run progresses. Reporters subscribe to
 //! them; the executor never prints.
 
-use crate::results::{HostReport, RunReport, StepReport};
+use crate::model::report::{HostReport, RunReport, StepReport};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -36,5 +36,4 @@ pub enum Event {
     },
 }
 
-/// The host name events and reports give the controller's `local` steps.
-pub const CONTROLLER: &str = "controller";
+pub use crate::model::report::CONTROLLER;

@@ -12,9 +12,9 @@ use super::event::Event;
 use super::reports::{empty_host, errored, not_run_host, skipped};
 use super::step::{Runner, StepContext, null_exports, run_step, stop_after};
 use crate::judge::{Evaluator, Scope};
+use crate::model::report::{HostReport, HostStatus, Unreachable};
 use crate::model::{Host, Step, Vars};
 use crate::plan::HostPlan;
-use crate::results::{HostReport, HostStatus, Unreachable};
 use crate::ssh::{Session, SshContext};
 
 /// What one host's task needs besides its plan.
@@ -49,7 +49,7 @@ impl Worker<'_> {
             Err(message) => {
                 report.status = HostStatus::Unreachable;
                 report.unreachable = Some(Unreachable {
-                    kind: crate::results::UnreachableKind::Network,
+                    kind: crate::model::report::UnreachableKind::Network,
                     message,
                 });
                 return report;

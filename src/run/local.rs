@@ -19,11 +19,6 @@ pub const BASE_ENV: &[&str] = &[
     "TERM",
 ];
 
-/// Whether `name` can be an environment variable a step asks for.
-pub fn is_env_name(name: &str) -> bool {
-    crate::plan::is_identifier(name)
-}
-
 /// The environment of a local step: [`BASE_ENV`] plus the variables the
 /// step names, taken from `from` (the controller's environment); a named
 /// variable that is not set is simply absent, as in the shell.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::cancel::StopReason;
+use crate::model::report::{Captured, HostReport, HostStatus, StepReport, StepStatus};
 use crate::model::{Host, Step};
-use crate::results::{Captured, HostReport, HostStatus, StepReport, StepStatus};
 
 pub(super) fn empty_host(host: &Host) -> HostReport {
     HostReport {

@@ -12,8 +12,8 @@ use minijinja::Value;
 
 use crate::judge::{Attempt, Evaluator, Scope};
 use crate::model::output::ExecOutput;
+use crate::model::report::{StepReport, StepStatus};
 use crate::model::{OnFailure, Step};
-use crate::results::{StepReport, StepStatus};
 use crate::ssh::Session;
 
 use super::cancel::StopReason;

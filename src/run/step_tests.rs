@@ -8,7 +8,7 @@ use super::*;
 use crate::load::parse_workflow;
 use crate::model::SourceFile;
 use crate::model::output::ExecEnd;
-use crate::results::Captured;
+use crate::model::report::Captured;
 
 /// Plays back canned outputs, one per command, and records each command.
 struct Fake {
