@@ -1,25 +1,20 @@
 //! The history commands (`history`, `diff`, `report`), the pieces of
 //! `run` that read and write history (`--rerun`, "changes since last
-//! run"), and the generated completions and man page.
+//! run").
 
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use super::args::{
-    Cli, CompletionsArgs, DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun,
-    StateDir,
-};
-use super::dispatch::CliError;
-use crate::exit_code;
+use super::args::{DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun, StateDir};
+use super::error::CliError;
 use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, Trend, content_hash, diff};
+use crate::model::exit_code;
+use crate::model::report::{HostStatus, RunReport};
 use crate::plan::Plan;
 use crate::report::{
     DisplayConfig, Format, render, render_changes, render_diff, to_html_with_trends,
     write_html_with_trends, write_report,
 };
-use crate::results::{HostStatus, RunReport};
 
 fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)
@@ -229,7 +224,7 @@ pub(super) fn diff_runs(args: DiffArgs) -> Result<i32, CliError> {
             &d,
             &format!("{} ({})", before.id, short_time(&before.started_at)),
             &format!("{} ({})", after.id, short_time(&after.started_at)),
-            &DisplayConfig::detect(),
+            &super::terminal::display_config(),
         )
     );
     Ok(if d.new_failures.is_empty() {
@@ -259,40 +254,21 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
     let meta = store.find(&args.run)?;
     let run = store.report(&meta)?;
     // HTML charts the exported numbers up to this run.
-    let trends = match args.format {
+    let trends = match args.format.0 {
         Format::Html => trends_until(Ok(store), &run, Some(&meta.id)),
         _ => Vec::new(),
     };
     match &args.output {
-        Some(path) => write_report_with_trends(&run, args.format, path, &trends)?,
+        Some(path) => write_report_with_trends(&run, args.format.0, path, &trends)?,
         None => {
-            let text = match args.format {
+            let text = match args.format.0 {
                 Format::Html => to_html_with_trends(&run, &trends),
-                _ => render(&run, args.format)?,
+                format => render(&run, format)?,
             };
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
-    Ok(exit_code::OK)
-}
-
-pub(super) fn completions(args: &CompletionsArgs) -> i32 {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "fleet",
-        &mut std::io::stdout(),
-    );
-    exit_code::OK
-}
-
-pub(super) fn man() -> Result<i32, CliError> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(CliError::Output)?;
-    let _ = std::io::stdout().write_all(&out);
     Ok(exit_code::OK)
 }
 

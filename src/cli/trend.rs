@@ -4,10 +4,10 @@
 use std::io::Write;
 
 use super::args::{HistoryArgs, TrendFormat};
-use super::dispatch::CliError;
-use crate::exit_code;
+use super::error::CliError;
 use crate::history::{RunMeta, Store, Trend, all_trends, numeric_names, recent_exports, trend};
-use crate::report::{DisplayConfig, render_trend, trend_csv, trend_json};
+use crate::model::exit_code;
+use crate::report::{render_trend, trend_csv, trend_json};
 
 /// Runs charted in the HTML report: a month of daily runs.
 pub const HTML_TREND_RUNS: usize = 30;
@@ -40,7 +40,7 @@ pub(super) fn show(args: &HistoryArgs, store: &Store, name: &str) -> Result<i32,
         return Err(CliError::Usage(no_values(&newest, &runs, name, args)));
     }
     let text = match args.format {
-        TrendFormat::Text => render_trend(&t, &DisplayConfig::detect()),
+        TrendFormat::Text => render_trend(&t, &super::terminal::display_config()),
         TrendFormat::Json => trend_json(&t),
         TrendFormat::Csv => trend_csv(&t),
     };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::store::{HistoryError, RunMeta, Store};
-use crate::results::RunReport;
+use crate::model::report::RunReport;
 
 /// One exported name's values across runs of one workflow/inventory pair.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -190,7 +190,7 @@ pub fn all_trends(runs: &[RunExports]) -> Vec<Trend> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn values_line_up_by_run_across_hosts_that_come_and_go()

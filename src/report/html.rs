@@ -8,12 +8,12 @@ use std::fmt::Write;
 
 use crate::history::Trend;
 use crate::model::Severity;
-use crate::report::Verdict;
-use crate::report::style;
-use crate::report::trend;
-use crate::results::{
+use crate::model::Verdict;
+use crate::model::report::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
 };
+use crate::report::style;
+use crate::report::trend;
 
 const CSS: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -315,7 +315,7 @@ pub(super) fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn html_snapshot() {

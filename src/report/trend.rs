@@ -7,12 +7,12 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::atomic::write_atomic;
 use super::html::{esc, to_html_with_trends};
 use super::json::ReportError;
 use super::style::{DisplayConfig, Paint};
+use crate::atomic::write_atomic;
 use crate::history::{HostSeries, Trend};
-use crate::results::RunReport;
+use crate::model::report::RunReport;
 
 fn range(values: impl Iterator<Item = Option<f64>>) -> Option<(f64, f64)> {
     values.flatten().fold(None, |acc, v| match acc {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 use crate::history::{disk_workflow, run_args, set_disk};
 use crate::tools::tool;
 
@@ -17,7 +17,7 @@ const ORANGE: [u8; 3] = [0xff, 0x7f, 0x0e];
 /// Three runs of a disk check on 2 hosts sharing one history: host-1
 /// stays at 40 %, host-2 climbs 20 → 50 → 90 (failing the last time). The
 /// last run writes an HTML report; returns the state dir and its path.
-fn three_runs(hosts: &Fleet) -> (PathBuf, PathBuf) {
+fn three_runs(hosts: &Hosts) -> (PathBuf, PathBuf) {
     let wf = hosts.write_file("disks.kdl", &disk_workflow(hosts));
     let inv = hosts.write_inventory("hosts");
     let state = hosts.dir().join("state");
@@ -42,7 +42,7 @@ fn history(state: &Path, extra: &[&str]) -> crate::cli::Outcome {
 
 #[test]
 fn history_trend_shows_each_hosts_values_in_text_json_and_csv() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let (state, _) = three_runs(&hosts);
 
     let text = history(&state, &["disk_use"]);
@@ -230,7 +230,7 @@ fn html_report_charts_the_trend_and_chromium_draws_the_rising_line() {
     let Some(chromium) = tool("chromium", "HTML trend chart in Chromium", "chromium") else {
         return;
     };
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let (_, html) = three_runs(&hosts);
     let page = std::fs::read_to_string(&html).expect("HTML report written");
     assert!(page.contains("<h2>Trends</h2>"), "{page}");
