@@ -493,6 +493,7 @@ fn empty_host(host: &crate::model::Host) -> HostReport {
         address: host.address.clone(),
         port: host.port,
         user: host.user.clone(),
+        groups: host.groups.clone(),
         status: HostStatus::Ok,
         unreachable: None,
         refused: None,
@@ -686,6 +687,7 @@ async fn run_step(
                 failures,
                 reason,
                 attempts: attempt,
+                waiver: None,
             };
         }
         let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
@@ -724,6 +726,7 @@ fn bare(step: &Step, status: StepStatus, reason: String, command: String) -> Ste
         failures: Vec::new(),
         reason: Some(reason),
         attempts: 0,
+        waiver: None,
     }
 }
 

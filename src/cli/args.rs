@@ -210,7 +210,8 @@ pub struct RunArgs {
     /// same as `--report json=PATH`.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
-    /// Write the run as a report file: FORMAT is json, junit, md or html.
+    /// Write the run as a report file: FORMAT is json, junit, md, html,
+    /// prometheus or tap.
     /// Repeatable; written atomically, also when the run is interrupted.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<ReportTarget>,
@@ -218,6 +219,12 @@ pub struct RunArgs {
     /// stored run of this workflow and inventory.
     #[arg(long, value_enum, value_name = "failed|unreachable")]
     pub rerun: Option<Rerun>,
+    /// Act as a Nagios plugin: print one status line with perfdata (and
+    /// the problems below it) instead of the summary, and exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL (failed or unreachable), 3 UNKNOWN (usage or
+    /// configuration error).
+    #[arg(long)]
+    pub nagios: bool,
     #[command(flatten)]
     pub state: StateDir,
     #[command(flatten)]

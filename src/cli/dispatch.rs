@@ -59,9 +59,18 @@ impl From<PlanError> for CliError {
 
 /// The binary's whole life: parse arguments, run, return the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let nagios = super::nagios::requested();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if nagios && e.use_stderr() => return super::nagios::unknown(&e.to_string()),
+        Err(e) => e.exit(),
+    };
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if nagios => {
+            eprintln!("error: {e}");
+            super::nagios::unknown(&e.to_string())
+        }
         Err(e) => {
             print_error(e);
             exit_code::CONFIG_ERROR
@@ -214,20 +223,22 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         &redactor,
         args.safety.fail_fast,
     )?;
-    print!("{}", render_summary(&report, &display));
-    print!(
-        "{}",
-        history::record_run(
-            &report,
-            &workflow_path,
-            &inventory_path,
-            &args.state,
-            &display
-        )
+    if !args.nagios {
+        print!("{}", render_summary(&report, &display));
+    }
+    let changes = history::record_run(
+        &report,
+        &workflow_path,
+        &inventory_path,
+        &args.state,
+        &display,
     );
-    let mut code = exit_code::for_report(&report);
-    code = code.max(write_reports(&report, &report_targets(&args)));
-    Ok(code)
+    let written = write_reports(&report, &report_targets(&args));
+    if args.nagios {
+        return Ok(super::nagios::finish(&report, written));
+    }
+    print!("{changes}");
+    Ok(exit_code::for_report(&report).max(written))
 }
 
 pub(super) fn forks(parallel: &Parallel, workflow: Option<usize>) -> usize {

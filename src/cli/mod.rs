@@ -6,6 +6,7 @@ mod args;
 mod confirm;
 mod dispatch;
 mod history;
+mod nagios;
 mod resolve;
 mod signals;
 

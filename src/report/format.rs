@@ -9,6 +9,8 @@ use super::html::to_html;
 use super::json::{ReportError, to_json};
 use super::junit::to_junit;
 use super::markdown::to_markdown;
+use super::prometheus::to_prometheus;
+use super::tap::to_tap;
 use crate::results::RunReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,6 +20,11 @@ pub enum Format {
     #[value(alias = "markdown")]
     Md,
     Html,
+    /// The text exposition format, for node_exporter's textfile collector.
+    #[value(alias = "prom")]
+    Prometheus,
+    /// TAP version 13, for TAP consumers (`prove`, CI plugins).
+    Tap,
 }
 
 impl Format {
@@ -27,6 +34,8 @@ impl Format {
             Format::Junit => "JUnit",
             Format::Md => "Markdown",
             Format::Html => "HTML",
+            Format::Prometheus => "Prometheus",
+            Format::Tap => "TAP",
         }
     }
 }
@@ -46,7 +55,9 @@ impl FromStr for ReportTarget {
             .split_once('=')
             .ok_or_else(|| format!("expected FORMAT=PATH (e.g. junit=out.xml), got `{s}`"))?;
         let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| {
-            format!("unknown report format `{format}`; use json, junit, md or html")
+            format!(
+                "unknown report format `{format}`; use json, junit, md, html, prometheus or tap"
+            )
         })?;
         if path.is_empty() {
             return Err(format!("`{s}` names no file"));
@@ -68,6 +79,8 @@ pub fn render(report: &RunReport, format: Format) -> Result<String, ReportError>
         })?,
         Format::Md => to_markdown(report),
         Format::Html => to_html(report),
+        Format::Prometheus => to_prometheus(report),
+        Format::Tap => to_tap(report),
     };
     if !text.ends_with('\n') {
         text.push('\n');

@@ -11,11 +11,14 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+pub mod nagios;
 mod progress;
+mod prometheus;
 mod redact;
 pub mod sanitize;
 mod style;
 mod summary;
+mod tap;
 
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -24,6 +27,7 @@ pub(crate) use atomic::write_private;
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
+pub use nagios::{nagios_code, to_nagios};
 pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
