@@ -10,7 +10,7 @@ use crate::harness::Fleet;
 
 /// `Some(path)` when `tool` is installed. Missing tools fail the test on
 /// CI (`.ci/run` installs them) and skip it elsewhere, with a note.
-fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(name))
