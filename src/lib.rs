@@ -26,4 +26,5 @@ pub mod report;
 pub mod results;
 pub mod rollout;
 pub mod ssh;
+pub mod waivers;
 pub mod workers;

@@ -219,6 +219,11 @@ pub struct RunArgs {
     /// stored run of this workflow and inventory.
     #[arg(long, value_enum, value_name = "failed|unreachable")]
     pub rerun: Option<Rerun>,
+    /// Waivers file (KDL, docs/waivers.md): accepted failures with a reason
+    /// and an expiry date; a covered failure is reported WAIVED and does
+    /// not fail the run.
+    #[arg(long, value_name = "PATH")]
+    pub waivers: Option<PathBuf>,
     /// Act as a Nagios plugin: print one status line with perfdata (and
     /// the problems below it) instead of the summary, and exit 0 OK,
     /// 1 WARNING, 2 CRITICAL (failed or unreachable), 3 UNKNOWN (usage or

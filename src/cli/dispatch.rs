@@ -195,6 +195,10 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
+    let waivers = match &args.waivers {
+        Some(path) => crate::load::load_waivers(path)?,
+        None => Vec::new(),
+    };
     let (mut plan, workflow_path, inventory_path, redactor) = load_and_plan_paths(&args.check)?;
     if let Some(rerun) = args.rerun {
         let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
@@ -215,7 +219,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_redacted(
+    let mut report = execute_redacted(
         &plan,
         forks,
         &display,
@@ -223,6 +227,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         &redactor,
         args.safety.fail_fast,
     )?;
+    crate::waivers::apply(&mut report, &waivers);
     if !args.nagios {
         print!("{}", render_summary(&report, &display));
     }

@@ -19,6 +19,7 @@ mod suggest;
 mod syntax;
 pub mod template;
 mod vars;
+mod waivers;
 mod workflow;
 
 #[cfg(test)]
@@ -39,6 +40,7 @@ mod workflow_tests;
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};
 pub use inventory::{load_inventory, parse_any_inventory, parse_inventory};
+pub use waivers::{load_waivers, parse_waivers};
 pub use workflow::{load_workflow, parse_workflow};
 
 /// An Ansible inventory (INI, or YAML when `yaml`) from text in memory:

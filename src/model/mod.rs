@@ -4,10 +4,12 @@
 
 pub mod inventory;
 pub mod source;
+pub mod waiver;
 pub mod workflow;
 
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
+pub use waiver::{Waiver, WaiverTarget};
 pub use workflow::{
     BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,
     Rule, Severity, Step, Stream, Workflow,
