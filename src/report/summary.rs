@@ -98,6 +98,7 @@ pub fn render_summary(report: &RunReport, config: &DisplayConfig) -> String {
     out.refused(&report.hosts);
     out.unreachable(&report.hosts);
     out.warnings(&problems.warnings);
+    out.waived(report);
     out.not_configured(report);
     out.totals(&report.totals);
     out.text
@@ -430,6 +431,37 @@ impl Summary {
         }
     }
 
+    /// Failures a waiver accepted: not problems, but never out of sight,
+    /// with the reason and the days the waiver has left.
+    fn waived(&mut self, report: &RunReport) {
+        let p = self.paint;
+        let mut first = true;
+        for h in &report.hosts {
+            for s in h.steps.iter().filter(|s| s.status == StepStatus::Waived) {
+                if std::mem::take(&mut first) {
+                    self.blank();
+                }
+                let what = s
+                    .failures
+                    .iter()
+                    .find(|f| f.severity == Severity::Fail)
+                    .map(|f| f.message.clone().unwrap_or_else(|| f.expected.clone()))
+                    .unwrap_or_default();
+                let note = s.waiver.as_ref().map(|w| w.note()).unwrap_or_default();
+                let line = format!(
+                    "{} {} · {}  {} — {}",
+                    p.yellow("~"),
+                    p.bold(&sanitize::line(&h.name)),
+                    p.bold(&sanitize::line(&s.name)),
+                    p.yellow("WAIVED"),
+                    message(&what)
+                );
+                self.line(0, &line);
+                self.line(2, &p.dim(&message(&note)));
+            }
+        }
+    }
+
     /// Steps skipped because a `requires` variable is unset, and parts of
     /// `hosts`/`--limit` that matched no host: nothing failed, but part of
     /// the checklist did not run, and a skip must never read as a pass.
@@ -508,6 +540,7 @@ impl Summary {
             (t.steps_timeout, "timeout"),
             (t.steps_error, "error"),
             (t.steps_skipped, "skipped"),
+            (t.steps_waived, "waived"),
         ]);
         let mut line = format!("{word}  hosts {hosts} · steps {steps}");
         if t.fleet_checks_passed + t.fleet_checks_warned + t.fleet_checks_failed > 0 {
