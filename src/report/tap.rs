@@ -13,8 +13,6 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::model::Severity;
 use crate::results::{HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
 
@@ -154,42 +152,32 @@ impl Point {
         }
         out.push('\n');
         if let Some(d) = &self.diagnostics {
-            // Serializing plain strings cannot fail; a failure would only
-            // lose the diagnostics, never the test point.
-            if let Ok(yaml) = serde_norway::to_string(d) {
-                out.push_str("  ---\n");
-                for line in yaml.lines() {
-                    let _ = writeln!(out, "  {line}");
-                }
-                out.push_str("  ...\n");
-            }
+            out.push_str("  ---\n");
+            d.write(out);
+            out.push_str("  ...\n");
         }
     }
 }
 
 /// The YAML block under a point (TAP 13 leaves its keys to the producer;
 /// `message`, `severity`, `expected`, `seen` and `at` are the customary
-/// ones).
-#[derive(Debug, Default, Serialize)]
+/// ones). Written by hand in the YAMLish subset TAP consumers parse (Perl's
+/// `TAP::Parser::YAMLish::Reader` has no block scalars): every value a
+/// double-quoted, escaped string on one line.
+#[derive(Debug, Default)]
 struct Diagnostics {
     status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     rules: Vec<Rule>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     seen: Option<String>,
     /// `file:line:col` of the waiver that applied.
-    #[serde(skip_serializing_if = "Option::is_none")]
     waiver: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct Rule {
     severity: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
     expected: String,
     seen: String,
@@ -197,6 +185,29 @@ struct Rule {
 }
 
 impl Diagnostics {
+    fn write(&self, out: &mut String) {
+        let field = |out: &mut String, indent: &str, key: &str, value: Option<&str>| {
+            if let Some(v) = value {
+                let _ = writeln!(out, "{indent}{key}: {}", quoted(v));
+            }
+        };
+        field(out, "  ", "status", Some(self.status));
+        field(out, "  ", "message", self.message.as_deref());
+        field(out, "  ", "reason", self.reason.as_deref());
+        if !self.rules.is_empty() {
+            out.push_str("  rules:\n");
+            for r in &self.rules {
+                let _ = writeln!(out, "    - severity: {}", quoted(r.severity));
+                field(out, "      ", "message", r.message.as_deref());
+                field(out, "      ", "expected", Some(&r.expected));
+                field(out, "      ", "seen", Some(&r.seen));
+                field(out, "      ", "at", Some(&r.at));
+            }
+        }
+        field(out, "  ", "seen", self.seen.as_deref());
+        field(out, "  ", "waiver", self.waiver.as_deref());
+    }
+
     /// Diagnostics for anything but a clean pass or a skip.
     fn of(status: StepStatus, failures: &[RuleFailure], reason: Option<&str>) -> Option<Self> {
         if matches!(status, StepStatus::Passed | StepStatus::Skipped) {
@@ -221,6 +232,28 @@ impl Diagnostics {
             ..Diagnostics::default()
         })
     }
+}
+
+/// A YAML double-quoted scalar: `\\`, `"` and control characters
+/// escaped (`\\n`, `\\xNN`), so any text stays on one line.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `#` starts a directive and a line break ends the point: both are kept

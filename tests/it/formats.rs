@@ -174,7 +174,7 @@ fn tap_file_is_read_by_prove_with_one_point_per_host_and_step() {
     let text = std::fs::read_to_string(&tap).expect("tap written");
     assert!(text.contains("disk on host-2 is 93% full"), "{text}");
     assert!(
-        text.contains("ok 5 - host-3: disk\n  ---\n  status: WARNED"),
+        text.contains("ok 5 - host-3: disk\n  ---\n  status: \"WARNED\""),
         "{text}"
     );
 }
@@ -273,4 +273,148 @@ fn nagios_mode_prints_one_status_line_with_perfdata_and_exits_by_the_plugin_conv
     let out = fleet(&["run", "--nagios", "--no-such-flag"]).run();
     out.expect_code(3);
     assert!(out.stdout.starts_with("FLEET UNKNOWN - "), "{}", out.stdout);
+}
+
+/// A waivers file in the fleet's directory: host-2's disk waived until
+/// `expires`, and one waiver for a host that does not fail.
+fn waivers_file(hosts: &Fleet, expires: &str) -> PathBuf {
+    hosts.write_file(
+        "waivers.kdl",
+        &format!(
+            "waiver host=\"host-2\" step=\"disk\" reason=\"data moves to the new SAN (CHG-1182)\" expires=\"{expires}\"\n\
+             waiver group=\"all-hosts\" step=\"uptime\" reason=\"never fails\" expires=\"2099-01-01\"\n"
+        ),
+    )
+}
+
+#[test]
+fn a_waived_failure_is_reported_waived_everywhere_and_does_not_fail_the_run() {
+    let hosts = Fleet::start(3);
+    let waivers = waivers_file(&hosts, "2099-12-31");
+    let junit = hosts.dir().join("out.xml");
+    let prom = hosts.dir().join("out.prom");
+    let tap = hosts.dir().join("out.tap");
+    let json = hosts.dir().join("out.json");
+    let mut args = vec!["--waivers".to_string(), waivers.display().to_string()];
+    for (format, path) in [
+        ("junit", &junit),
+        ("prometheus", &prom),
+        ("tap", &tap),
+        ("json", &json),
+    ] {
+        args.extend(report_arg(format, path));
+    }
+    let out = disks_run(&hosts, &args);
+    // host-3 still warns; the waived failure no longer fails the run.
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("~ host-2 · disk  WAIVED — disk on host-2 is 93% full"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("waived: data moves to the new SAN (CHG-1182) (until 2099-12-31, "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("(group all-hosts, step uptime) matched no failure in this run"),
+        "{}",
+        out.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid json");
+    let step = &report["hosts"][1]["steps"][0];
+    assert_eq!(step["status"], "WAIVED", "{step}");
+    assert_eq!(step["waiver"]["expires"], "2099-12-31", "{step}");
+    assert_eq!(report["totals"]["steps_waived"], 1);
+    assert_eq!(report["hosts"][1]["status"], "OK");
+
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(
+        xml.contains("<skipped message=\"waived: data moves to the new SAN (CHG-1182)"),
+        "{xml}"
+    );
+    if let Some(xmllint) = tool("xmllint") {
+        let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+        let lint = Command::new(xmllint)
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&schema)
+            .arg(&junit)
+            .output()
+            .expect("run xmllint");
+        assert!(
+            lint.status.success(),
+            "{}",
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
+    if let Some(promtool) = tool("promtool") {
+        let text = assert_promtool_accepts(&promtool, &prom);
+        let waived = line_with(
+            &text,
+            &[
+                "fleet_step_status{",
+                r#"host="host-2""#,
+                r#"step="disk""#,
+                r#"status="waived""#,
+            ],
+        );
+        assert!(waived.is_some_and(|l| l.ends_with(" 1")), "{text}");
+    }
+    if let Some(prove_bin) = tool("prove") {
+        let (text, passed) = prove(&prove_bin, &tap);
+        // TODO points do not fail a TAP run, but stay visible.
+        assert!(passed, "{text}");
+        assert!(
+            text.contains("# TODO waived: data moves to the new SAN"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn an_expired_waiver_warns_and_the_failure_fails_the_run_again() {
+    let hosts = Fleet::start(3);
+    let waivers = waivers_file(&hosts, "2020-01-31");
+    let args = ["--waivers".to_string(), waivers.display().to_string()];
+    let out = disks_run(&hosts, &args);
+    out.expect_code(1);
+    assert!(out.stdout.contains(" · disk  FAILED"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("(host host-2, step disk) expired on 2020-01-31 ("),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("the failure of disk on host-2 counts again"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_broken_waivers_file_is_a_load_error_at_its_line_and_column() {
+    let hosts = Fleet::start(1);
+    let waivers = hosts.write_file(
+        "waivers.kdl",
+        "// accepted failures\nwaiver host=\"host-1\" step=\"disk\" reason=\"r\" expires=\"31.12.2026\"\n",
+    );
+    let out = disks_run(
+        &hosts,
+        &["--waivers".to_string(), waivers.display().to_string()],
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("`31.12.2026` is not a date"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("waivers.kdl:2:"), "{}", out.stderr);
 }
