@@ -109,10 +109,19 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
     Ok(load_inventory(&resolve("inventory", "inventory", arg)?)?)
 }
 
+/// What loading hands the run besides the plan.
+struct Loaded {
+    /// The workflow and inventory paths (history hashes their content).
+    workflow_path: PathBuf,
+    inventory_path: PathBuf,
+    redactor: Redactor,
+    /// The inventory's `waivers` block.
+    waivers: Vec<crate::model::Waiver>,
+}
+
 /// Loads both files, reporting the errors of both together, then plans;
-/// also returns the workflow and inventory paths (history hashes their
-/// content) and the run's secrets.
-fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
+/// also returns the paths, the run's secrets and the inventory's waivers.
+fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, Loaded), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
     let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
@@ -147,7 +156,15 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Reda
         .chain(crate::ssh::env_secret_values());
     let redactor = Redactor::for_secrets(values.collect::<Vec<_>>())
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((plan, workflow_path, inventory_path, redactor))
+    Ok((
+        plan,
+        Loaded {
+            workflow_path,
+            inventory_path,
+            redactor,
+            waivers: inventory.waivers,
+        },
+    ))
 }
 
 /// `--set-secret NAME`: the value comes from `FLEET_SECRET_NAME`, never
@@ -177,7 +194,7 @@ fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
 /// shell-quoted for each host, secrets masked): what quoting did to a
 /// value is visible before anything connects.
 fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let (plan, _, _, redactor) = load_and_plan_paths(&args)?;
+    let (plan, Loaded { redactor, .. }) = load_and_plan_paths(&args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -195,11 +212,18 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
-    let waivers = match &args.waivers {
+    let file_waivers = match &args.waivers {
         Some(path) => crate::load::load_waivers(path)?,
         None => Vec::new(),
     };
-    let (mut plan, workflow_path, inventory_path, redactor) = load_and_plan_paths(&args.check)?;
+    let (mut plan, loaded) = load_and_plan_paths(&args.check)?;
+    let Loaded {
+        workflow_path,
+        inventory_path,
+        redactor,
+        mut waivers,
+    } = loaded;
+    waivers.extend(file_waivers);
     if let Some(rerun) = args.rerun {
         let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
         if plan.hosts.is_empty() && plan.refused.is_empty() {

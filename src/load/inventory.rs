@@ -15,7 +15,7 @@ use super::syntax;
 use super::vars::decode_vars;
 use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
 
-const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
+const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect", "waivers"];
 const DEFAULTS_NODES: &[&str] = &[
     "user",
     "port",
@@ -93,6 +93,9 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
             "group" => decode_group(&mut d, &context, &mut tree, node, None),
             "host" => decode_host(&mut d, &context, &mut tree, node, None),
             "protect" => decode_protect(&mut d, &mut tree, node),
+            "waivers" => tree
+                .waivers
+                .extend(super::waivers::decode_block(&mut d, node)),
             _ => d.unknown_node(node, TOP_NODES, "at the top level"),
         }
     }
@@ -117,6 +120,8 @@ pub(crate) struct Tree {
     pub(crate) hosts: Vec<HostDecl>,
     /// `protect "prod"`: groups whose hosts no run touches unconfirmed.
     pub(crate) protected: Vec<Spanned<String>>,
+    /// `waivers { waiver … }`: accepted failures on this inventory's hosts.
+    pub(crate) waivers: Vec<crate::model::Waiver>,
 }
 
 /// Settings and vars as written at one level: defaults, a group or a host.

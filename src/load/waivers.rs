@@ -41,6 +41,20 @@ pub fn parse_waivers(source: Arc<SourceFile>) -> Result<Vec<Waiver>, LoadErrors>
     d.finish(waivers)
 }
 
+/// An inventory's `waivers { waiver … }` block.
+pub(crate) fn decode_block(d: &mut Decoder, node: &KdlNode) -> Vec<Waiver> {
+    d.no_args(node);
+    d.props(node, &[]);
+    let mut waivers = Vec::new();
+    for child in Decoder::children(node) {
+        match child.name().value() {
+            "waiver" => waivers.extend(decode_waiver(d, child)),
+            _ => d.unknown_node(child, TOP_NODES, "in `waivers`"),
+        }
+    }
+    waivers
+}
+
 /// One `waiver host=|group= step= [rule=] reason= expires=`.
 fn decode_waiver(d: &mut Decoder, node: &KdlNode) -> Option<Waiver> {
     d.no_args(node);
@@ -179,6 +193,24 @@ mod tests {
         assert_eq!(w[0].rule.as_deref(), Some("age < 26h"));
         assert_eq!(w[0].expires.to_string(), "2026-12-05");
         assert_eq!(w[0].span.location(), "waivers.kdl:1:1");
+    }
+
+    #[test]
+    fn an_inventory_may_hold_its_waivers() {
+        let inv = crate::load::test_support::inventory(
+            "group dr { host ps-dr-1 address=\"10.0.1.1\" }\nwaivers {\n    waiver group=\"dr\" step=\"restore\" reason=\"paused\" expires=\"2026-12-05\"\n}\n",
+        )
+        .expect("valid inventory");
+        assert_eq!(inv.waivers.len(), 1);
+        assert_eq!(inv.waivers[0].span.location(), "inventories/test.kdl:3:5");
+        let errors = crate::load::test_support::inventory_errors(
+            "waivers {\n    waiver host=\"a\" step=\"disk\" reason=\"r\"\n    exemption\n}\n",
+        );
+        assert!(errors.contains("a waiver needs `expires=`"), "{errors}");
+        assert!(
+            errors.contains("unknown node `exemption`") || errors.contains("exemption"),
+            "{errors}"
+        );
     }
 
     #[test]
