@@ -15,7 +15,9 @@ Exit codes:
   2  usage, workflow or inventory error; nothing was run
   3  a host was unreachable or not run, a step errored or timed out, or the
      JSON report could not be written (wins over 1)
-  130  interrupted (Ctrl-C or SIGTERM); the partial report was written";
+  130  interrupted (Ctrl-C or SIGTERM); the partial report was written
+With `run --nagios`: 0 OK, 1 WARNING, 2 CRITICAL (failed or unreachable),
+  3 UNKNOWN (usage or configuration error, interrupted)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,7 +54,8 @@ pub enum Command {
     /// Compare two stored runs: new failures, fixed, still failing, and
     /// exported numbers that changed.
     Diff(DiffArgs),
-    /// Render a stored run again as JSON, JUnit, Markdown or HTML.
+    /// Render a stored run again as JSON, JUnit, Markdown, HTML,
+    /// Prometheus or TAP.
     Report(ReportArgs),
     /// Print a shell completion script (e.g. `fleet completions bash >
     /// /etc/bash_completion.d/fleet`).

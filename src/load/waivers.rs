@@ -195,6 +195,24 @@ mod tests {
         assert_eq!(w[0].span.location(), "waivers.kdl:1:1");
     }
 
+    /// docs/waivers.md's examples load: the first as a waivers file, the
+    /// second as an inventory.
+    #[test]
+    fn the_documented_examples_load() {
+        let doc = include_str!("../../docs/waivers.md");
+        let blocks: Vec<&str> = doc
+            .split("```kdl\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert_eq!(blocks.len(), 2, "{blocks:#?}");
+        let file = parse(blocks[0]).expect("the waivers file example loads");
+        assert_eq!(file.len(), 2);
+        let inv =
+            crate::load::test_support::inventory(blocks[1]).expect("the inventory example loads");
+        assert_eq!(inv.waivers.len(), 1);
+    }
+
     #[test]
     fn an_inventory_may_hold_its_waivers() {
         let inv = crate::load::test_support::inventory(
