@@ -89,7 +89,7 @@ pub(crate) fn prove(prove: &Path, file: &Path) -> (String, bool) {
     (text, out.status.success())
 }
 
-fn line_with<'a>(text: &'a str, parts: &[&str]) -> Option<&'a str> {
+pub(crate) fn line_with<'a>(text: &'a str, parts: &[&str]) -> Option<&'a str> {
     text.lines()
         .find(|l| !l.starts_with('#') && parts.iter().all(|p| l.contains(p)))
 }
@@ -179,7 +179,7 @@ fn tap_file_is_read_by_prove_with_one_point_per_host_and_step() {
     );
 }
 
-fn nagios_line(out: &Outcome) -> (&str, &str) {
+pub(crate) fn nagios_line(out: &Outcome) -> (&str, &str) {
     let first = out.stdout.lines().next().unwrap_or_default();
     let (text, perf) = first
         .split_once(" | ")
@@ -189,7 +189,7 @@ fn nagios_line(out: &Outcome) -> (&str, &str) {
 
 /// Each perfdata item by the plugin guidelines' grammar:
 /// `'label'=value[UOM];[warn];[crit];[min];[max]`.
-fn perfdata(perf: &str) -> Vec<(String, f64)> {
+pub(crate) fn perfdata(perf: &str) -> Vec<(String, f64)> {
     let item = regex::Regex::new(
         r"^('(?:[^'=]|'')+'|[^'= ]+)=(-?[0-9.]+)(s|us|ms|%|B|KB|MB|TB|c)?(;[0-9.:~@-]*){0,4}$",
     )
