@@ -231,8 +231,8 @@ fn check_families(out: &mut Exposition, report: &RunReport, run: &[(&str, &str)]
 /// value is what the workflow exported, in the workflow's unit: fleet
 /// cannot know it, so the name carries no unit suffix.
 fn export_families(out: &mut Exposition, report: &RunReport, run: &[(&str, &str)]) {
-    // Metric name → (export name, hosts' values); BTreeMap: stable order.
-    let mut families: BTreeMap<String, (&str, Vec<(&HostReport, f64)>)> = BTreeMap::new();
+    // Metric name → its export; BTreeMap: stable order.
+    let mut families: BTreeMap<String, ExportFamily> = BTreeMap::new();
     let mut collisions = Vec::new();
     for h in &report.hosts {
         for (name, value) in &h.exports {
@@ -265,6 +265,9 @@ fn export_families(out: &mut Exposition, report: &RunReport, run: &[(&str, &str)
         );
     }
 }
+
+/// The export a metric name belongs to and each host's value.
+type ExportFamily<'a> = (&'a str, Vec<(&'a HostReport, f64)>);
 
 /// A JSON value as a gauge value: numbers as they are, booleans 0 or 1.
 fn numeric(value: &serde_json::Value) -> Option<f64> {
