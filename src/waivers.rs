@@ -22,6 +22,22 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
         return;
     }
     let today = run_day(&report.started_at);
+    // Waivers scoped to another workflow are not this run's business.
+    let waivers: Vec<&Waiver> = waivers
+        .iter()
+        .filter(|w| {
+            w.workflow
+                .as_ref()
+                .is_none_or(|name| *name == report.workflow)
+        })
+        .collect();
+    let steps: std::collections::BTreeSet<String> = report
+        .local
+        .iter()
+        .chain(report.hosts.iter().flat_map(|h| &h.steps))
+        .map(|s| s.name.clone())
+        .collect();
+    let mut unknown_step = Vec::new();
     let mut used = vec![false; waivers.len()];
     let mut warnings = Vec::new();
     for host in &mut report.hosts {
@@ -42,7 +58,7 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
                 .copied()
                 .filter(|&i| waivers[i].expires >= today)
                 .collect();
-            if let Some(covering) = covering(waivers, &in_force, step) {
+            if let Some(covering) = covering(&waivers, &in_force, step) {
                 let first = &waivers[covering[0]];
                 step.status = StepStatus::Waived;
                 step.waiver = Some(AppliedWaiver {
@@ -55,7 +71,7 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
                     used[i] = true;
                 }
                 changed = true;
-            } else if let Some(covering) = covering(waivers, &applicable, step) {
+            } else if let Some(covering) = covering(&waivers, &applicable, step) {
                 for i in covering.into_iter().filter(|&i| waivers[i].expires < today) {
                     used[i] = true;
                     warnings.push(format!(
@@ -75,6 +91,15 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
         }
     }
     for (w, _) in waivers.iter().zip(&used).filter(|(_, used)| !**used) {
+        if !steps.contains(&w.step) {
+            unknown_step.push(format!(
+                "waiver at {} ({}) names no step of workflow {}: a typo, or scope it with workflow=\"…\"",
+                w.span.location(),
+                w.describe(),
+                report.workflow
+            ));
+            continue;
+        }
         let expired = if w.expires < today {
             format!(
                 " and expired on {} ({} days ago)",
@@ -91,6 +116,7 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
         ));
     }
     report.warnings.extend(warnings);
+    report.warnings.extend(unknown_step);
     report.totals = Totals::count(&report.hosts, &report.local, &report.fleet_checks);
 }
 
@@ -104,7 +130,7 @@ fn covers_host(w: &Waiver, host: &str, groups: &[String]) -> bool {
 /// The waivers among `pool` that together cover every broken `fail` rule
 /// of `step` (a waiver without `rule` covers them all; a FAILED step with
 /// no broken rule listed needs one without `rule`), or `None`.
-fn covering(waivers: &[Waiver], pool: &[usize], step: &StepReport) -> Option<Vec<usize>> {
+fn covering(waivers: &[&Waiver], pool: &[usize], step: &StepReport) -> Option<Vec<usize>> {
     let whole = pool.iter().copied().find(|&i| waivers[i].rule.is_none());
     let fails: Vec<&str> = step
         .failures
@@ -229,6 +255,28 @@ mod tests {
                 "{format:?}: no {expected}\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn waivers_of_other_workflows_are_ignored_and_unknown_steps_are_named() {
+        let mut run = fixture::mixed_run();
+        apply(
+            &mut run,
+            &waivers(
+                "waiver workflow=\"daily\" host=\"db-2\" step=\"certs\" reason=\"r\" expires=\"2030-01-01\"\n\
+                 waiver host=\"db-2\" step=\"dsik\" reason=\"r\" expires=\"2030-01-01\"\n\
+                 waiver workflow=\"mongo-health\" host=\"db-2\" step=\"disk\" reason=\"r\" expires=\"2030-01-01\"\n",
+            ),
+        );
+        assert_eq!(run.hosts[1].steps[0].status, StepStatus::Waived);
+        assert_eq!(run.warnings.len(), 1, "{:?}", run.warnings);
+        assert!(
+            run.warnings[0].contains(
+                "w.kdl:2:1 (host db-2, step dsik) names no step of workflow mongo-health"
+            ),
+            "{:?}",
+            run.warnings
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ use super::syntax;
 use crate::model::{SourceFile, Waiver, WaiverTarget};
 
 const TOP_NODES: &[&str] = &["waiver"];
-const WAIVER_PROPS: &[&str] = &["host", "group", "step", "rule", "reason", "expires"];
+const WAIVER_PROPS: &[&str] = &[
+    "host", "group", "workflow", "step", "rule", "reason", "expires",
+];
 
 /// Reads and decodes a waivers file.
 pub fn load_waivers(path: &Path) -> Result<Vec<Waiver>, LoadErrors> {
@@ -65,6 +67,7 @@ fn decode_waiver(d: &mut Decoder, node: &KdlNode) -> Option<Waiver> {
     let host = text("host");
     let group = text("group");
     let step = text("step");
+    let workflow = text("workflow");
     let rule = text("rule");
     let reason = text("reason");
     let expires = text("expires");
@@ -152,6 +155,7 @@ fn decode_waiver(d: &mut Decoder, node: &KdlNode) -> Option<Waiver> {
     Some(Waiver {
         target: target?,
         step: step?.value,
+        workflow: workflow.map(|w| w.value),
         rule: rule.map(|r| r.value),
         reason: reason?.value,
         expires: date?,

@@ -17,6 +17,9 @@ pub enum WaiverTarget {
 pub struct Waiver {
     pub target: WaiverTarget,
     pub step: String,
+    /// Only runs of this workflow (by name); `None`: any workflow with the
+    /// step. Lets one waivers file serve several workflows.
+    pub workflow: Option<String>,
     /// Only failures of this rule (its `expected` text as reports show
     /// it); `None`: any failure of the step.
     pub rule: Option<String>,
