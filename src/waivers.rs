@@ -50,7 +50,7 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
                 continue;
             }
             let applicable: Vec<usize> = (0..waivers.len())
-                .filter(|&i| covers_host(&waivers[i], &host.name, &host.groups))
+                .filter(|&i| covers_host(waivers[i], &host.name, &host.groups))
                 .filter(|&i| waivers[i].step == step.name)
                 .collect();
             let in_force: Vec<usize> = applicable
