@@ -238,11 +238,16 @@ impl AppliedWaiver {
     /// as every report shows it.
     pub fn note(&self) -> String {
         let when = match (&self.expires, self.days_left) {
-            (Some(until), Some(days)) => format!("until {until}, {days} days left; "),
+            (Some(until), Some(days)) => format!("until {until}, {}; ", days_left(days)),
             _ => "no expiry; ".to_string(),
         };
         format!("waived: {} ({when}{})", self.reason, self.location)
     }
+}
+
+/// `1 day left`, `30 days left`.
+pub fn days_left(days: i64) -> String {
+    format!("{days} day{} left", if days == 1 { "" } else { "s" })
 }
 
 /// The result of one `fleet-check`, evaluated over every host.

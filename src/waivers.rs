@@ -75,11 +75,11 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
                 for i in covering.into_iter().filter(|&i| waivers[i].expires < today) {
                     used[i] = true;
                     warnings.push(format!(
-                        "waiver at {} ({}) expired on {} ({} days ago): the failure of {} on {} counts again",
+                        "waiver at {} ({}) expired on {} ({}): the failure of {} on {} counts again",
                         waivers[i].span.location(),
                         waivers[i].describe(),
                         waivers[i].expires,
-                        (today - waivers[i].expires).whole_days(),
+                        days_ago((today - waivers[i].expires).whole_days()),
                         step.name,
                         host.name
                     ));
@@ -102,9 +102,9 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
         }
         let expired = if w.expires < today {
             format!(
-                " and expired on {} ({} days ago)",
+                " and expired on {} ({})",
                 w.expires,
-                (today - w.expires).whole_days()
+                days_ago((today - w.expires).whole_days())
             )
         } else {
             String::new()
@@ -118,6 +118,10 @@ pub fn apply(report: &mut RunReport, waivers: &[Waiver]) {
     report.warnings.extend(warnings);
     report.warnings.extend(unknown_step);
     report.totals = Totals::count(&report.hosts, &report.local, &report.fleet_checks);
+}
+
+fn days_ago(days: i64) -> String {
+    format!("{days} day{} ago", if days == 1 { "" } else { "s" })
 }
 
 fn covers_host(w: &Waiver, host: &str, groups: &[String]) -> bool {

@@ -106,7 +106,7 @@ fn step_point(site: &str, s: &StepReport) -> Point {
             if let Some(w) = w
                 && let (Some(until), Some(days)) = (&w.expires, w.days_left)
             {
-                let _ = write!(d, " (until {until}, {days} days left)");
+                let _ = write!(d, " (until {until}, {})", crate::results::days_left(days));
             }
             p.directive = Some(d);
         }
