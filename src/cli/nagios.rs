@@ -2,8 +2,8 @@
 //! can end (a usage error before the arguments parse, a load error, a
 //! finished run) becomes a plugin status line and a plugin exit status.
 
+use crate::model::report::RunReport;
 use crate::report::{nagios_code, to_nagios};
-use crate::results::RunReport;
 
 /// Whether `--nagios` is on the command line, known before clap parses it
 /// so that a usage error can already answer as a plugin.
@@ -33,7 +33,7 @@ pub(super) fn unknown(error: &str) -> i32 {
 pub(super) fn finish(report: &RunReport, written: i32) -> i32 {
     use crate::report::nagios::{CRITICAL, UNKNOWN};
     let mut code = nagios_code(report);
-    if written != crate::exit_code::OK && code != CRITICAL {
+    if written != crate::model::exit_code::OK && code != CRITICAL {
         code = UNKNOWN;
     }
     print!("{}", to_nagios(report, code));

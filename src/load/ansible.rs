@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::decode::Decoder;
 use super::diagnostic::LoadErrors;
-use super::inventory::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::resolve::resolve;
+use super::tree::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use crate::model::{Inventory, SourceFile, Span, Spanned, Vars};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -633,3 +633,7 @@ fn yaml_group(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ansible_tests.rs"]
+mod tests;

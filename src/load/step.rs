@@ -8,8 +8,9 @@ use super::decode::{Decoder, Seen};
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
 use super::suggest;
-use super::template::{check_command, check_expression};
+use super::template::{check_command, error_in};
 use crate::extract::{Extractor, TableOptions};
+use crate::model::Expression;
 use crate::model::{CommandTemplate, Export, OnFailure, Retry, Span, Spanned, Step};
 
 const STEP_NODES: &[&str] = &[
@@ -53,7 +54,7 @@ pub(crate) fn decode_step(
     place: StepPlace,
 ) -> Option<Step> {
     d.props(node, &[]);
-    let name = super::workflow::name_arg(d, node, "the step name");
+    let name = super::decode::name_arg(d, node, "the step name");
     let mut unique = true;
     if let Some(name) = &name {
         let span = d.node_span(node);
@@ -190,7 +191,7 @@ fn requires(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     let mut names = Vec::new();
     for arg in args {
         let Some(name) = d.string(arg) else { continue };
-        if !crate::plan::is_identifier(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not a variable name", name.value),
@@ -228,13 +229,13 @@ fn one_exit_rule(d: &mut Decoder, step: &Step) {
 }
 
 /// `env "AWS_PROFILE" "FLEET_TOKEN"`: controller variables a local step
-/// receives on top of the safe base set ([`crate::local::BASE_ENV`]).
+/// receives on top of the safe base set (`BASE_ENV` in `run::local`).
 fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     d.props(node, &[]);
     d.no_children(node);
     let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
     for name in &names {
-        if !crate::local::is_env_name(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not an environment variable name", name.value),
@@ -257,14 +258,25 @@ fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
 
 /// `when "EXPR"`, `on-failure`… : a single string argument, compiled as an
 /// expression.
-fn expression_setting(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<String>> {
+fn expression_setting(d: &mut Decoder, node: &KdlNode) -> Option<Expression> {
     d.props(node, &[]);
     d.no_children(node);
     let expr = d
         .single_arg(node, "an expression")
         .and_then(|e| d.string(e))?;
-    check_expression(d, &expr);
-    Some(expr)
+    Some(compile(d, expr))
+}
+
+/// Compiles an expression once, for good: the model carries the compiled
+/// form. A syntax error is reported at its place inside the string.
+pub(crate) fn compile(d: &mut Decoder, text: Spanned<String>) -> Expression {
+    match Expression::compile(text) {
+        Ok(expr) => expr,
+        Err((text, e)) => {
+            d.report(error_in(&text, "expression", &e));
+            Expression::invalid(text)
+        }
+    }
 }
 
 fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> {
@@ -283,8 +295,8 @@ fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> 
     };
     let name = d.string(name)?;
     let expr = d.string(expr)?;
-    check_expression(d, &expr);
-    if !crate::plan::is_identifier(&name.value) {
+    let expr = compile(d, expr);
+    if !super::vars::is_identifier(&name.value) {
         d.error(
             &name.span,
             format!("export name `{}` is not an identifier", name.value),
@@ -342,8 +354,7 @@ fn retry(d: &mut Decoder, node: &KdlNode) -> Option<Retry> {
         None => None,
         Some(e) => {
             let expr = d.string(e)?;
-            check_expression(d, &expr);
-            Some(expr)
+            Some(compile(d, expr))
         }
     };
     Some(Retry {

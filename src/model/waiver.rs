@@ -1,7 +1,7 @@
 //! Waivers: known failures an operator has accepted for a while, with the
 //! reason and the last day they hold (InSpec's waivers, for fleet). Loaded
 //! from a waivers file (`--waivers PATH`), applied to a finished run by
-//! `crate::waivers`.
+//! `crate::judge::waivers`.
 
 use super::Span;
 

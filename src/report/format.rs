@@ -4,30 +4,59 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::atomic::write_atomic;
 use super::html::to_html;
 use super::json::{ReportError, to_json};
 use super::junit::to_junit;
 use super::markdown::to_markdown;
 use super::prometheus::to_prometheus;
 use super::tap::to_tap;
-use crate::results::RunReport;
+use crate::atomic::write_atomic;
+use crate::model::report::RunReport;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
     Junit,
-    #[value(alias = "markdown")]
     Md,
     Html,
     /// The text exposition format, for node_exporter's textfile collector.
-    #[value(alias = "prom")]
     Prometheus,
     /// TAP version 13, for TAP consumers (`prove`, CI plugins).
     Tap,
 }
 
 impl Format {
+    /// Every format, in the order help lists them.
+    pub const ALL: [Format; 6] = [
+        Format::Json,
+        Format::Junit,
+        Format::Md,
+        Format::Html,
+        Format::Prometheus,
+        Format::Tap,
+    ];
+
+    /// The name on the command line (`--report md=PATH`, `--format md`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Md => "md",
+            Format::Html => "html",
+            Format::Prometheus => "prometheus",
+            Format::Tap => "tap",
+        }
+    }
+
+    /// Other names accepted on the command line, not listed in help.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Format::Md => &["markdown"],
+            Format::Prometheus => &["prom"],
+            _ => &[],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "JSON",
@@ -37,6 +66,24 @@ impl Format {
             Format::Prometheus => "Prometheus",
             Format::Tap => "TAP",
         }
+    }
+}
+
+/// A format by name or alias, any case.
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| {
+                std::iter::once(f.name())
+                    .chain(f.aliases().iter().copied())
+                    .any(|n| n.eq_ignore_ascii_case(s))
+            })
+            .ok_or_else(|| {
+                format!("unknown report format `{s}`; use json, junit, md, html, prometheus or tap")
+            })
     }
 }
 
@@ -54,11 +101,7 @@ impl FromStr for ReportTarget {
         let (format, path) = s
             .split_once('=')
             .ok_or_else(|| format!("expected FORMAT=PATH (e.g. junit=out.xml), got `{s}`"))?;
-        let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| {
-            format!(
-                "unknown report format `{format}`; use json, junit, md, html, prometheus or tap"
-            )
-        })?;
+        let format = format.parse::<Format>()?;
         if path.is_empty() {
             return Err(format!("`{s}` names no file"));
         }

@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Severity;
-use crate::results::{HostStatus, RunReport, StepReport, StepStatus};
+use crate::model::report::{HostStatus, RunReport, StepReport, StepStatus};
 
 use super::groups::{CONTROLLER, host_list};
 
@@ -220,7 +220,7 @@ fn long_output(out: &mut String, report: &RunReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn states_follow_the_plugin_convention() {

@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::results::{HostReport, HostStatus, RunReport, StepReport, StepStatus, UnreachableKind};
+use crate::model::report::{
+    HostReport, HostStatus, RunReport, StepReport, StepStatus, UnreachableKind,
+};
 
 use super::groups::CONTROLLER;
 
@@ -103,7 +105,7 @@ fn run_families(out: &mut Exposition, report: &RunReport, run: &[(&str, &str)]) 
     out.sample(
         "fleet_run_exit_code",
         run,
-        f64::from(crate::exit_code::for_report(report)),
+        f64::from(crate::model::exit_code::for_report(report)),
     );
     out.family(
         "fleet_run_interrupted",
@@ -439,7 +441,7 @@ fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn every_step_has_one_series_per_status_and_exactly_one_is_set() {

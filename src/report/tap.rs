@@ -14,7 +14,9 @@
 use std::fmt::Write as _;
 
 use crate::model::Severity;
-use crate::results::{HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
+use crate::model::report::{
+    HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
+};
 
 use super::groups::CONTROLLER;
 
@@ -106,7 +108,11 @@ fn step_point(site: &str, s: &StepReport) -> Point {
             if let Some(w) = w
                 && let (Some(until), Some(days)) = (&w.expires, w.days_left)
             {
-                let _ = write!(d, " (until {until}, {})", crate::results::days_left(days));
+                let _ = write!(
+                    d,
+                    " (until {until}, {})",
+                    crate::model::report::days_left(days)
+                );
             }
             p.directive = Some(d);
         }
@@ -269,7 +275,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn one_point_per_host_and_step_with_a_plan_that_counts_them() {

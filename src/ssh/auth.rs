@@ -12,10 +12,10 @@ use russh::keys::agent::client::AgentClient;
 use russh::keys::{Algorithm, Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use russh::{AgentAuthError, MethodSet};
 
-use super::connect::{ConnectError, Target};
 use super::context::SshContext;
 use super::secrets::{KEY_PASSPHRASE_ENV, Secret, Secrets};
-use crate::results::UnreachableKind;
+use super::target::{ConnectError, Target};
+use crate::model::UnreachableKind;
 
 /// Key files tried, in order, when a target names none (OpenSSH's order
 /// minus the legacy DSA key).

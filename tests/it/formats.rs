@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::{Outcome, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 use crate::reports::{assert_junit_valid, tool};
 
 /// host-2's disk is 93 % (the disk step fails there), host-3's 75 % (a
@@ -29,7 +29,7 @@ workflow disks {
 "##;
 
 /// Runs [`WORKFLOW`] with `extra` arguments; returns the outcome.
-pub(crate) fn disks_run(hosts: &Fleet, extra: &[String]) -> Outcome {
+pub(crate) fn disks_run(hosts: &Hosts, extra: &[String]) -> Outcome {
     let dir = hosts.dir().display().to_string();
     let wf = hosts.write_file("disks.kdl", &WORKFLOW.replace("DIR", &dir));
     hosts.write_file("disk-host-2", "93\n");
@@ -99,7 +99,7 @@ fn prometheus_file_passes_promtool_and_holds_statuses_counts_and_exports() {
     let Some(promtool) = tool("promtool") else {
         return;
     };
-    let hosts = Fleet::builder().hosts(3).refusing("down").build();
+    let hosts = Hosts::builder().hosts(3).refusing("down").build();
     let prom: PathBuf = hosts.dir().join("fleet.prom");
     let out = disks_run(&hosts, &report_arg("prometheus", &prom));
     out.expect_code(3);
@@ -158,7 +158,7 @@ fn tap_file_is_read_by_prove_with_one_point_per_host_and_step() {
     let Some(prove_bin) = tool("prove") else {
         return;
     };
-    let hosts = Fleet::builder().hosts(3).refusing("down").build();
+    let hosts = Hosts::builder().hosts(3).refusing("down").build();
     let tap = hosts.dir().join("fleet.tap");
     disks_run(&hosts, &report_arg("tap", &tap)).expect_code(3);
     let (out, passed) = prove(&prove_bin, &tap);
@@ -212,7 +212,7 @@ pub(crate) fn perfdata(perf: &str) -> Vec<(String, f64)> {
 
 #[test]
 fn nagios_mode_prints_one_status_line_with_perfdata_and_exits_by_the_plugin_convention() {
-    let hosts = Fleet::builder().hosts(3).refusing("down").build();
+    let hosts = Hosts::builder().hosts(3).refusing("down").build();
     let nagios = ["--nagios".to_string()];
     let out = disks_run(&hosts, &nagios);
     out.expect_code(2);
@@ -241,7 +241,7 @@ fn nagios_mode_prints_one_status_line_with_perfdata_and_exits_by_the_plugin_conv
     assert!(!out.stdout.contains("Changes since"), "{}", out.stdout);
 
     // Only host-3's warning left: WARNING.
-    let warned = Fleet::builder().host("host-3").build();
+    let warned = Hosts::builder().host("host-3").build();
     let out = disks_run(&warned, &nagios);
     out.expect_code(1);
     assert!(
@@ -251,7 +251,7 @@ fn nagios_mode_prints_one_status_line_with_perfdata_and_exits_by_the_plugin_conv
     );
 
     // All well: OK.
-    let healthy = Fleet::builder().host("host-1").build();
+    let healthy = Hosts::builder().host("host-1").build();
     let out = disks_run(&healthy, &nagios);
     out.expect_code(0);
     assert!(
@@ -273,7 +273,7 @@ fn nagios_mode_prints_one_status_line_with_perfdata_and_exits_by_the_plugin_conv
 
 /// A waivers file in the fleet's directory: host-2's disk waived until
 /// `expires`, and one waiver for a host that does not fail.
-fn waivers_file(hosts: &Fleet, expires: &str) -> PathBuf {
+fn waivers_file(hosts: &Hosts, expires: &str) -> PathBuf {
     hosts.write_file(
         "waivers.kdl",
         &format!(
@@ -285,7 +285,7 @@ fn waivers_file(hosts: &Fleet, expires: &str) -> PathBuf {
 
 #[test]
 fn a_waived_failure_is_reported_waived_everywhere_and_does_not_fail_the_run() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let waivers = waivers_file(&hosts, "2099-12-31");
     let junit = hosts.dir().join("out.xml");
     let prom = hosts.dir().join("out.prom");
@@ -363,7 +363,7 @@ fn a_waived_failure_is_reported_waived_everywhere_and_does_not_fail_the_run() {
 
 #[test]
 fn an_expired_waiver_warns_and_the_failure_fails_the_run_again() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let waivers = waivers_file(&hosts, "2020-01-31");
     let args = ["--waivers".to_string(), waivers.display().to_string()];
     let out = disks_run(&hosts, &args);
@@ -385,7 +385,7 @@ fn an_expired_waiver_warns_and_the_failure_fails_the_run_again() {
 
 #[test]
 fn a_broken_waivers_file_is_a_load_error_at_its_line_and_column() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let waivers = hosts.write_file(
         "waivers.kdl",
         "// accepted failures\nwaiver host=\"host-1\" step=\"disk\" reason=\"r\" expires=\"31.12.2026\"\n",

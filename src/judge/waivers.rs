@@ -10,10 +10,10 @@
 //! unreachable host means the check did not run, and accepting that would
 //! hide whatever it would have found.
 
-use crate::model::{Severity, Waiver, WaiverTarget};
-use crate::results::{
+use crate::model::report::{
     AppliedWaiver, HostReport, HostStatus, RunReport, StepReport, StepStatus, Totals,
 };
+use crate::model::{Severity, Waiver, WaiverTarget};
 
 /// Applies `waivers` to `report` (statuses, totals, warnings). The day a
 /// waiver is judged against is the run's start day in UTC.
@@ -171,7 +171,7 @@ mod tests {
     use super::*;
     use crate::load::parse_waivers;
     use crate::model::SourceFile;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     fn waivers(text: &str) -> Vec<Waiver> {
         parse_waivers(SourceFile::new("w.kdl", text)).expect("valid waivers")

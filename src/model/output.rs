@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::results::Captured;
+use crate::model::report::Captured;
 
 /// Everything one command produced. Output is always returned, even when the
 /// command timed out or the connection dropped, because partial output is
