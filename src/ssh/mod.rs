@@ -14,6 +14,7 @@
 
 mod accept;
 mod auth;
+mod cert_signer;
 mod config;
 mod connect;
 mod context;
