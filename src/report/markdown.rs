@@ -131,32 +131,24 @@ pub fn to_markdown(report: &RunReport) -> String {
 /// Accepted failures, each with its waiver's reason and days left.
 fn waived_section(md: &mut String, report: &RunReport) {
     let mut rows = String::new();
-    for h in &report.hosts {
-        for s in h.steps.iter().filter(|s| s.status == StepStatus::Waived) {
-            let failed = s
-                .failures
-                .iter()
-                .find(|f| f.severity == Severity::Fail)
-                .map(|f| f.message.clone().unwrap_or_else(|| f.expected.clone()))
-                .unwrap_or_default();
-            let (reason, until, left) = s.waiver.as_ref().map_or_else(Default::default, |w| {
-                (
-                    w.reason.clone(),
-                    w.expires.clone().unwrap_or_default(),
-                    w.days_left.map(|d| d.to_string()).unwrap_or_default(),
-                )
-            });
-            let _ = writeln!(
-                rows,
-                "| {} | {} | {} | {} | {} | {} |",
-                cell(&h.name),
-                cell(&s.name),
-                cell(&failed),
-                cell(&reason),
-                cell(&until),
-                cell(&left)
-            );
-        }
+    for (host, s) in super::waived::waived_steps(report) {
+        let (reason, until, left) = s.waiver.as_ref().map_or_else(Default::default, |w| {
+            (
+                w.reason.clone(),
+                w.expires.clone().unwrap_or_default(),
+                w.days_left.map(|d| d.to_string()).unwrap_or_default(),
+            )
+        });
+        let _ = writeln!(
+            rows,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(host),
+            cell(&s.name),
+            cell(&super::waived::first_failure(s)),
+            cell(&reason),
+            cell(&until),
+            cell(&left)
+        );
     }
     if !rows.is_empty() {
         md.push_str(

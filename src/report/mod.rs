@@ -20,6 +20,7 @@ pub mod sanitize;
 mod style;
 mod summary;
 mod tap;
+mod waived;
 
 pub use adhoc::{render_grouped, render_ping};
 pub use changes::{render_changes, render_diff};

@@ -15,7 +15,6 @@
 
 use std::fmt::Write as _;
 
-use crate::model::Severity;
 use crate::model::report::{HostStatus, RunReport, StepReport, StepStatus};
 
 use super::groups::{CONTROLLER, host_list};
@@ -185,13 +184,10 @@ fn long_output(out: &mut String, report: &RunReport) {
         if !is_problem(s.status) && s.status != StepStatus::Waived {
             return;
         }
-        let what = s
-            .failures
-            .iter()
-            .find(|f| f.severity == Severity::Fail)
-            .map(|f| f.message.clone().unwrap_or_else(|| f.expected.clone()))
-            .or_else(|| s.reason.clone())
-            .unwrap_or_default();
+        let mut what = super::waived::first_failure(s);
+        if what.is_empty() {
+            what = s.reason.clone().unwrap_or_default();
+        }
         let mut line = format!("{site} {}: {} {what}", s.name, s.status.as_str());
         if let Some(w) = &s.waiver {
             let _ = write!(line, " (waived: {})", w.reason);

@@ -387,31 +387,13 @@ impl Summary {
     /// Failures a waiver accepted: not problems, but never out of sight,
     /// with the reason and the days the waiver has left.
     fn waived(&mut self, report: &RunReport) {
-        let p = self.paint;
-        let mut first = true;
-        for h in &report.hosts {
-            for s in h.steps.iter().filter(|s| s.status == StepStatus::Waived) {
-                if std::mem::take(&mut first) {
-                    self.blank();
-                }
-                let what = s
-                    .failures
-                    .iter()
-                    .find(|f| f.severity == Severity::Fail)
-                    .map(|f| f.message.clone().unwrap_or_else(|| f.expected.clone()))
-                    .unwrap_or_default();
-                let note = s.waiver.as_ref().map(|w| w.note()).unwrap_or_default();
-                let line = format!(
-                    "{} {} · {}  {} — {}",
-                    p.yellow("~"),
-                    p.bold(&sanitize::line(&h.name)),
-                    p.bold(&sanitize::line(&s.name)),
-                    p.yellow("WAIVED"),
-                    message(&what)
-                );
-                self.line(0, &line);
-                self.line(2, &p.dim(&message(&note)));
+        for (i, (host, step)) in super::waived::waived_steps(report).enumerate() {
+            if i == 0 {
+                self.blank();
             }
+            let [head, note] = super::waived::summary_lines(host, step, self.paint, message);
+            self.line(0, &head);
+            self.line(2, &note);
         }
     }
 
