@@ -49,3 +49,76 @@ pub(crate) fn summary_lines(
         p.dim(&clean(&note)).into_owned(),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::load::parse_waivers;
+    use crate::model::SourceFile;
+    use crate::model::fixture;
+
+    fn waivers(text: &str) -> Vec<crate::model::Waiver> {
+        parse_waivers(SourceFile::new("w.kdl", text)).expect("valid waivers")
+    }
+
+    /// WAIVED, the reason and the days left reach every format.
+    #[test]
+    fn a_waived_step_shows_in_every_format() {
+        use crate::judge::waivers::apply;
+        use crate::report::{DisplayConfig, Format, render, render_summary};
+        let mut run = fixture::mixed_run();
+        apply(
+            &mut run,
+            &waivers(
+                "waiver host=\"db-8\" step=\"data\" reason=\"dumps move to cold storage on 05-09\" expires=\"2024-05-09\"\n",
+            ),
+        );
+        let note = "dumps move to cold storage on 05-09";
+        let summary = render_summary(&run, &DisplayConfig::plain());
+        assert!(
+            summary.contains("~ db-8 · data  WAIVED — /data above 80%"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(&format!(
+                "waived: {note} (until 2024-05-09, 8 days left; w.kdl:1:1)"
+            )),
+            "{summary}"
+        );
+        assert!(summary.contains("1 waived"), "{summary}");
+        for (format, expected) in [
+            (Format::Json, "\"status\": \"WAIVED\"".to_string()),
+            (
+                Format::Junit,
+                format!(
+                    "<skipped message=\"waived: {note} (until 2024-05-09, 8 days left; w.kdl:1:1)\""
+                ),
+            ),
+            (
+                Format::Md,
+                format!(
+                    "| db-8 | data | /data above 80%, move old dumps to cold storage | {note} | 2024-05-09 | 8 |"
+                ),
+            ),
+            (
+                Format::Html,
+                format!("waived: {note} (until 2024-05-09, 8 days left; w.kdl:1:1)"),
+            ),
+            (
+                Format::Prometheus,
+                "host=\"db-8\",groups=\"\",step=\"data\",status=\"waived\"} 1".to_string(),
+            ),
+            (
+                Format::Tap,
+                format!(
+                    "not ok 15 - db-8: data # TODO waived: {note} (until 2024-05-09, 8 days left)"
+                ),
+            ),
+        ] {
+            let text = render(&run, format).expect("renders");
+            assert!(
+                text.contains(&expected),
+                "{format:?}: no {expected}\n{text}"
+            );
+        }
+    }
+}
