@@ -51,6 +51,7 @@ pub fn render_summary(report: &RunReport, config: &DisplayConfig) -> String {
     out.refused(&report.hosts);
     out.unreachable(&report.hosts);
     out.warnings(&problems.warnings);
+    out.waived(report);
     out.not_configured(report);
     out.totals(&report.totals);
     out.text
@@ -383,6 +384,19 @@ impl Summary {
         }
     }
 
+    /// Failures a waiver accepted: not problems, but never out of sight,
+    /// with the reason and the days the waiver has left.
+    fn waived(&mut self, report: &RunReport) {
+        for (i, (host, step)) in super::waived::waived_steps(report).enumerate() {
+            if i == 0 {
+                self.blank();
+            }
+            let [head, note] = super::waived::summary_lines(host, step, self.paint, message);
+            self.line(0, &head);
+            self.line(2, &note);
+        }
+    }
+
     /// Steps skipped because a `requires` variable is unset, and parts of
     /// `hosts`/`--limit` that matched no host: nothing failed, but part of
     /// the checklist did not run, and a skip must never read as a pass.
@@ -465,6 +479,7 @@ impl Summary {
             (t.steps_timeout, "timeout"),
             (t.steps_error, "error"),
             (t.steps_skipped, "skipped"),
+            (t.steps_waived, "waived"),
         ]);
         let mut line = format!("{word}  hosts {hosts} · steps {steps}");
         if t.fleet_checks_passed + t.fleet_checks_warned + t.fleet_checks_failed > 0 {

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod compose;
 mod faults;
+mod formats;
 mod guarded;
 mod harness;
 mod harness_selftest;
