@@ -93,6 +93,8 @@ pub struct Session {
     handle: Handle<HostKeyCheck>,
     /// For `sudo` steps; `None`: `sudo -n`.
     become_password: Option<Secret>,
+    /// The shared session's driver channel (see [`super::session`]).
+    driver: tokio::sync::Mutex<super::session::Slot>,
 }
 
 impl std::fmt::Debug for Session {
@@ -123,6 +125,7 @@ impl Session {
         Ok(Session {
             handle,
             become_password: None,
+            driver: Default::default(),
         })
     }
 
@@ -174,6 +177,34 @@ impl Session {
                 out
             }
         }
+    }
+
+    /// Runs `command` through the host's one long-lived session channel
+    /// (see [`super::session`]): as the login user, or with `sudo` as
+    /// `sudo -n`. `None`: this step needs a channel of its own — a `sudo`
+    /// step with a become password (sudo's prompt is answered on the
+    /// command's stdin), a host without a POSIX `sh`, a command that cannot
+    /// be framed — and nothing of it ran: call [`Session::exec`] or
+    /// [`Session::exec_sudo`].
+    pub async fn exec_shared(
+        &self,
+        command: &str,
+        sudo: bool,
+        timeout: Duration,
+        cap: usize,
+    ) -> Option<ExecOutput> {
+        let (command, kind) = match (sudo, &self.become_password) {
+            (true, Some(_)) => return None,
+            (true, None) => (
+                exec::sudo_relay(command, timeout),
+                super::driver::Kind::Shell,
+            ),
+            (false, _) if exec::is_plain_command(command) => {
+                (command.to_string(), super::driver::Kind::Plain)
+            }
+            (false, _) => (command.to_string(), super::driver::Kind::Shell),
+        };
+        super::session::run_in(&self.handle, &self.driver, &command, kind, timeout, cap).await
     }
 
     /// True once the connection is gone (peer hung up, keepalives

@@ -167,6 +167,11 @@ async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
 /// exit status 124 first.
 const GUARD_GRACE_SECS: u64 = 2;
 
+/// The remote `timeout`'s limit, in whole seconds, for a step timeout.
+pub(crate) fn guard_secs(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS
+}
+
 /// The command line sent for `command` in `mode`.
 ///
 /// On a terminal (`tty`) there is no guard: under `timeout` (its own
@@ -174,7 +179,7 @@ const GUARD_GRACE_SECS: u64 = 2;
 /// be stopped (SIGTTOU/SIGTTIN) as soon as it touched it. The terminal's
 /// hangup when the channel closes ends it instead, as with `ssh -t`.
 pub(crate) fn wire(command: &str, mode: Mode<'_>, tty: bool, timeout: Duration) -> String {
-    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS;
+    let secs = guard_secs(timeout);
     let body = if tty {
         command.to_string()
     } else {
@@ -236,12 +241,30 @@ pub(crate) fn guard(command: &str, secs: u64) -> String {
     )
 }
 
+/// A `sudo -n` step for the shared session's driver: the driver's own
+/// `timeout` bounds sudo, and inside sudo, as root, the command runs under
+/// the guard's `timeout` with a trap that passes the TERM sudo relays
+/// (from the driver's watcher) on to it. No stdin watcher: in the shared
+/// session the command's stdin is `/dev/null`, not the channel.
+pub(crate) fn sudo_relay(command: &str, timeout: Duration) -> String {
+    let secs = guard_secs(timeout);
+    let run = format!("\"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(command));
+    let body = format!(
+        "if command -v timeout >/dev/null 2>&1; then timeout -k 5 {secs} {run} & else {run} & fi\n\
+         p=$!\n\
+         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
+         while :; do t=; wait $p; s=$?; [ -z \"$t\" ] && break; done\n\
+         exit $s"
+    );
+    format!("sudo -n -- sh -c {}", shell_quote(&body))
+}
+
 /// A command that every POSIX shell reads as one external program and its
 /// literal arguments: only words of letters, digits and `_-./,:=+%@`, split
 /// by single spaces, the first word a plain name (no `=`: not a variable
 /// assignment) that is not a shell builtin or keyword (which `timeout`
 /// could not run). Anything else keeps the inner shell.
-fn is_plain_command(command: &str) -> bool {
+pub(crate) fn is_plain_command(command: &str) -> bool {
     const SHELL_ONLY: &[&str] = &[
         ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done",
         "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",

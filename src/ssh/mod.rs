@@ -10,17 +10,21 @@
 //! - `secrets`: passphrases and passwords from the environment or a prompt.
 //! - `jump`: TCP or ProxyJump tunnels, one shared connection per jump host.
 //! - `exec`: one command per channel, capped capture, timeouts.
+//! - `driver`, `session`: a host's steps through one long-lived channel
+//!   running a small `sh` driver.
 
 mod accept;
 mod auth;
 mod config;
 mod connect;
 mod context;
+mod driver;
 mod exec;
 mod jump;
 mod known_hosts;
 mod password;
 mod secrets;
+mod session;
 
 pub use crate::output::{ExecEnd, ExecOutput};
 pub use config::{SshConfigError, SshConfigFile, target_for};
