@@ -191,3 +191,30 @@ fn a_host_without_the_driver_falls_back_for_every_step() {
         assert_eq!(own.stdout.text, "not-a-shell\n");
     });
 }
+
+/// `sudo -n` steps run through the driver too; a timed-out one is ended
+/// inside sudo (the TERM sudo relays reaches the root-side guard).
+#[test]
+fn sudo_without_a_password_runs_in_the_session_and_times_out_cleanly() {
+    if std::process::Command::new("sudo").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: needs sudo (apt-get install -y sudo)");
+        return;
+    }
+    let hosts = Fleet::start(1);
+    let marker = "sleep 4343";
+    with_session(&hosts, async |session| {
+        let run = |command: String, timeout| async move {
+            session
+                .exec_shared(&command, true, timeout, CAP)
+                .await
+                .unwrap_or_else(|| panic!("`{command}` fell back"))
+        };
+        let out = run("id -u".into(), T).await;
+        assert_eq!(out.stdout.text, "0\n", "{out:?}");
+        let out = run(format!("{marker}; echo never"), Duration::from_millis(800)).await;
+        assert_eq!(out.end, ExecEnd::TimedOut, "{out:?}");
+        wait_gone(marker).await;
+        let out = run("echo again".into(), T).await;
+        assert_eq!(out.stdout.text, "again\n");
+    });
+}
