@@ -16,7 +16,7 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use crate::cancel::{Stop, stop_pair};
 use crate::evaluate::{Evaluator, Scope};
 use crate::event::Event;
-use crate::model::{OnFailure, Step, Vars};
+use crate::model::{OnFailure, SessionMode, Step, Vars};
 use crate::output::{ExecEnd, ExecOutput};
 use crate::plan::{HostPlan, Plan};
 use crate::results::{
@@ -60,23 +60,43 @@ impl ExecuteOptions {
 
 /// Where a step's command runs.
 enum Runner<'a> {
-    Host(&'a Session),
+    /// A host, through its shared session when `mode` allows.
+    Host(&'a Session, SessionMode),
     Controller,
 }
 
 impl Runner<'_> {
-    async fn run(&self, step: &Step, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+    /// Runs the command; says how it reached the host. A `tty` step, a
+    /// `sudo` step with a become password and a host where the shared
+    /// session's driver cannot start get a channel of their own.
+    async fn run(
+        &self,
+        step: &Step,
+        command: &str,
+        timeout: Duration,
+        cap: usize,
+    ) -> (ExecOutput, Option<SessionMode>) {
         let tty = step.tty;
         match self {
-            Runner::Host(session) if step.sudo => {
-                session.exec_sudo(command, tty, timeout, cap).await
+            Runner::Host(session, mode) => {
+                if *mode == SessionMode::Shared
+                    && !tty
+                    && let Some(out) = session.exec_shared(command, step.sudo, timeout, cap).await
+                {
+                    return (out, Some(SessionMode::Shared));
+                }
+                let out = if step.sudo {
+                    session.exec_sudo(command, tty, timeout, cap).await
+                } else {
+                    session.exec(command, tty, timeout, cap).await
+                };
+                (out, Some(SessionMode::PerStep))
             }
-            Runner::Host(session) => session.exec(command, tty, timeout, cap).await,
             Runner::Controller => {
                 let env = crate::local::step_env(step.env.iter().map(|n| n.value.as_str()), |n| {
                     std::env::var_os(n)
                 });
-                crate::local::run(command, &env, timeout, cap).await
+                (crate::local::run(command, &env, timeout, cap).await, None)
             }
         }
     }
@@ -429,7 +449,7 @@ impl Worker<'_> {
                     let runner = if step.local {
                         Runner::Controller
                     } else {
-                        Runner::Host(&session)
+                        Runner::Host(&session, host.explicit.session.unwrap_or_default())
                     };
                     let run = run_step(
                         self.evaluator,
@@ -590,7 +610,7 @@ async fn run_step(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let out = runner.run(step, &command, timeout, cap).await;
+        let (out, session) = runner.run(step, &command, timeout, cap).await;
         let mut step_scope = scope.clone();
         let (status, failures, reason) = match &out.end {
             // Parsing and rules: off the threads other hosts' SSH runs on.
@@ -686,6 +706,7 @@ async fn run_step(
                 failures,
                 reason,
                 attempts: attempt,
+                session,
             };
         }
         let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
@@ -724,6 +745,7 @@ fn bare(step: &Step, status: StepStatus, reason: String, command: String) -> Ste
         failures: Vec::new(),
         reason: Some(reason),
         attempts: 0,
+        session: None,
     }
 }
 

@@ -155,6 +155,11 @@ pub struct StepReport {
     pub reason: Option<String>,
     /// Times the command ran (more than 1 with `retry`; 0 when not run).
     pub attempts: u32,
+    /// How a remote step reached its host: through the host's shared
+    /// session or on a channel of its own. Absent for steps that did not
+    /// run on a host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::model::SessionMode>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,7 +13,9 @@ use super::duration::duration;
 use super::resolve::resolve;
 use super::syntax;
 use super::vars::decode_vars;
-use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
+use crate::model::{
+    HostKeyChecking, HostSettings, Inventory, SessionMode, SourceFile, Span, Spanned, Vars,
+};
 
 const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
 const DEFAULTS_NODES: &[&str] = &[
@@ -25,6 +27,7 @@ const DEFAULTS_NODES: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
     "vars",
 ];
 const GROUP_NODES: &[&str] = &[
@@ -36,6 +39,7 @@ const GROUP_NODES: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
     "vars",
     "host",
     "group",
@@ -50,6 +54,7 @@ const HOST_PROPS: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
 ];
 const HOST_NODES: &[&str] = &["vars"];
 /// Settings that accumulate rather than being set once.
@@ -357,6 +362,7 @@ fn setting_what(key: &str) -> &'static str {
         "connect-timeout" | "keepalive" => "a duration",
         "host-key-checking" => "\"strict\", \"accept-new\" or \"off\"",
         "jump" => "a jump host",
+        "session" => "\"shared\" or \"per-step\"",
         _ => "a path",
     }
 }
@@ -410,6 +416,19 @@ fn setting_value(
                         format!("unknown host-key-checking policy `{}`", policy.value),
                         "not a policy",
                         Some("use \"strict\" (default), \"accept-new\" or \"off\"".to_owned()),
+                    ),
+                }
+            }
+        }
+        "session" => {
+            if let Some(mode) = d.string(entry) {
+                match SessionMode::parse(&mode.value) {
+                    Some(m) => settings.session = Some(m),
+                    None => d.error(
+                        &mode.span,
+                        format!("unknown session mode `{}`", mode.value),
+                        "not a session mode",
+                        Some("use \"shared\" (default) or \"per-step\"".to_owned()),
                     ),
                 }
             }

@@ -6,7 +6,7 @@ pub mod inventory;
 pub mod source;
 pub mod workflow;
 
-pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
+pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory, SessionMode};
 pub use source::{SourceFile, Span, Spanned};
 pub use workflow::{
     BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,

@@ -32,6 +32,7 @@ fn step(name: &str, command: &str, status: StepStatus, ms: u64) -> StepReport {
         failures: Vec::new(),
         reason: None,
         attempts: 1,
+        session: None,
     }
 }
 

@@ -199,10 +199,15 @@ fn step(h: &mut String, s: &StepReport) {
         .exit_status
         .map(|c| format!(" · exit {c}"))
         .unwrap_or_default();
+    let session = match s.session {
+        Some(crate::model::SessionMode::PerStep) => " · own channel",
+        Some(crate::model::SessionMode::Shared) => " · shared session",
+        None => "",
+    };
     let _ = writeln!(
         h,
         "<details{open} class=\"rule\"><summary><span class=\"{0}\">{0}</span> {1} \
-         <span class=\"muted\">{2}{exit}{attempts}</span></summary>",
+         <span class=\"muted\">{2}{exit}{attempts}{session}</span></summary>",
         s.status.as_str(),
         esc(&s.name),
         style::duration(s.duration)

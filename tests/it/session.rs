@@ -7,7 +7,8 @@ use std::time::Duration;
 use fleet::output::{ExecEnd, ExecOutput};
 use fleet::ssh::{Session, SshContext, target_for};
 
-use crate::harness::{Fleet, processes_mentioning};
+use crate::cli::fleet;
+use crate::harness::{Fleet, processes_mentioning, session_mode};
 
 const T: Duration = Duration::from_secs(30);
 const CAP: usize = 1024 * 1024;
@@ -196,7 +197,11 @@ fn a_host_without_the_driver_falls_back_for_every_step() {
 /// inside sudo (the TERM sudo relays reaches the root-side guard).
 #[test]
 fn sudo_without_a_password_runs_in_the_session_and_times_out_cleanly() {
-    if std::process::Command::new("sudo").arg("-V").output().is_err() {
+    if std::process::Command::new("sudo")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: needs sudo (apt-get install -y sudo)");
         return;
     }
@@ -217,4 +222,74 @@ fn sudo_without_a_password_runs_in_the_session_and_times_out_cleanly() {
         let out = run("echo again".into(), T).await;
         assert_eq!(out.stdout.text, "again\n");
     });
+}
+
+/// `fleet run` says per step how it reached the host, and everything a
+/// workflow relies on works across the shared session: exports feeding a
+/// later command, `when`, `retry until`, and a `tty` step or an inventory
+/// `session "per-step"` host falling back to channels of their own.
+#[test]
+fn run_reports_each_steps_session_and_workflows_work_through_it() {
+    let hosts = Fleet::start(2);
+    let port2 = hosts.host("host-2").port;
+    let kdl = hosts.inventory_kdl().replace(
+        &format!("port={port2}\n"),
+        &format!("port={port2} session=\"per-step\"\n"),
+    );
+    let inv = hosts
+        .write_file("session-inv.kdl", &kdl)
+        .display()
+        .to_string();
+    let counter = hosts
+        .dir()
+        .join("attempts-{{ host.name }}")
+        .display()
+        .to_string();
+    let wf = hosts.write_file(
+        "session-wf.kdl",
+        &format!(
+            r##"
+workflow session {{
+    timeout "20s"
+    step name {{
+        run "printf 'v-%s' {{{{ host.name }}}}"
+        export token "stdout"
+    }}
+    step uses-export {{
+        run "echo got-{{{{ token }}}}"
+        expect stdout contains="got-v-"
+    }}
+    step skipped {{
+        when "token == 'nothing'"
+        run "false"
+    }}
+    step polled {{
+        run "echo x >> {counter}; wc -l < {counter}"
+        retry attempts=5 interval="10ms" until="stdout | trim == '3'"
+    }}
+    step term {{
+        tty
+        run "tty"
+        expect stdout contains="/dev/"
+    }}
+}}
+"##
+        ),
+    );
+    let out = fleet(&["run", &wf.display().to_string(), "--inventory", &inv])
+        .json_in(hosts.dir())
+        .run();
+    out.expect_code(0);
+    let default = match session_mode().as_deref() {
+        Some("per-step") => "per-step",
+        _ => "shared",
+    };
+    for step in ["name", "uses-export", "polled"] {
+        assert_eq!(out.step("host-1", step)["session"], default, "{step}");
+        assert_eq!(out.step("host-2", step)["session"], "per-step", "{step}");
+    }
+    assert_eq!(out.step("host-1", "polled")["attempts"], 3);
+    assert_eq!(out.step("host-1", "skipped")["status"], "SKIPPED");
+    assert!(out.step("host-1", "skipped").get("session").is_none());
+    assert_eq!(out.step("host-1", "term")["session"], "per-step");
 }
