@@ -158,6 +158,8 @@ pub async fn execute(
         local.push(report);
     }
 
+    let needed = u64::try_from(plan.hosts.len().min(options.forks.max(1))).unwrap_or(u64::MAX);
+    crate::rlimit::raise_open_files(needed.saturating_add(crate::rlimit::SPARE));
     let ctx = Arc::new(SshContext::new().with_ssh_config(options.ssh_config.clone()));
     let limit = Arc::new(Semaphore::new(options.forks.max(1)));
     let shared = Arc::new(local_exports.clone());

@@ -24,6 +24,7 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod results;
+pub mod rlimit;
 pub mod rollout;
 pub mod ssh;
 pub mod workers;
