@@ -127,6 +127,7 @@ write_files() {
         done <"$T/hosts.txt"
         echo "}"
     } >"$T/fleet.kdl"
+    sed 's/^defaults {$/defaults {\n    session "per-step"/' "$T/fleet.kdl" >"$T/fleet-per-step.kdl"
     {
         echo "Host *"
         echo "    User $BENCH_USER"

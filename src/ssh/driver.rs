@@ -68,7 +68,7 @@ fi
 p=$!
 (IFS= read -r x; kill -TERM $p) <&3 >/dev/null 2>&1 &
 w=$!
-wait $p; s=$?
+wait $p 2>/dev/null; s=$?
 kill $w 2>/dev/null; wait $w 2>/dev/null
 printf "\n%s %s\n" "$b" "$s"; printf "\n%s end\n" "$b" >&2
 done"#;

@@ -52,10 +52,6 @@ struct Stream {
     framer: Framer,
     /// `ready` seen: output from here on belongs to steps.
     ready: bool,
-    /// Output that arrived after the current step's frame (a process the
-    /// step left behind): it goes to the next step, as far as the cap
-    /// allows.
-    carry: Vec<u8>,
 }
 
 impl Stream {
@@ -63,7 +59,6 @@ impl Stream {
         Stream {
             framer: Framer::new(boundary),
             ready: false,
-            carry: Vec::new(),
         }
     }
 }
@@ -137,8 +132,6 @@ impl Shared {
             .map_err(|_| Fallback::Unsendable)?;
         let mut stdout = Capture::new(cap);
         let mut stderr = Capture::new(cap);
-        stdout.push(&std::mem::take(&mut self.stdout.carry));
-        stderr.push(&std::mem::take(&mut self.stderr.carry));
         let finish = |stdout: Capture, stderr: Capture, status, end| ExecOutput {
             stdout: stdout.finish(),
             stderr: stderr.finish(),
@@ -160,7 +153,7 @@ impl Shared {
             } else {
                 deadline
             };
-            match tokio::time::timeout_at(until, self.step(&mut stdout, &mut stderr, cap)).await {
+            match tokio::time::timeout_at(until, self.step(&mut stdout, &mut stderr)).await {
                 Ok(ending) => break ending,
                 Err(_) if !timed_out => {
                     // Ask the driver to end it, then keep reading: its
@@ -208,7 +201,7 @@ impl Shared {
 
     /// Reads until both of the step's frames arrived. Cancel-safe between
     /// messages: a message is handled whole once taken from the channel.
-    async fn step(&mut self, stdout: &mut Capture, stderr: &mut Capture, cap: usize) -> Ending {
+    async fn step(&mut self, stdout: &mut Capture, stderr: &mut Capture) -> Ending {
         let mut status: Option<Option<u32>> = None;
         let mut stderr_done = false;
         while status.is_none() || !stderr_done {
@@ -234,18 +227,13 @@ impl Shared {
             } else {
                 stderr_done
             };
-            let Stream {
-                framer,
-                ready,
-                carry,
-            } = stream;
+            let Stream { framer, ready } = stream;
             let fed = framer.feed(data, &mut |piece| match piece {
-                // A login shell's start-up files: not a step's output.
-                Piece::Output(_) if !*ready => {}
-                Piece::Output(bytes) if done => {
-                    let room = cap.saturating_sub(carry.len());
-                    carry.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
+                // Before `ready`: a login shell's start-up files. After the
+                // step's frame (in the same packet): a process the step
+                // left running in the background, writing after the step
+                // ended (docs/ssh.md, "A step ends when its command exits").
+                Piece::Output(_) if !*ready || done => {}
                 Piece::Output(bytes) => capture.push(bytes),
                 Piece::Frame("ready") if !*ready => *ready = true,
                 Piece::Frame(_) if !*ready || done => bad = true,
