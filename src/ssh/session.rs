@@ -147,13 +147,17 @@ impl Shared {
         let mut abandon = Abandon(Some(Arc::clone(&self.write)));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut timed_out = false;
+        // Outside `step`, which the deadline may cancel between messages.
+        let mut frames = Frames::default();
         let ending = loop {
             let until = if timed_out {
                 deadline + KILL_WAIT
             } else {
                 deadline
             };
-            match tokio::time::timeout_at(until, self.step(&mut stdout, &mut stderr)).await {
+            match tokio::time::timeout_at(until, self.step(&mut stdout, &mut stderr, &mut frames))
+                .await
+            {
                 Ok(ending) => break ending,
                 Err(_) if !timed_out => {
                     // Ask the driver to end it, then keep reading: its
@@ -201,10 +205,17 @@ impl Shared {
 
     /// Reads until both of the step's frames arrived. Cancel-safe between
     /// messages: a message is handled whole once taken from the channel.
-    async fn step(&mut self, stdout: &mut Capture, stderr: &mut Capture) -> Ending {
-        let mut status: Option<Option<u32>> = None;
-        let mut stderr_done = false;
-        while status.is_none() || !stderr_done {
+    async fn step(
+        &mut self,
+        stdout: &mut Capture,
+        stderr: &mut Capture,
+        frames: &mut Frames,
+    ) -> Ending {
+        let Frames {
+            status,
+            stderr_done,
+        } = frames;
+        while status.is_none() || !*stderr_done {
             let Some(msg) = self.read.wait().await else {
                 return self.ended("connection lost before the command finished");
             };
@@ -225,7 +236,7 @@ impl Shared {
             let mut done = if is_stdout {
                 status.is_some()
             } else {
-                stderr_done
+                *stderr_done
             };
             let Stream { framer, ready } = stream;
             let fed = framer.feed(data, &mut |piece| match piece {
@@ -239,11 +250,11 @@ impl Shared {
                 Piece::Frame(_) if !*ready || done => bad = true,
                 Piece::Frame(word) if is_stdout => {
                     done = true;
-                    status = Some(word.parse().ok());
+                    *status = Some(word.parse().ok());
                 }
                 Piece::Frame("end") => {
                     done = true;
-                    stderr_done = true;
+                    *stderr_done = true;
                 }
                 Piece::Frame(_) => bad = true,
             });
@@ -255,7 +266,17 @@ impl Shared {
             status: status.flatten(),
         }
     }
+}
 
+/// The step's frames seen so far: the exit status on stdout (`None`
+/// inside when it was not a number) and the end on stderr.
+#[derive(Debug, Default)]
+struct Frames {
+    status: Option<Option<u32>>,
+    stderr_done: bool,
+}
+
+impl Shared {
     fn ended(&self, why: &str) -> Ending {
         if self.stdout.ready {
             Ending::Gone(why.to_string())
