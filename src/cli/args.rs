@@ -145,7 +145,7 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN")]
     pub run: String,
     #[arg(long, value_enum)]
-    pub format: Format,
+    pub format: FormatArg,
     /// Write here (atomically) instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -273,4 +273,31 @@ pub struct PingArgs {
     pub target: Target,
     #[command(flatten)]
     pub parallel: Parallel,
+}
+
+/// `--format`: the report formats as clap sees them. The report layer
+/// knows its formats' names; only the command line knows clap.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatArg(pub Format);
+
+impl clap::ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [FormatArg; 4] = {
+            let f = Format::ALL;
+            [
+                FormatArg(f[0]),
+                FormatArg(f[1]),
+                FormatArg(f[2]),
+                FormatArg(f[3]),
+            ]
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(
+            clap::builder::PossibleValue::new(self.0.name())
+                .aliases(self.0.aliases().iter().copied()),
+        )
+    }
 }

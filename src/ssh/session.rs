@@ -18,7 +18,7 @@ use russh::client::{Handle, Handler, Msg};
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 
 use super::driver::{self, Boundary, Framer, Kind, Piece};
-use crate::output::{Capture, ExecEnd, ExecOutput};
+use crate::model::output::{Capture, ExecEnd, ExecOutput};
 
 /// After asking the driver to end a timed-out command: the remote
 /// `timeout -k 5` kills it 5 s after TERM at the latest, so its frames
@@ -139,6 +139,7 @@ impl Shared {
             exit_signal: None,
             end,
             duration: started.elapsed(),
+            session: Some(crate::model::SessionMode::Shared),
         };
         if let Err(e) = self.write.data(&wire[..]).await {
             let end = ExecEnd::Failed(format!("cannot send the command: {e}"));

@@ -4,17 +4,17 @@
 
 use std::time::Duration;
 
-use fleet::output::{ExecEnd, ExecOutput};
+use fleet::model::output::{ExecEnd, ExecOutput};
 use fleet::ssh::{Session, SshContext, target_for};
 
 use crate::cli::fleet;
-use crate::harness::{Fleet, processes_mentioning, session_mode};
+use crate::harness::{Hosts, processes_mentioning, session_mode};
 
 const T: Duration = Duration::from_secs(30);
 const CAP: usize = 1024 * 1024;
 
 /// Connects to the harness's `host-1` and hands the session to `body`.
-fn with_session<F>(hosts: &Fleet, body: F)
+fn with_session<F>(hosts: &Hosts, body: F)
 where
     F: AsyncFnOnce(&Session),
 {
@@ -31,7 +31,7 @@ where
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async {
-        let ctx = SshContext::new();
+        let ctx = SshContext::with_prompt(None);
         let target = target_for(host, None).unwrap_or_else(|e| panic!("{e}"));
         let session = Session::connect(&ctx, &target)
             .await
@@ -50,7 +50,7 @@ async fn shared(session: &Session, command: &str, timeout: Duration, cap: usize)
 
 #[test]
 fn steps_share_one_driver_and_keep_streams_statuses_and_bytes_apart() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     with_session(&hosts, async |session| {
         // The driver is the command's parent's parent (the driver, then
         // `timeout`, then the shell): the same process for every step.
@@ -102,7 +102,7 @@ fn steps_share_one_driver_and_keep_streams_statuses_and_bytes_apart() {
 
 #[test]
 fn output_over_the_cap_is_counted_and_the_session_goes_on() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     with_session(&hosts, async |session| {
         let out = shared(
             session,
@@ -125,7 +125,7 @@ fn output_over_the_cap_is_counted_and_the_session_goes_on() {
 
 #[test]
 fn a_timed_out_step_is_ended_on_the_host_and_the_session_goes_on() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let marker = "sleep 4141";
     with_session(&hosts, async |session| {
         let out = shared(
@@ -148,7 +148,7 @@ fn a_timed_out_step_is_ended_on_the_host_and_the_session_goes_on() {
 
 #[test]
 fn dropping_a_running_step_ends_its_command_on_the_host() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let marker = "sleep 4242";
     with_session(&hosts, async |session| {
         let command = format!("{marker}; echo never");
@@ -179,7 +179,7 @@ async fn wait_gone(marker: &str) {
 /// on a channel of its own; later steps do not try again.
 #[test]
 fn a_host_without_the_driver_falls_back_for_every_step() {
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(1)
         .sshd_option("ForceCommand echo not-a-shell")
         .build();
@@ -205,7 +205,7 @@ fn sudo_without_a_password_runs_in_the_session_and_times_out_cleanly() {
         eprintln!("SKIPPED: needs sudo (apt-get install -y sudo)");
         return;
     }
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let marker = "sleep 4343";
     with_session(&hosts, async |session| {
         let run = |command: String, timeout| async move {
@@ -230,7 +230,7 @@ fn sudo_without_a_password_runs_in_the_session_and_times_out_cleanly() {
 /// `session "per-step"` host falling back to channels of their own.
 #[test]
 fn run_reports_each_steps_session_and_workflows_work_through_it() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let port2 = hosts.host("host-2").port;
     let kdl = hosts.inventory_kdl().replace(
         &format!("port={port2}\n"),

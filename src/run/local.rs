@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use crate::output::{Capture, ExecEnd, ExecOutput};
+use crate::model::output::{Capture, ExecEnd, ExecOutput};
 
 /// Controller variables every local step receives: what a command needs to
 /// find programs, read text and use its home directory and locale. Nothing
@@ -18,11 +18,6 @@ pub const BASE_ENV: &[&str] = &[
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
     "TERM",
 ];
-
-/// Whether `name` can be an environment variable a step asks for.
-pub fn is_env_name(name: &str) -> bool {
-    crate::plan::is_identifier(name)
-}
 
 /// The environment of a local step: [`BASE_ENV`] plus the variables the
 /// step names, taken from `from` (the controller's environment); a named
@@ -147,6 +142,7 @@ fn finish(
         exit_signal: None,
         end,
         duration: started.elapsed(),
+        session: None,
     }
 }
 
@@ -207,7 +203,7 @@ mod tests {
     /// (`1;touch pwned-by-$(hostname);#`) creates no file.
     #[tokio::test]
     async fn every_rendered_value_reaches_sh_as_exactly_one_word() {
-        use crate::evaluate::{Evaluator, Scope};
+        use crate::judge::{Evaluator, Scope};
         use crate::model::{CommandTemplate, SourceFile, Span, Spanned};
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let text = format!("cd {} && printf %s {{{{ s }}}}", dir.path().display());

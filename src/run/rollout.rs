@@ -4,8 +4,8 @@
 
 use std::ops::Range;
 
+use crate::model::report::{HostReport, HostStatus};
 use crate::model::{BatchSize, FailureLimit};
-use crate::results::{HostReport, HostStatus};
 
 /// Index ranges into the plan's hosts, one per batch, covering every host
 /// in order. Without `serial` all hosts form one batch; the last size

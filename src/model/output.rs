@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::results::Captured;
+use crate::model::report::Captured;
 
 /// Everything one command produced. Output is always returned, even when the
 /// command timed out or the connection dropped, because partial output is
@@ -19,6 +19,9 @@ pub struct ExecOutput {
     pub exit_signal: Option<String>,
     pub end: ExecEnd,
     pub duration: Duration,
+    /// How the command reached its host (`None`: it ran on the
+    /// controller).
+    pub session: Option<crate::model::SessionMode>,
 }
 
 /// How the channel ended.

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Permission bits of the state directory and every directory under it
+/// (and of the directories `accept-new` creates for known_hosts).
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
 /// Permission bits of a private file: the owner reads and writes it.
 pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 

@@ -63,43 +63,11 @@ impl HostStatus {
     }
 }
 
-/// Why a host could not be reached; decides what the operator does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UnreachableKind {
-    /// TCP connection refused: sshd down or wrong port.
-    Refused,
-    /// No TCP connection or no SSH handshake within the connect timeout.
-    Timeout,
-    /// The address does not resolve.
-    Dns,
-    /// The host key is unknown or does not match known_hosts.
-    HostKey,
-    /// The server refused every authentication method offered.
-    Auth,
-    /// Anything else on the way to a session (reset, protocol error).
-    Network,
-}
+pub use super::unreachable::{Unreachable, UnreachableKind};
 
-impl UnreachableKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnreachableKind::Refused => "connection refused",
-            UnreachableKind::Timeout => "connect timeout",
-            UnreachableKind::Dns => "name resolution failed",
-            UnreachableKind::HostKey => "host key verification failed",
-            UnreachableKind::Auth => "authentication failed",
-            UnreachableKind::Network => "network error",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Unreachable {
-    pub kind: UnreachableKind,
-    /// The full reason, e.g. which known_hosts line or which keys were tried.
-    pub message: String,
-}
+/// The host name `local` steps are reported under: they ran on the
+/// controller, and every reporter and the history name them so.
+pub const CONTROLLER: &str = "controller";
 
 /// Output of one stream, capped per step so a runaway command cannot eat
 /// the controller's memory.
@@ -257,6 +225,16 @@ pub struct RunReport {
     pub local: Vec<StepReport>,
     pub hosts: Vec<HostReport>,
     pub fleet_checks: Vec<FleetCheckReport>,
+}
+
+impl RunReport {
+    /// The report as pretty-printed JSON, without a trailing newline: the
+    /// one form both the JSON report and the history store write.
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs with string keys into memory cannot fail;
+        // an error here would be a bug in these types, not a runtime state.
+        serde_json::to_string_pretty(self).expect("RunReport serializes to JSON")
+    }
 }
 
 /// Counts only grow with new fields, so reports stored before a field

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use crate::event::Event;
 use crate::model::Severity;
-use crate::results::{
+use crate::model::report::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, SCHEMA_VERSION,
     StepReport, StepStatus, Totals, Unreachable, UnreachableKind,
 };
@@ -432,52 +431,4 @@ pub(crate) fn large_run() -> RunReport {
         })
         .collect();
     run(Vec::new(), hosts, Vec::new())
-}
-
-/// The events an executor would emit for `report`, hosts one after another.
-pub(crate) fn events(report: &RunReport) -> Vec<Event> {
-    let steps = report
-        .hosts
-        .iter()
-        .map(|h| h.steps.len())
-        .max()
-        .unwrap_or(0);
-    let mut events = vec![Event::RunStarted {
-        workflow: report.workflow.clone(),
-        hosts: report.hosts.len(),
-        steps,
-    }];
-    for s in &report.local {
-        events.push(Event::StepFinished {
-            host: "controller".into(),
-            step: s.clone(),
-        });
-    }
-    for h in &report.hosts {
-        let name = || h.name.clone();
-        // Refused hosts are never started, only reported as finished.
-        if h.status == HostStatus::Refused {
-            events.push(Event::HostFinished { host: h.clone() });
-            continue;
-        }
-        events.push(Event::HostStarted { host: name() });
-        if h.unreachable.is_none() {
-            events.push(Event::HostConnected { host: name() });
-        }
-        for s in &h.steps {
-            events.push(Event::StepStarted {
-                host: name(),
-                step: s.name.clone(),
-            });
-            events.push(Event::StepFinished {
-                host: name(),
-                step: s.clone(),
-            });
-        }
-        events.push(Event::HostFinished { host: h.clone() });
-    }
-    events.push(Event::RunFinished {
-        report: report.clone(),
-    });
-    events
 }

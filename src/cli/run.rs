@@ -1,61 +1,21 @@
-//! Dispatch: loads, plans, executes and reports for each subcommand.
-//! Errors are printed here, once, and mapped to exit codes.
+//! The binary's entry: parses arguments, hands each subcommand to its
+//! module, and prints errors here, once, mapped to exit codes. `check` and
+//! `run` themselves live here: load both files, plan, confirm, run, report.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
-use super::adhoc;
-use super::args::{CheckArgs, Cli, Command, Parallel, RunArgs};
-use super::history;
-use super::resolve::{NotFound, resolve};
-use crate::execute::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
-use crate::exit_code;
-use crate::limit::LimitError;
-use crate::load::{LoadErrors, load_inventory, load_workflow};
+use super::args::{CheckArgs, Cli, Command, RunArgs};
+use super::error::{CliError, print_error};
+use super::execution::{execute_redacted, forks, write_reports};
+use super::resolve::resolve;
+use super::{adhoc, generate, history};
+use crate::load::{load_inventory, load_workflow};
+use crate::model::exit_code;
 use crate::model::{Inventory, Workflow};
-use crate::plan::{Plan, PlanError, SetVar, plan};
-use crate::report::{
-    DisplayConfig, Format, Progress, Redactor, ReportTarget, render_summary, write_report,
-};
-use crate::results::RunReport;
-
-/// Forks when neither `--forks` nor the workflow sets them.
-pub const DEFAULT_FORKS: usize = 32;
-
-/// Everything that stops a command before or after the run itself.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    NotFound(#[from] NotFound),
-    #[error(transparent)]
-    Load(#[from] LoadErrors),
-    #[error(transparent)]
-    Limit(#[from] LimitError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
-    #[error(transparent)]
-    History(#[from] crate::history::HistoryError),
-    #[error(transparent)]
-    Report(#[from] crate::report::ReportError),
-    #[error("{0}")]
-    Usage(String),
-    #[error("cannot write output: {0}")]
-    Output(std::io::Error),
-    #[error(transparent)]
-    SshConfig(#[from] crate::ssh::SshConfigError),
-    #[error(transparent)]
-    Confirm(#[from] super::confirm::ConfirmError),
-}
-
-impl From<PlanError> for CliError {
-    fn from(e: PlanError) -> Self {
-        match e {
-            PlanError::Limit(e) => CliError::Limit(e),
-            PlanError::Templates(e) => CliError::Load(e),
-        }
-    }
-}
+use crate::plan::{Plan, SetVar, plan};
+use crate::report::{Format, Redactor, ReportTarget, render_summary};
 
 /// The binary's whole life: parse arguments, run, return the exit code.
 pub fn main() -> i32 {
@@ -66,15 +26,6 @@ pub fn main() -> i32 {
             print_error(e);
             exit_code::CONFIG_ERROR
         }
-    }
-}
-
-fn print_error(e: CliError) {
-    match e {
-        CliError::Load(errors) => {
-            eprintln!("{:?}", miette::Report::new(errors));
-        }
-        other => eprintln!("error: {other}"),
     }
 }
 
@@ -91,8 +42,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::History(args) => history::history(args),
         Command::Diff(args) => history::diff_runs(args),
         Command::Report(args) => history::report(args),
-        Command::Completions(args) => Ok(history::completions(&args)),
-        Command::Man => history::man(),
+        Command::Completions(args) => Ok(generate::completions(&args)),
+        Command::Man => generate::man(),
     }
 }
 
@@ -179,7 +130,7 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
         plan.hosts.len(),
         plan.inventory_name
     );
-    let mut shown = super::confirm::render_plan(&plan);
+    let mut shown = crate::report::render_plan(&plan);
     redactor.text(&mut shown);
     print!("{shown}");
     Ok(exit_code::OK)
@@ -195,7 +146,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         }
     }
     // The plan shows rendered commands: secrets are masked there too.
-    let mut shown = super::confirm::render_plan(&plan);
+    let mut shown = crate::report::render_plan(&plan);
     redactor.text(&mut shown);
     if args.safety.dry_run {
         print!("{shown}");
@@ -205,7 +156,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     let consent = super::confirm::Consent::detect(args.safety.yes, true);
     super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
-    let display = DisplayConfig::detect();
+    let display = super::terminal::display_config();
     let report = execute_redacted(
         &plan,
         forks,
@@ -230,97 +181,6 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     Ok(code)
 }
 
-pub(super) fn forks(parallel: &Parallel, workflow: Option<usize>) -> usize {
-    parallel
-        .forks
-        .map(|f| f as usize)
-        .or(workflow)
-        .unwrap_or(DEFAULT_FORKS)
-}
-
-/// Runs the plan on a fresh runtime with the live progress display.
-pub(super) fn execute_with_progress(
-    plan: &Plan,
-    forks: usize,
-    display: &DisplayConfig,
-    parallel: &Parallel,
-) -> Result<RunReport, CliError> {
-    execute_redacted(plan, forks, display, parallel, &Redactor::default(), false)
-}
-
-/// [`execute_with_progress`], masking secret values in what the display
-/// shows and in the report, before anything else sees them.
-pub(super) fn execute_redacted(
-    plan: &Plan,
-    forks: usize,
-    display: &DisplayConfig,
-    parallel: &Parallel,
-    redactor: &Redactor,
-    fail_fast: bool,
-) -> Result<RunReport, CliError> {
-    let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
-    for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
-        eprintln!("warning: {warning}");
-    }
-    for warning in &plan.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let ssh_config = ssh_config.map(std::sync::Arc::new);
-    warn_insecure(plan, ssh_config.as_deref());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    // Ctrl-C and SIGTERM fire the executor's interrupt (a second one exits).
-    let (handle, interrupt) = crate::cancel::stop_pair();
-    let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP);
-    options.ssh_config = ssh_config;
-    options.fail_fast = fail_fast;
-    options.interrupt = interrupt;
-    let mut progress = Progress::new(display);
-    let mut report = runtime.block_on(async {
-        tokio::spawn(super::signals::forward(handle));
-        execute(plan, &options, |e| {
-            if redactor.is_empty() {
-                progress.on_event(e)
-            } else {
-                progress.on_event(&redactor.event(e))
-            }
-        })
-        .await
-    });
-    progress.finish();
-    redactor.report(&mut report);
-    Ok(report)
-}
-
-/// `host-key-checking "off"` (or `StrictHostKeyChecking no`) makes fleet
-/// trust whoever answers; say so loudly, once, naming every such host.
-fn warn_insecure(plan: &Plan, ssh_config: Option<&crate::ssh::SshConfigFile>) {
-    let insecure: Vec<&str> = plan
-        .hosts
-        .iter()
-        .filter(|h| {
-            crate::ssh::target_for(&h.host, ssh_config).is_ok_and(|t| {
-                t.host_key_checking == crate::model::HostKeyChecking::Off
-                    || t.jump
-                        .iter()
-                        .any(|j| j.host_key_checking == crate::model::HostKeyChecking::Off)
-            })
-        })
-        .map(|h| h.host.name.as_str())
-        .collect();
-    if !insecure.is_empty() {
-        eprintln!(
-            "WARNING: host key checking is OFF for {} host(s): {}. Their identity is not \
-             verified: anyone on the network path can impersonate them and read what fleet \
-             sends. Use \"strict\" or \"accept-new\".",
-            insecure.len(),
-            insecure.join(", ")
-        );
-    }
-}
-
 /// `--report` targets plus the `--report-json` alias.
 fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
     let mut targets = args.reports.clone();
@@ -331,17 +191,4 @@ fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
         });
     }
     targets
-}
-
-/// Writes every requested report; a failure is reported but never hides
-/// the results already printed, nor stops the other reports.
-pub(super) fn write_reports(report: &RunReport, targets: &[ReportTarget]) -> i32 {
-    let mut code = exit_code::OK;
-    for t in targets {
-        if let Err(e) = write_report(report, t.format, &t.path) {
-            eprintln!("error: {e}");
-            code = exit_code::INCOMPLETE;
-        }
-    }
-    code
 }

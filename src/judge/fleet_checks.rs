@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use minijinja::Value;
 
-use crate::evaluate::{Evaluator, Scope};
-use crate::model::Check;
-use crate::output::{ExecEnd, ExecOutput};
-use crate::plan::Plan;
-use crate::results::{Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures};
+use super::{Evaluator, Scope};
+use crate::model::output::{ExecEnd, ExecOutput};
+use crate::model::report::{
+    Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures,
+};
+use crate::model::{Check, Workflow};
 
 /// Fleet checks of a run that stopped early, reported SKIPPED.
-pub(crate) fn skipped(plan: &Plan, why: &str) -> Vec<FleetCheckReport> {
-    plan.workflow
+pub(crate) fn skipped(workflow: &Workflow, why: &str) -> Vec<FleetCheckReport> {
+    workflow
         .fleet_checks
         .iter()
         .map(|check| FleetCheckReport {
@@ -26,16 +27,16 @@ pub(crate) fn skipped(plan: &Plan, why: &str) -> Vec<FleetCheckReport> {
         .collect()
 }
 
-/// Fleet checks see `hosts`: every host with its status, groups, step
-/// statuses and exports (every exported name present, `none` when the
-/// host did not export it).
+/// Fleet checks see `hosts`: every host with its status, groups (by host
+/// name in `groups`), step statuses and exports (every exported name
+/// present, `none` when the host did not export it).
 pub(crate) fn evaluate(
     evaluator: &Evaluator,
-    plan: &Plan,
+    workflow: &Workflow,
+    groups: &BTreeMap<&str, &Vec<String>>,
     globals: &Scope,
     hosts: &[HostReport],
 ) -> Vec<FleetCheckReport> {
-    let workflow = &plan.workflow;
     if workflow.fleet_checks.is_empty() {
         return Vec::new();
     }
@@ -43,16 +44,6 @@ pub(crate) fn evaluate(
         .steps
         .iter()
         .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
-        .collect();
-    let groups: BTreeMap<&str, &Vec<String>> = plan
-        .hosts
-        .iter()
-        .map(|h| (h.host.name.as_str(), &h.host.groups))
-        .chain(
-            plan.refused
-                .iter()
-                .map(|r| (r.host.name.as_str(), &r.host.groups)),
-        )
         .collect();
     let list: Vec<serde_json::Value> = hosts
         .iter()
@@ -139,5 +130,6 @@ fn no_output() -> ExecOutput {
         exit_signal: None,
         end: ExecEnd::Completed,
         duration: Duration::ZERO,
+        session: None,
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ExtractError, Extractor, extract};
+use crate::extract::{ExtractError, Extractor, extract};
 
 fn ok(extractor: &Extractor, text: &str) -> Value {
     match extract(extractor, text) {

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::model::Host;
-use crate::results::{Captured, HostReport, HostStatus, StepReport, StepStatus};
+use crate::model::report::{Captured, HostReport, HostStatus, StepReport, StepStatus};
 
 /// The name of the step a panicked host task is reported under when it
 /// was not running a step (connecting, closing).

@@ -1,7 +1,7 @@
 //! Events the executor emits while a run progresses. Reporters subscribe to
 //! them; the executor never prints.
 
-use crate::results::{HostReport, RunReport, StepReport};
+use crate::model::report::{HostReport, RunReport, StepReport};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -35,3 +35,5 @@ pub enum Event {
         report: RunReport,
     },
 }
+
+pub use crate::model::report::CONTROLLER;
