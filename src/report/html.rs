@@ -317,6 +317,23 @@ mod tests {
         insta::assert_snapshot!("report_html", to_html(&fixture::mixed_run()));
     }
 
+    /// The drill-down says how each remote step reached its host.
+    #[test]
+    fn steps_show_their_session_mode() {
+        use crate::model::SessionMode;
+        let mut run = fixture::mixed_run();
+        let steps = &mut run.hosts[0].steps;
+        steps[0].session = Some(SessionMode::Shared);
+        steps[1].session = Some(SessionMode::PerStep);
+        let html = to_html(&run);
+        assert_eq!(
+            html.matches(" · shared session</span>").count(),
+            1,
+            "{html}"
+        );
+        assert_eq!(html.matches(" · own channel</span>").count(), 1, "{html}");
+    }
+
     #[test]
     fn output_is_escaped() {
         assert_eq!(esc("<b a=\"x\">&"), "&lt;b a=&quot;x&quot;&gt;&amp;");

@@ -96,7 +96,7 @@ pub(crate) async fn run<H: russh::client::Handler>(
     }
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
-    let mut abandon = Abandon(Some(Arc::clone(&write)));
+    let mut abandon = Abandon::new(Arc::clone(&write), b"");
 
     let wire = wire(command, mode, tty, timeout);
     let password = match mode {
@@ -125,19 +125,32 @@ pub(crate) async fn run<H: russh::client::Handler>(
 /// the command's process group; the TERM covers servers that honour it
 /// sooner. Errors are ignored: the connection may already be gone.
 /// Dropping the read half makes russh discard anything still arriving, so
-/// the connection is never blocked by an unread queue.
-struct Abandon(Option<Arc<ChannelWriteHalf<Msg>>>);
+/// the connection is never blocked by an unread queue. The shared
+/// session's driver first gets its `preface` (its stop line) and
+/// end-of-file on stdin, which its watcher takes as the order to end the
+/// command.
+pub(super) struct Abandon {
+    write: Option<Arc<ChannelWriteHalf<Msg>>>,
+    preface: &'static [u8],
+}
 
 impl Abandon {
+    pub(super) fn new(write: Arc<ChannelWriteHalf<Msg>>, preface: &'static [u8]) -> Abandon {
+        Abandon {
+            write: Some(write),
+            preface,
+        }
+    }
+
     /// The channel closed normally: nothing to end.
-    fn disarm(&mut self) {
-        self.0 = None;
+    pub(super) fn disarm(&mut self) {
+        self.write = None;
     }
 
     /// Bounded, awaited: used when the step timed out.
-    async fn now(&mut self) {
-        if let Some(write) = self.0.take() {
-            stop_remote(write).await;
+    pub(super) async fn now(&mut self) {
+        if let Some(write) = self.write.take() {
+            stop_remote(write, self.preface).await;
         }
     }
 }
@@ -147,16 +160,20 @@ impl Drop for Abandon {
     /// from a task, since drop cannot await. The caller disconnects right
     /// after, which ends the command through the guard in any case.
     fn drop(&mut self) {
-        if let Some(write) = self.0.take()
+        if let Some(write) = self.write.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(stop_remote(write));
+            runtime.spawn(stop_remote(write, self.preface));
         }
     }
 }
 
-async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
+async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>, preface: &'static [u8]) {
     let attempt = async {
+        if !preface.is_empty() {
+            let _ = write.data(preface).await;
+            let _ = write.eof().await;
+        }
         let _ = write.signal(Sig::TERM).await;
         let _ = write.close().await;
     };

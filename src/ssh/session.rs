@@ -15,9 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use russh::client::{Handle, Handler, Msg};
-use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 
 use super::driver::{self, Boundary, Framer, Kind, Piece};
+use super::exec::Abandon;
 use crate::model::output::{Capture, ExecEnd, ExecOutput};
 
 /// After asking the driver to end a timed-out command: the remote
@@ -145,7 +146,9 @@ impl Shared {
             let end = ExecEnd::Failed(format!("cannot send the command: {e}"));
             return Ok((finish(stdout, stderr, None, end), false));
         }
-        let mut abandon = Abandon(Some(Arc::clone(&self.write)));
+        // Interrupted (this future dropped) or given up: the `k` line,
+        // end-of-file, TERM, close.
+        let mut abandon = Abandon::new(Arc::clone(&self.write), driver::KILL);
         let deadline = tokio::time::Instant::now() + timeout;
         let mut timed_out = false;
         // Outside `step`, which the deadline may cancel between messages.
@@ -287,45 +290,6 @@ impl Shared {
             ))
         }
     }
-}
-
-/// Ends the running command when its step is given up (interrupt: the
-/// step's future is dropped; or the driver stopped answering): the `k`
-/// line, then end-of-file on the channel's stdin, which the driver's
-/// watcher takes as the order to end the command; TERM for servers that
-/// honour signals; then close.
-struct Abandon(Option<Arc<ChannelWriteHalf<Msg>>>);
-
-impl Abandon {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-
-    async fn now(&mut self) {
-        if let Some(write) = self.0.take() {
-            stop_remote(write).await;
-        }
-    }
-}
-
-impl Drop for Abandon {
-    fn drop(&mut self) {
-        if let Some(write) = self.0.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(stop_remote(write));
-        }
-    }
-}
-
-async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
-    let attempt = async {
-        let _ = write.data(driver::KILL).await;
-        let _ = write.eof().await;
-        let _ = write.signal(Sig::TERM).await;
-        let _ = write.close().await;
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), attempt).await;
 }
 
 /// Runs `command` through the host's driver in `slot`, opening it on first
