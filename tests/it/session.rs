@@ -293,3 +293,27 @@ workflow session {{
     assert!(out.step("host-1", "skipped").get("session").is_none());
     assert_eq!(out.step("host-1", "term")["session"], "per-step");
 }
+
+/// The boundary is in no process's argv or environment on the host: the
+/// driver's own command line and environment, which any step can read
+/// (`ps`), hold no `fleet-` + 32 hex digits, and the session goes on
+/// framing correctly after a step printed them.
+#[test]
+fn the_boundary_is_not_visible_on_the_host() {
+    let hosts = Hosts::start(1);
+    with_session(&hosts, async |session| {
+        let out = shared(
+            session,
+            "d=$(ps -o ppid= -p $PPID | tr -d ' '); tr '\\0' '\\n' < /proc/$d/cmdline; tr '\\0' '\\n' < /proc/$d/environ; ps -eo args",
+            T,
+            CAP,
+        )
+        .await;
+        assert_eq!(out.exit_status, Some(0), "{out:?}");
+        assert!(out.stdout.text.contains("read -r b"), "the driver: {out:?}");
+        let hex = regex::Regex::new("fleet-[0-9a-f]{32}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!hex.is_match(&out.stdout.text), "{}", out.stdout.text);
+        let next = shared(session, "echo next", T, CAP).await;
+        assert_eq!(next.stdout.text, "next\n");
+    });
+}
