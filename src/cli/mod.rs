@@ -14,8 +14,10 @@ mod generate;
 mod history;
 mod resolve;
 mod run;
+mod search_path;
 mod signals;
 pub(crate) mod terminal;
+mod trend;
 
 pub use args::Cli;
 pub use run::main;
