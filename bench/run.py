@@ -16,6 +16,8 @@ Per run it records:
   rss1    peak RSS of the largest single process (wait4 ru_maxrss)
   rsst    peak of the summed RSS of every process of the tree, sampled
           every 50 ms from /proc (what the controller needed at once)
+  tcpu    target CPU: user+sys of every target sshd daemon and its reaped
+          descendants (sessions, shells, commands), from /proc/PID/stat
 
 Writes raw runs as JSON lines and a Markdown table (medians, fleet's ratio
 against each tool). Usage: see bench/README.md.
@@ -65,6 +67,9 @@ def tools(fleet_bin, fleet_before=None):
         "fleet": (f"{fleet_bin} run {HERE}/weekly-bench.kdl -i {T}/fleet.kdl --forks {{n}}", fleet_ok),
         # Another fleet build (e.g. before an optimisation), same run.
         "fleet-before": (f"{fleet_before} run {HERE}/weekly-bench.kdl -i {T}/fleet.kdl --forks {{n}}", fleet_ok),
+        # The same build with a channel per step (inventory `session
+        # "per-step"`): the mode before issue 14, same run.
+        "fleet-per-step": (f"{fleet_bin} run {HERE}/weekly-bench.kdl -i {T}/fleet-per-step.kdl --forks {{n}}", fleet_ok),
         "ssh-per-host-c25519": (f"{base} per-host-c25519 {T} {{n}}", None),
         "ssh-per-host": (f"{base} per-host {T} {{n}}", None),
         "ssh-per-step": (f"{base} per-step {T} {{n}}", None),
@@ -143,6 +148,22 @@ def rss_of(pid):
         return 0
 
 
+def target_cpu():
+    """User+sys seconds of every target sshd daemon, children included."""
+    total = 0.0
+    hosts = os.path.join(T, "hosts")
+    for d in os.listdir(hosts) if os.path.isdir(hosts) else []:
+        try:
+            with open(os.path.join(hosts, d, "sshd.pid")) as f:
+                pid = f.read().strip()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def measure(name, cmd, check, n, logdir):
     tmp = os.path.join(BENCH_DIR, "run-" + uuid.uuid4().hex[:8])
     os.makedirs(tmp)
@@ -160,6 +181,7 @@ def measure(name, cmd, check, n, logdir):
             peak_tree = max(peak_tree, sum(rss_of(p) for p in pids))
             stop.wait(0.05)
 
+    tcpu0 = target_cpu()
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.monotonic()
         proc = subprocess.Popen(
@@ -174,6 +196,9 @@ def measure(name, cmd, check, n, logdir):
         stop.set()
         sampler.join()
     cg.kill_rest()
+    # Sessions still closing when the tool exits are reaped a moment later.
+    time.sleep(0.3)
+    tcpu = target_cpu() - tcpu0
     cpu = cg.cpu()
     cg.remove()
     if cpu is None:
@@ -185,7 +210,7 @@ def measure(name, cmd, check, n, logdir):
     return {
         "tool": name, "n": n, "ok": ok, "rc": proc.returncode, "wall": round(wall, 3),
         "cpu": round(cpu, 3), "rss1_mb": round(ru.ru_maxrss / 1024, 1),
-        "rsst_mb": round(peak_tree / 2**20, 1),
+        "rsst_mb": round(peak_tree / 2**20, 1), "tcpu": round(tcpu, 3),
     }
 
 
@@ -207,19 +232,19 @@ def table(rows, ns, names):
             if not rs:
                 continue
             src = good or rs
-            med[t] = {k: statistics.median(r[k] for r in src) for k in ("wall", "cpu", "rss1_mb", "rsst_mb")}
+            med[t] = {k: statistics.median(r.get(k, 0) for r in src) for k in ("wall", "cpu", "rss1_mb", "rsst_mb", "tcpu")}
             med[t]["runs"] = len(rs)
             med[t]["ok"] = len(good)
         f = med.get("fleet")
         lines.append(f"\n### N = {n}\n")
-        lines.append("| tool | runs ok | wall s (median) | controller CPU s | peak RSS largest process MB | peak RSS whole tree MB | fleet wall ÷ tool | fleet CPU ÷ tool | fleet tree RSS ÷ tool |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+        lines.append("| tool | runs ok | wall s (median) | controller CPU s | peak RSS largest process MB | peak RSS whole tree MB | target CPU s | fleet wall ÷ tool | fleet CPU ÷ tool | fleet tree RSS ÷ tool |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for t in names:
             m = med.get(t)
             if not m:
                 continue
             lines.append(
-                f"| {t} | {m['ok']}/{m['runs']} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss1_mb']:.0f} | {m['rsst_mb']:.0f} | "
+                f"| {t} | {m['ok']}/{m['runs']} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss1_mb']:.0f} | {m['rsst_mb']:.0f} | {m['tcpu']:.2f} | "
                 + (" | ".join(["1", "1", "1"]) if t == "fleet" else
                    f"{fmt_ratio(f and f['wall'], m['wall'])} | {fmt_ratio(f and f['cpu'], m['cpu'])} | {fmt_ratio(f and f['rsst_mb'], m['rsst_mb'])}")
                 + " |"
@@ -239,6 +264,7 @@ def main():
     ap.add_argument("--fleet", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "fleet"))
     ap.add_argument("--fleet-before", help="a second fleet binary, benchmarked as tool fleet-before")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "results"))
+    ap.add_argument("--latency-ms", type=float, default=0, help="round trip added by bench/latency-proxy.py in front of every target")
     a = ap.parse_args()
     ns = [int(x) for x in a.ns.split(",")]
     all_tools = tools(a.fleet, a.fleet_before)
@@ -253,7 +279,8 @@ def main():
     rows = []
     with open(raw_path, "a") as raw:
         for n in ns:
-            subprocess.run([os.path.join(HERE, "targets.sh"), "start", str(n)], check=True)
+            env = dict(os.environ, LATENCY_MS=str(a.latency_ms).rstrip("0").rstrip(".") or "0")
+            subprocess.run([os.path.join(HERE, "targets.sh"), "start", str(n)], check=True, env=env)
             # Warm the targets (page cache, sshd binary) with one unmeasured pass.
             subprocess.run([os.path.join(HERE, "peers", "ssh-baselines.sh"), "per-host-c25519", T, str(n)], check=False)
             for rep in range(a.reps):
@@ -270,7 +297,7 @@ def main():
                     raw.write(json.dumps(r) + "\n")
                     raw.flush()
                     print(json.dumps(r), flush=True)
-        subprocess.run([os.path.join(HERE, "targets.sh"), "stop"], check=False)
+            subprocess.run([os.path.join(HERE, "targets.sh"), "stop"], check=False)
     md = table(rows, ns, names)
     with open(os.path.join(a.out, "table.md"), "w") as f:
         f.write(md)

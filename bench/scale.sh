@@ -7,7 +7,10 @@
 # the hosts onto PORTS ports of 127.0.0.1 instead (PORTS known_hosts lines).
 # Environment: DELAY_MS (50), PORTS (50, with SHARED_ADDR=1), FORKS (N),
 #   REPS (3), DROP_RATE/FAIL_RATE (0), FLEET (release binary),
-#   EXTRA (extra fleet arguments, e.g. "--report-json /tmp/r.json").
+#   EXTRA (extra fleet arguments, e.g. "--report-json /tmp/r.json"),
+#   SESSION ("per-step": a channel per step, the mode before issue 14;
+#   default: fleet's default, one shared session per host),
+#   WRAP (a command prefix for fleet, e.g. "perf record -g -o /tmp/p.data --").
 # Per N prints one line per run: wall, fleet user/sys CPU, fleet peak RSS,
 # the simulator's CPU over the run, per-host costs, and fleet's exit code
 # (0 = every host passed every step).
@@ -57,6 +60,7 @@ for n in "${@:-1000 5000}"; do
             echo "    identity-file \"$S/client_key\""
             echo "    known-hosts \"$S/known_hosts\""
             echo "    connect-timeout \"30s\""
+            [ -n "${SESSION:-}" ] && echo "    session \"$SESSION\""
             echo "}"
             echo "group sim {"
             if [ "$addrs" = 0 ]; then
@@ -69,7 +73,7 @@ for n in "${@:-1000 5000}"; do
         for ((r = 1; r <= REPS; r++)); do
             c0=$(sim_cpu)
             set +e
-            FLEET_STATE_DIR=$S/state /usr/bin/time -f "%e %U %S %M" -o "$S/time" "$FLEET" run "$here/weekly-bench.kdl" -i "$inv" \
+            FLEET_STATE_DIR=$S/state /usr/bin/time -f "%e %U %S %M" -o "$S/time" ${WRAP:-} "$FLEET" run "$here/weekly-bench.kdl" -i "$inv" \
                 --forks "${FORKS:-$n1}" ${EXTRA:-} >"$S/fleet-$n1.out" 2>"$S/fleet-$n1.err"
             rc=$?
             set -e

@@ -14,6 +14,9 @@
 #   ansible.ini     Ansible inventory (ansible_port per host)
 #   pyinfra_inv.py  pyinfra inventory
 #   hosts.txt       "PORT" per line (parallel-ssh, xargs)
+# LATENCY_MS=50 puts bench/latency-proxy.py in front of every sshd (half the
+# delay each way, so a round trip costs LATENCY_MS): every file above then
+# names the proxy's ports, so all tools meet the same network.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +37,10 @@ ensure_user() {
 
 cmd_stop() {
     local dir n=0
+    if [ -f "$T/proxy.pid" ]; then
+        kill "$(cat "$T/proxy.pid")" 2>/dev/null || true
+        rm -f "$T/proxy.pid"
+    fi
     [ -d "$T/hosts" ] || return 0
     for dir in "$T"/hosts/*/; do
         [ -d "$dir" ] || continue
@@ -72,8 +79,35 @@ cmd_start() {
         echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$T/known_hosts"
         echo "$port" >>"$T/hosts.txt"
     done
+    if [ "${LATENCY_MS:-0}" != 0 ]; then
+        start_proxy
+    fi
     write_files "$n"
     echo "started $n sshd targets under $T (user $BENCH_USER, shell $(getent passwd "$BENCH_USER" | cut -d: -f7))" >&2
+}
+
+# start_proxy: one proxy process for every target; hosts.txt and
+# known_hosts are rewritten to the proxy's ports.
+start_proxy() {
+    local real proxy maps=() used=" "
+    mv "$T/hosts.txt" "$T/real-ports.txt"
+    mv "$T/known_hosts" "$T/real-known_hosts"
+    : >"$T/hosts.txt"
+    : >"$T/known_hosts"
+    while read -r real; do
+        proxy=$(sshd_pick_port)
+        while [[ $used == *" $proxy "* ]]; do proxy=$(sshd_pick_port); done
+        used+="$proxy "
+        maps+=(--map "$proxy:$real")
+        echo "$proxy" >>"$T/hosts.txt"
+        grep -F "[127.0.0.1]:$real " "$T/real-known_hosts" | sed "s/^\[127.0.0.1\]:$real /[127.0.0.1]:$proxy /" >>"$T/known_hosts"
+    done <"$T/real-ports.txt"
+    python3 "$here/latency-proxy.py" --delay-ms "$(echo "$LATENCY_MS / 2" | bc -l)" "${maps[@]}" \
+        >"$T/proxy.out" 2>"$T/proxy.err" </dev/null &
+    echo $! >"$T/proxy.pid"
+    for _ in $(seq 1 100); do grep -q ready "$T/proxy.out" 2>/dev/null && break; sleep 0.05; done
+    grep -q ready "$T/proxy.out" || { cat "$T/proxy.err" >&2; exit 1; }
+    echo "latency proxy: ${LATENCY_MS} ms round trip in front of every target" >&2
 }
 
 write_files() {
@@ -93,6 +127,7 @@ write_files() {
         done <"$T/hosts.txt"
         echo "}"
     } >"$T/fleet.kdl"
+    sed 's/^defaults {$/defaults {\n    session "per-step"/' "$T/fleet.kdl" >"$T/fleet-per-step.kdl"
     {
         echo "Host *"
         echo "    User $BENCH_USER"

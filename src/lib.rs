@@ -33,5 +33,6 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod rlimit;
 pub mod run;
 pub mod ssh;

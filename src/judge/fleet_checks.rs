@@ -130,5 +130,6 @@ fn no_output() -> ExecOutput {
         exit_signal: None,
         end: ExecEnd::Completed,
         duration: Duration::ZERO,
+        session: None,
     }
 }

@@ -77,6 +77,7 @@ fn output(stdout: &str, stderr: &str, code: Option<u32>) -> ExecOutput {
         exit_signal: None,
         end: ExecEnd::Completed,
         duration: Duration::ZERO,
+        session: None,
     }
 }
 

@@ -14,7 +14,7 @@ use super::resolve::resolve;
 use super::syntax;
 use super::tree::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::vars::decode_vars;
-use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span};
+use crate::model::{HostKeyChecking, HostSettings, Inventory, SessionMode, SourceFile, Span};
 
 const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect", "waivers"];
 const DEFAULTS_NODES: &[&str] = &[
@@ -26,6 +26,7 @@ const DEFAULTS_NODES: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
     "vars",
 ];
 const GROUP_NODES: &[&str] = &[
@@ -37,6 +38,7 @@ const GROUP_NODES: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
     "vars",
     "host",
     "group",
@@ -51,6 +53,7 @@ const HOST_PROPS: &[&str] = &[
     "host-key-checking",
     "jump",
     "keepalive",
+    "session",
 ];
 const HOST_NODES: &[&str] = &["vars"];
 /// Settings that accumulate rather than being set once.
@@ -288,6 +291,7 @@ fn setting_what(key: &str) -> &'static str {
         "connect-timeout" | "keepalive" => "a duration",
         "host-key-checking" => "\"strict\", \"accept-new\" or \"off\"",
         "jump" => "a jump host",
+        "session" => "\"shared\" or \"per-step\"",
         _ => "a path",
     }
 }
@@ -341,6 +345,19 @@ fn setting_value(
                         format!("unknown host-key-checking policy `{}`", policy.value),
                         "not a policy",
                         Some("use \"strict\" (default), \"accept-new\" or \"off\"".to_owned()),
+                    ),
+                }
+            }
+        }
+        "session" => {
+            if let Some(mode) = d.string(entry) {
+                match SessionMode::parse(&mode.value) {
+                    Some(m) => settings.session = Some(m),
+                    None => d.error(
+                        &mode.span,
+                        format!("unknown session mode `{}`", mode.value),
+                        "not a session mode",
+                        Some("use \"shared\" (default) or \"per-step\"".to_owned()),
                     ),
                 }
             }

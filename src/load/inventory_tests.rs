@@ -301,3 +301,23 @@ fn a_reference_to_an_undefined_group_is_an_error() {
     inventory("group prod { group spare { } }\ngroup later\n")
         .unwrap_or_else(|e| panic!("{}", render(&e)));
 }
+
+#[test]
+fn session_mode_is_inherited_and_checked() {
+    use crate::model::SessionMode;
+    let inv = inventory(
+        "defaults { session \"shared\" }\ngroup old { session \"per-step\"; host a; host b session=\"shared\" }\nhost c\nhost d session=\"per-step\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{}", render(&e)));
+    let mode = |name| host(&inv, name).explicit.session;
+    assert_eq!(mode("a"), Some(SessionMode::PerStep));
+    assert_eq!(mode("b"), Some(SessionMode::Shared));
+    assert_eq!(mode("c"), Some(SessionMode::Shared));
+    assert_eq!(mode("d"), Some(SessionMode::PerStep));
+    let text = render(&inventory("host x session=\"pooled\"\n").expect_err("bad mode"));
+    assert!(text.contains("unknown session mode `pooled`"), "{text}");
+    assert!(
+        text.contains("\"shared\" (default) or \"per-step\""),
+        "{text}"
+    );
+}

@@ -279,6 +279,7 @@ fn resolve_host(
         host_key_checking: chain.iter().find_map(|l| l.settings.host_key_checking),
         jump: chain.iter().find_map(|l| l.settings.jump.clone()),
         keepalive: chain.iter().find_map(|l| l.settings.keepalive),
+        session: chain.iter().find_map(|l| l.settings.session),
     };
     Host {
         name: host.name.clone(),

@@ -32,6 +32,7 @@ fn step(name: &str, command: &str, status: StepStatus, ms: u64) -> StepReport {
         reason: None,
         attempts: 1,
         waiver: None,
+        session: None,
     }
 }
 

@@ -59,6 +59,29 @@ pub struct HostSettings {
     pub jump: Option<String>,
     /// `keepalive "15s"`: ServerAliveInterval; three unanswered → dead.
     pub keepalive: Option<Duration>,
+    /// `session "shared"|"per-step"`: how the host's steps reach it.
+    pub session: Option<SessionMode>,
+}
+
+/// How a host's steps are run: through one long-lived channel running
+/// fleet's driver (the default), or each on a channel of its own (the
+/// older mode; some steps always use it, see `docs/ssh.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionMode {
+    #[default]
+    Shared,
+    PerStep,
+}
+
+impl SessionMode {
+    pub fn parse(text: &str) -> Option<SessionMode> {
+        match text {
+            "shared" => Some(SessionMode::Shared),
+            "per-step" => Some(SessionMode::PerStep),
+            _ => None,
+        }
+    }
 }
 
 /// What to do with a host key that is not in known_hosts. A changed or

@@ -15,7 +15,7 @@ pub mod waiver;
 pub mod workflow;
 
 pub use expression::Expression;
-pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
+pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory, SessionMode};
 pub use source::{SourceFile, Span, Spanned};
 pub use unreachable::{Unreachable, UnreachableKind};
 pub use verdict::{Verdict, exit_code};

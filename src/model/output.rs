@@ -19,6 +19,9 @@ pub struct ExecOutput {
     pub exit_signal: Option<String>,
     pub end: ExecEnd,
     pub duration: Duration,
+    /// How the command reached its host (`None`: it ran on the
+    /// controller).
+    pub session: Option<crate::model::SessionMode>,
 }
 
 /// How the channel ended.

@@ -130,6 +130,11 @@ pub struct StepReport {
     /// The waiver that acknowledged this step's failure (status WAIVED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// How a remote step reached its host: through the host's shared
+    /// session or on a channel of its own. Absent for steps that did not
+    /// run on a host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::model::SessionMode>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -210,10 +210,15 @@ fn step(h: &mut String, s: &StepReport) {
         .exit_status
         .map(|c| format!(" · exit {c}"))
         .unwrap_or_default();
+    let session = match s.session {
+        Some(crate::model::SessionMode::PerStep) => " · own channel",
+        Some(crate::model::SessionMode::Shared) => " · shared session",
+        None => "",
+    };
     let _ = writeln!(
         h,
         "<details{open} class=\"rule\"><summary><span class=\"{0}\">{0}</span> {1} \
-         <span class=\"muted\">{2}{exit}{attempts}</span></summary>",
+         <span class=\"muted\">{2}{exit}{attempts}{session}</span></summary>",
         s.status.as_str(),
         esc(&s.name),
         style::duration(s.duration)
@@ -344,6 +349,23 @@ mod tests {
     #[test]
     fn html_snapshot() {
         insta::assert_snapshot!("report_html", to_html(&fixture::mixed_run()));
+    }
+
+    /// The drill-down says how each remote step reached its host.
+    #[test]
+    fn steps_show_their_session_mode() {
+        use crate::model::SessionMode;
+        let mut run = fixture::mixed_run();
+        let steps = &mut run.hosts[0].steps;
+        steps[0].session = Some(SessionMode::Shared);
+        steps[1].session = Some(SessionMode::PerStep);
+        let html = to_html(&run);
+        assert_eq!(
+            html.matches(" · shared session</span>").count(),
+            1,
+            "{html}"
+        );
+        assert_eq!(html.matches(" · own channel</span>").count(), 1, "{html}");
     }
 
     #[test]

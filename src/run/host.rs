@@ -83,6 +83,7 @@ impl Worker<'_> {
         } else {
             session
         };
+        let session = session.with_session_mode(host.explicit.session.unwrap_or_default());
         let _ = tx.send(Event::HostConnected { host: name.clone() });
 
         let mut scope = scope_of(&plan.vars);

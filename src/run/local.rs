@@ -142,6 +142,7 @@ fn finish(
         exit_signal: None,
         end,
         duration: started.elapsed(),
+        session: None,
     }
 }
 

@@ -63,5 +63,6 @@ fn bare(step: &Step, status: StepStatus, reason: String) -> StepReport {
         reason: Some(reason),
         attempts: 0,
         waiver: None,
+        session: None,
     }
 }

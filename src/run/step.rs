@@ -32,10 +32,17 @@ pub trait CommandRunner: Sync {
     ) -> impl Future<Output = ExecOutput> + Send;
 }
 
-/// A host, over its SSH session: `sudo` steps through sudo, `tty` steps
-/// with a terminal.
+/// A host, over its SSH session: through the host's shared session unless
+/// the step or the host needs a channel of its own (a `tty` step, see
+/// [`Session::exec_shared`]); `sudo` steps through sudo, `tty` steps with a
+/// terminal.
 impl CommandRunner for Session {
     async fn run(&self, step: &Step, command: &str, timeout: Duration, cap: usize) -> ExecOutput {
+        if !step.tty
+            && let Some(out) = self.exec_shared(command, step.sudo, timeout, cap).await
+        {
+            return out;
+        }
         if step.sudo {
             self.exec_sudo(command, step.tty, timeout, cap).await
         } else {
@@ -162,6 +169,7 @@ pub async fn run_step(
             reason: judgement.reason,
             attempts: number,
             waiver: None,
+            session: out.session,
         };
     }
 }

@@ -58,6 +58,7 @@ fn completed(stdout: &str, code: u32) -> ExecOutput {
         exit_signal: None,
         end: ExecEnd::Completed,
         duration: Duration::ZERO,
+        session: None,
     }
 }
 

@@ -154,6 +154,7 @@ pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport
             stderr: Captured::default(),
             duration: std::time::Duration::ZERO,
             failures: Vec::new(),
+            session: None,
             reason: Some(format!(
                 "internal error in fleet on this host ({why}); the host's other results are lost \
                  and its remaining steps did not run; the other hosts were not affected. \

@@ -22,7 +22,7 @@ use super::known_hosts::{self, KnownHostsFile, RevokedKeys, Verdict};
 use super::secrets::Secret;
 use super::target::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Target};
 use crate::model::output::ExecOutput;
-use crate::model::{HostKeyChecking, UnreachableKind};
+use crate::model::{HostKeyChecking, SessionMode, UnreachableKind};
 
 /// How long [`Session::close`] waits to say goodbye.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -33,6 +33,10 @@ pub struct Session {
     handle: Handle<HostKeyCheck>,
     /// For `sudo` steps; `None`: `sudo -n`.
     become_password: Option<Secret>,
+    /// The shared session's driver channel (see [`super::session`]).
+    driver: tokio::sync::Mutex<super::session::Slot>,
+    /// `PerStep`: [`Session::exec_shared`] always declines.
+    mode: SessionMode,
 }
 
 impl std::fmt::Debug for Session {
@@ -63,6 +67,8 @@ impl Session {
         Ok(Session {
             handle,
             become_password: None,
+            driver: Default::default(),
+            mode: SessionMode::default(),
         })
     }
 
@@ -114,6 +120,43 @@ impl Session {
                 out
             }
         }
+    }
+
+    /// How [`Session::exec_shared`] may run steps: inventory `session`.
+    pub fn with_session_mode(mut self, mode: SessionMode) -> Session {
+        self.mode = mode;
+        self
+    }
+
+    /// Runs `command` through the host's one long-lived session channel
+    /// (see [`super::session`]): as the login user, or with `sudo` as
+    /// `sudo -n`. `None`: this step needs a channel of its own — a `sudo`
+    /// step with a become password (sudo's prompt is answered on the
+    /// command's stdin), a host without a POSIX `sh`, a command that cannot
+    /// be framed, a host set to `session "per-step"` — and nothing of it
+    /// ran: call [`Session::exec`] or [`Session::exec_sudo`].
+    pub async fn exec_shared(
+        &self,
+        command: &str,
+        sudo: bool,
+        timeout: Duration,
+        cap: usize,
+    ) -> Option<ExecOutput> {
+        if self.mode == SessionMode::PerStep {
+            return None;
+        }
+        let (command, kind) = match (sudo, &self.become_password) {
+            (true, Some(_)) => return None,
+            (true, None) => (
+                exec::sudo_relay(command, timeout),
+                super::driver::Kind::Shell,
+            ),
+            (false, _) if exec::is_plain_command(command) => {
+                (command.to_string(), super::driver::Kind::Plain)
+            }
+            (false, _) => (command.to_string(), super::driver::Kind::Shell),
+        };
+        super::session::run_in(&self.handle, &self.driver, &command, kind, timeout, cap).await
     }
 
     /// True once the connection is gone (peer hung up, keepalives

@@ -33,6 +33,7 @@ impl Progress {
             exit_signal: self.exit_signal,
             end,
             duration: started.elapsed(),
+            session: Some(crate::model::SessionMode::PerStep),
         }
     }
 }
@@ -95,7 +96,7 @@ pub(crate) async fn run<H: russh::client::Handler>(
     }
     let (mut read, write) = channel.split();
     let write = Arc::new(write);
-    let mut abandon = Abandon(Some(Arc::clone(&write)));
+    let mut abandon = Abandon::new(Arc::clone(&write), b"");
 
     let wire = wire(command, mode, tty, timeout);
     let password = match mode {
@@ -124,19 +125,32 @@ pub(crate) async fn run<H: russh::client::Handler>(
 /// the command's process group; the TERM covers servers that honour it
 /// sooner. Errors are ignored: the connection may already be gone.
 /// Dropping the read half makes russh discard anything still arriving, so
-/// the connection is never blocked by an unread queue.
-struct Abandon(Option<Arc<ChannelWriteHalf<Msg>>>);
+/// the connection is never blocked by an unread queue. The shared
+/// session's driver first gets its `preface` (its stop line) and
+/// end-of-file on stdin, which its watcher takes as the order to end the
+/// command.
+pub(super) struct Abandon {
+    write: Option<Arc<ChannelWriteHalf<Msg>>>,
+    preface: &'static [u8],
+}
 
 impl Abandon {
+    pub(super) fn new(write: Arc<ChannelWriteHalf<Msg>>, preface: &'static [u8]) -> Abandon {
+        Abandon {
+            write: Some(write),
+            preface,
+        }
+    }
+
     /// The channel closed normally: nothing to end.
-    fn disarm(&mut self) {
-        self.0 = None;
+    pub(super) fn disarm(&mut self) {
+        self.write = None;
     }
 
     /// Bounded, awaited: used when the step timed out.
-    async fn now(&mut self) {
-        if let Some(write) = self.0.take() {
-            stop_remote(write).await;
+    pub(super) async fn now(&mut self) {
+        if let Some(write) = self.write.take() {
+            stop_remote(write, self.preface).await;
         }
     }
 }
@@ -146,16 +160,20 @@ impl Drop for Abandon {
     /// from a task, since drop cannot await. The caller disconnects right
     /// after, which ends the command through the guard in any case.
     fn drop(&mut self) {
-        if let Some(write) = self.0.take()
+        if let Some(write) = self.write.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(stop_remote(write));
+            runtime.spawn(stop_remote(write, self.preface));
         }
     }
 }
 
-async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
+async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>, preface: &'static [u8]) {
     let attempt = async {
+        if !preface.is_empty() {
+            let _ = write.data(preface).await;
+            let _ = write.eof().await;
+        }
         let _ = write.signal(Sig::TERM).await;
         let _ = write.close().await;
     };
@@ -167,6 +185,11 @@ async fn stop_remote(write: Arc<ChannelWriteHalf<Msg>>) {
 /// exit status 124 first.
 const GUARD_GRACE_SECS: u64 = 2;
 
+/// The remote `timeout`'s limit, in whole seconds, for a step timeout.
+pub(crate) fn guard_secs(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS
+}
+
 /// The command line sent for `command` in `mode`.
 ///
 /// On a terminal (`tty`) there is no guard: under `timeout` (its own
@@ -174,7 +197,7 @@ const GUARD_GRACE_SECS: u64 = 2;
 /// be stopped (SIGTTOU/SIGTTIN) as soon as it touched it. The terminal's
 /// hangup when the channel closes ends it instead, as with `ssh -t`.
 pub(crate) fn wire(command: &str, mode: Mode<'_>, tty: bool, timeout: Duration) -> String {
-    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + GUARD_GRACE_SECS;
+    let secs = guard_secs(timeout);
     let body = if tty {
         command.to_string()
     } else {
@@ -236,12 +259,30 @@ pub(crate) fn guard(command: &str, secs: u64) -> String {
     )
 }
 
+/// A `sudo -n` step for the shared session's driver: the driver's own
+/// `timeout` bounds sudo, and inside sudo, as root, the command runs under
+/// the guard's `timeout` with a trap that passes the TERM sudo relays
+/// (from the driver's watcher) on to it. No stdin watcher: in the shared
+/// session the command's stdin is `/dev/null`, not the channel.
+pub(crate) fn sudo_relay(command: &str, timeout: Duration) -> String {
+    let secs = guard_secs(timeout);
+    let run = format!("\"${{SHELL:-/bin/sh}}\" -c {}", shell_quote(command));
+    let body = format!(
+        "if command -v timeout >/dev/null 2>&1; then timeout -k 5 {secs} {run} & else {run} & fi\n\
+         p=$!\n\
+         trap 'kill -TERM $p 2>/dev/null; t=1' HUP INT TERM\n\
+         while :; do t=; wait $p; s=$?; [ -z \"$t\" ] && break; done\n\
+         exit $s"
+    );
+    format!("sudo -n -- sh -c {}", shell_quote(&body))
+}
+
 /// A command that every POSIX shell reads as one external program and its
 /// literal arguments: only words of letters, digits and `_-./,:=+%@`, split
 /// by single spaces, the first word a plain name (no `=`: not a variable
 /// assignment) that is not a shell builtin or keyword (which `timeout`
 /// could not run). Anything else keeps the inner shell.
-fn is_plain_command(command: &str) -> bool {
+pub(crate) fn is_plain_command(command: &str) -> bool {
     const SHELL_ONLY: &[&str] = &[
         ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done",
         "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",

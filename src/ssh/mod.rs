@@ -11,6 +11,8 @@
 //! - `secrets`: passphrases and passwords from the environment or a prompt.
 //! - `jump`: TCP or ProxyJump tunnels, one shared connection per jump host.
 //! - `exec`: one command per channel, capped capture, timeouts.
+//! - `driver`, `session`: a host's steps through one long-lived channel
+//!   running a small `sh` driver.
 
 mod accept;
 mod auth;
@@ -18,11 +20,13 @@ mod cert_signer;
 mod config;
 mod connect;
 mod context;
+mod driver;
 mod exec;
 mod jump;
 mod known_hosts;
 mod password;
 mod secrets;
+mod session;
 mod target;
 
 pub use crate::model::output::{ExecEnd, ExecOutput};

@@ -285,6 +285,9 @@ impl Hosts {
         )
         .unwrap();
         writeln!(text, "    connect-timeout \"5s\"").unwrap();
+        if let Some(mode) = session_mode() {
+            writeln!(text, "    session {}", kdl_quoted(&mode)).unwrap();
+        }
         writeln!(text, "}}").unwrap();
         writeln!(text, "group all-hosts {{").unwrap();
         for host in &self.hosts {
@@ -859,6 +862,18 @@ fn log_tail(path: &Path) -> String {
         "(empty)".to_string()
     } else {
         lines[start..].join("\n")
+    }
+}
+
+/// The test matrix's session mode (issue 14): `FLEET_SESSION=per-step` or
+/// `shared` is written into every harness inventory, so the whole suite
+/// runs in either mode; unset leaves fleet's default (shared).
+pub fn session_mode() -> Option<String> {
+    let mode = std::env::var("FLEET_SESSION").ok()?;
+    match mode.as_str() {
+        "shared" | "per-step" => Some(mode),
+        "" => None,
+        other => panic!("FLEET_SESSION={other}: expected `shared` or `per-step`"),
     }
 }
 

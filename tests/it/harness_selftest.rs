@@ -200,7 +200,7 @@ fn inventory_lists_every_host() {
     let text = std::fs::read_to_string(&path).unwrap();
     let expected = format!(
         "defaults {{\n    user \"{user}\"\n    identity-file \"{key}\"\n    known-hosts \"{kh}\"\n    \
-         connect-timeout \"5s\"\n}}\ngroup all-hosts {{\n    \
+         connect-timeout \"5s\"\n{session}}}\ngroup all-hosts {{\n    \
          host host-1 address=\"127.0.0.1\" port={p1}\n    \
          host host-2 address=\"127.0.0.1\" port={p2}\n    \
          host down-1 address=\"127.0.0.1\" port={p3}\n}}\n",
@@ -210,6 +210,9 @@ fn inventory_lists_every_host() {
         p1 = fleet.host("host-1").port,
         p2 = fleet.host("host-2").port,
         p3 = fleet.host("down-1").port,
+        session = crate::harness::session_mode()
+            .map(|m| format!("    session \"{m}\"\n"))
+            .unwrap_or_default(),
     );
     assert_eq!(text, expected);
     let kh = std::fs::read_to_string(fleet.known_hosts()).unwrap();

@@ -20,6 +20,7 @@ mod reports;
 mod run;
 mod schedule;
 mod secrets;
+mod session;
 mod shipped;
 mod ssh_auth;
 mod ssh_connect;

@@ -63,6 +63,9 @@ workflow become {
     out.expect_code(0);
     let step = out.step("host-1", "whoami");
     assert_eq!(step["status"], "PASSED", "{step}");
+    // sudo's prompt is answered on the command's stdin: a channel of its
+    // own, said so in the report whatever the host's session mode.
+    assert_eq!(step["session"], "per-step", "{step}");
     let report =
         std::fs::read_to_string(hosts.dir().join("report.json")).unwrap_or_else(|e| panic!("{e}"));
     for (what, text) in [

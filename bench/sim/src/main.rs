@@ -122,6 +122,74 @@ struct Shared {
 
 struct Host {
     shared: Arc<Shared>,
+    /// Channels running fleet's shared-session driver (issue 14), by id.
+    drivers: std::collections::HashMap<ChannelId, Driver>,
+}
+
+/// One channel playing fleet's `sh` driver (src/ssh/driver.rs) as a POSIX
+/// sh would: the first stdin line is the boundary, answered by `ready`
+/// frames on both streams; then per request (`p|s SECS`, command lines,
+/// the boundary) the command's output, `\n<boundary> <status>\n` on stdout
+/// and `\n<boundary> end\n` on stderr. `k` lines are ignored (nothing
+/// here runs long); end-of-file ends the driver (exit 0, EOF, close).
+#[derive(Default)]
+struct Driver {
+    /// Bytes of an unfinished line.
+    line: Vec<u8>,
+    boundary: Option<String>,
+    /// The request being read: its command lines so far.
+    command: Option<String>,
+}
+
+impl Driver {
+    /// Feeds stdin bytes; answers every complete request on `session`.
+    fn feed(
+        &mut self,
+        data: &[u8],
+        channel: ChannelId,
+        shared: &Shared,
+        session: &mut Session,
+    ) -> Result<(), russh::Error> {
+        for &byte in data {
+            if byte != b'\n' {
+                self.line.push(byte);
+                continue;
+            }
+            let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+            let Some(boundary) = self.boundary.clone() else {
+                let ready = format!("\n{line} ready\n").into_bytes();
+                session.data(channel, ready.clone())?;
+                session.extended_data(channel, 1, ready)?;
+                self.boundary = Some(line);
+                continue;
+            };
+            match &mut self.command {
+                None if line.starts_with("p ") || line.starts_with("s ") => {
+                    self.command = Some(String::new())
+                }
+                None => {}
+                Some(command) if line == boundary => {
+                    let command = std::mem::take(command);
+                    self.command = None;
+                    let fail = shared.fail_rate > 0.0 && shared.dice.roll() < shared.fail_rate;
+                    let (mut out, mut err, status) = if fail {
+                        (Vec::new(), b"fleet-sim: injected failure\n".to_vec(), 1)
+                    } else {
+                        (output_for(&command), Vec::new(), 0)
+                    };
+                    out.extend_from_slice(format!("\n{boundary} {status}\n").as_bytes());
+                    err.extend_from_slice(format!("\n{boundary} end\n").as_bytes());
+                    session.data(channel, out)?;
+                    session.extended_data(channel, 1, err)?;
+                }
+                Some(command) => {
+                    command.push_str(&line);
+                    command.push('\n');
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The worst output of just under 1 MiB (fleet's default output cap) for
@@ -251,6 +319,11 @@ impl server::Handler for Host {
     ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
         let cmd = String::from_utf8_lossy(data);
+        // fleet's shared-session driver: answered per request, over stdin.
+        if cmd.starts_with("exec /bin/sh -c ") && cmd.contains("read -r b") {
+            self.drivers.insert(channel, Driver::default());
+            return Ok(());
+        }
         let fail = self.shared.fail_rate > 0.0 && self.shared.dice.roll() < self.shared.fail_rate;
         if fail {
             session.extended_data(channel, 1, &b"fleet-sim: injected failure\n"[..])?;
@@ -283,6 +356,40 @@ impl server::Handler for Host {
         }
         session.eof(channel)?;
         session.close(channel)?;
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(driver) = self.drivers.get_mut(&channel) {
+            driver.feed(data, channel, &self.shared, session)?;
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.drivers.remove(&channel).is_some() {
+            session.exit_status_request(channel, 0)?;
+            session.eof(channel)?;
+            session.close(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.drivers.remove(&channel);
         Ok(())
     }
 }
@@ -415,6 +522,7 @@ async fn run(o: Opts) {
                 let _ = tcp.set_nodelay(true);
                 let host = Host {
                     shared: Arc::clone(&shared),
+                    drivers: Default::default(),
                 };
                 let config = Arc::clone(&config);
                 tokio::spawn(async move {
