@@ -23,7 +23,14 @@ impl Template {
     pub fn compile(
         source: Spanned<String>,
     ) -> Result<Template, (Spanned<String>, minijinja::Error)> {
-        match CompiledTemplate::message(&source.value) {
+        Self::compile_as(source, CompiledTemplate::message)
+    }
+
+    fn compile_as(
+        source: Spanned<String>,
+        compile: fn(&str) -> Result<CompiledTemplate, minijinja::Error>,
+    ) -> Result<Template, (Spanned<String>, minijinja::Error)> {
+        match compile(&source.value) {
             Ok(compiled) => Ok(Template {
                 source,
                 compiled: Some(compiled),
@@ -54,17 +61,12 @@ impl Deref for Template {
     }
 }
 
-/// A `run` command template. A type of its own so that it can only be
-/// rendered through `judge::Evaluator::render_command`, which
-/// shell-quotes every value it prints: rendering it as a message (plain
-/// text) does not compile.
+/// A `run` command template. A type of its own (without `Deref`) so that
+/// it can only be rendered through `judge::Evaluator::render_command`,
+/// which shell-quotes every value it prints: rendering it as a message
+/// (plain text) does not compile.
 #[derive(Debug, Clone)]
-pub struct CommandTemplate {
-    text: Spanned<String>,
-    /// `None` when the text did not compile (the loader reported it;
-    /// rendering reports it again).
-    compiled: Option<CompiledTemplate>,
-}
+pub struct CommandTemplate(Template);
 
 impl CommandTemplate {
     /// Compiles `text` as a command; on a syntax error gives it back with
@@ -72,13 +74,7 @@ impl CommandTemplate {
     pub fn compile(
         text: Spanned<String>,
     ) -> Result<CommandTemplate, (Spanned<String>, minijinja::Error)> {
-        match CompiledTemplate::command(&text.value) {
-            Ok(compiled) => Ok(CommandTemplate {
-                text,
-                compiled: Some(compiled),
-            }),
-            Err(e) => Err((text, e)),
-        }
+        Template::compile_as(text, CompiledTemplate::command).map(CommandTemplate)
     }
 
     /// Compiles `text`, keeping it uncompiled on a syntax error (which
@@ -90,17 +86,14 @@ impl CommandTemplate {
     /// A command that did not compile (or is not there yet), kept so the
     /// loader can go on and report every error of the file.
     pub fn invalid(text: Spanned<String>) -> Self {
-        CommandTemplate {
-            text,
-            compiled: None,
-        }
+        CommandTemplate(Template::invalid(text))
     }
 
     pub fn text(&self) -> &Spanned<String> {
-        &self.text
+        &self.0.source
     }
 
     pub fn compiled(&self) -> Option<&CompiledTemplate> {
-        self.compiled.as_ref()
+        self.0.compiled()
     }
 }
