@@ -15,7 +15,9 @@ Exit codes:
   2  usage, workflow or inventory error; nothing was run
   3  a host was unreachable or not run, a step errored or timed out, or the
      JSON report could not be written (wins over 1)
-  130  interrupted (Ctrl-C or SIGTERM); the partial report was written";
+  130  interrupted (Ctrl-C or SIGTERM); the partial report was written
+With `run --nagios`: 0 OK, 1 WARNING, 2 CRITICAL (failed or unreachable),
+  3 UNKNOWN (usage or configuration error, interrupted)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,7 +54,8 @@ pub enum Command {
     /// Compare two stored runs: new failures, fixed, still failing, and
     /// exported numbers that changed.
     Diff(DiffArgs),
-    /// Render a stored run again as JSON, JUnit, Markdown or HTML.
+    /// Render a stored run again as JSON, JUnit, Markdown, HTML,
+    /// Prometheus or TAP.
     Report(ReportArgs),
     /// Print a shell completion script (e.g. `fleet completions bash >
     /// /etc/bash_completion.d/fleet`).
@@ -93,8 +96,27 @@ pub struct HistoryArgs {
     /// Show at most the newest N runs.
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
     pub last: usize,
+    /// Show an exported number over the stored runs, per host: a sparkline,
+    /// min, max and the last values (runs of the newest run's workflow and
+    /// inventory, or of -w/-i).
+    #[arg(long, value_name = "NAME")]
+    pub trend: Option<String>,
+    /// With --trend: only hosts matching this name or glob (`ps-prod-*`).
+    #[arg(long, value_name = "HOST", requires = "trend")]
+    pub host: Option<String>,
+    /// With --trend: text (terminal), json or csv (one row per run and host).
+    #[arg(long, value_enum, default_value_t = TrendFormat::Text, requires = "trend")]
+    pub format: TrendFormat,
     #[command(flatten)]
     pub state: StateDir,
+}
+
+/// How `fleet history --trend` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrendFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,7 +232,8 @@ pub struct RunArgs {
     /// same as `--report json=PATH`.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
-    /// Write the run as a report file: FORMAT is json, junit, md or html.
+    /// Write the run as a report file: FORMAT is json, junit, md, html,
+    /// prometheus or tap.
     /// Repeatable; written atomically, also when the run is interrupted.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<ReportTarget>,
@@ -218,6 +241,17 @@ pub struct RunArgs {
     /// stored run of this workflow and inventory.
     #[arg(long, value_enum, value_name = "failed|unreachable")]
     pub rerun: Option<Rerun>,
+    /// Waivers file (KDL, docs/waivers.md): accepted failures with a reason
+    /// and an expiry date; a covered failure is reported WAIVED and does
+    /// not fail the run.
+    #[arg(long, value_name = "PATH")]
+    pub waivers: Option<PathBuf>,
+    /// Act as a Nagios plugin: print one status line with perfdata (and
+    /// the problems below it) instead of the summary, and exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL (failed or unreachable), 3 UNKNOWN (usage or
+    /// configuration error).
+    #[arg(long)]
+    pub nagios: bool,
     #[command(flatten)]
     pub state: StateDir,
     #[command(flatten)]
@@ -282,13 +316,15 @@ pub struct FormatArg(pub Format);
 
 impl clap::ValueEnum for FormatArg {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [FormatArg; 4] = {
+        const ALL: [FormatArg; Format::ALL.len()] = {
             let f = Format::ALL;
             [
                 FormatArg(f[0]),
                 FormatArg(f[1]),
                 FormatArg(f[2]),
                 FormatArg(f[3]),
+                FormatArg(f[4]),
+                FormatArg(f[5]),
             ]
         };
         &ALL

@@ -12,10 +12,13 @@ mod error;
 mod execution;
 mod generate;
 mod history;
+mod nagios;
 mod resolve;
 mod run;
+mod search_path;
 mod signals;
 pub(crate) mod terminal;
+mod trend;
 
 pub use args::Cli;
 pub use run::main;

@@ -9,7 +9,8 @@ use clap::Parser;
 use super::args::{CheckArgs, Cli, Command, RunArgs};
 use super::error::{CliError, print_error};
 use super::execution::{execute_redacted, forks, write_reports};
-use super::resolve::resolve;
+use super::resolve::{resolve, resolve_in};
+use super::search_path::workflow_dirs;
 use super::{adhoc, generate, history};
 use crate::load::{load_inventory, load_workflow};
 use crate::model::exit_code;
@@ -19,9 +20,18 @@ use crate::report::{Format, Redactor, ReportTarget, render_summary};
 
 /// The binary's whole life: parse arguments, run, return the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let nagios = super::nagios::requested();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if nagios && e.use_stderr() => return super::nagios::unknown(&e.to_string()),
+        Err(e) => e.exit(),
+    };
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if nagios => {
+            eprintln!("error: {e}");
+            super::nagios::unknown(&e.to_string())
+        }
         Err(e) => {
             print_error(e);
             exit_code::CONFIG_ERROR
@@ -51,12 +61,21 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
     Ok(load_inventory(&resolve("inventory", "inventory", arg)?)?)
 }
 
+/// What loading hands the run besides the plan.
+struct Loaded {
+    /// The workflow and inventory paths (history hashes their content).
+    workflow_path: PathBuf,
+    inventory_path: PathBuf,
+    redactor: Redactor,
+    /// The inventory's `waivers` block.
+    waivers: Vec<crate::model::Waiver>,
+}
+
 /// Loads both files, reporting the errors of both together, then plans;
-/// also returns the workflow and inventory paths (history hashes their
-/// content) and the run's secrets.
-fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
+/// also returns the paths, the run's secrets and the inventory's waivers.
+fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, Loaded), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
-    let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
+    let workflow_path = resolve_in("workflow", &workflow_dirs(), &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
     let (workflow, inventory): (Result<Workflow, _>, Result<Inventory, _>) = (
         load_workflow(&workflow_path),
@@ -89,7 +108,15 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Reda
         .chain(crate::ssh::env_secret_values());
     let redactor = Redactor::for_secrets(values.collect::<Vec<_>>())
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((plan, workflow_path, inventory_path, redactor))
+    Ok((
+        plan,
+        Loaded {
+            workflow_path,
+            inventory_path,
+            redactor,
+            waivers: inventory.waivers,
+        },
+    ))
 }
 
 /// `--set-secret NAME`: the value comes from `FLEET_SECRET_NAME`, never
@@ -119,7 +146,7 @@ fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
 /// shell-quoted for each host, secrets masked): what quoting did to a
 /// value is visible before anything connects.
 fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let (plan, _, _, redactor) = load_and_plan_paths(&args)?;
+    let (plan, Loaded { redactor, .. }) = load_and_plan_paths(&args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -137,7 +164,18 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
-    let (mut plan, workflow_path, inventory_path, redactor) = load_and_plan_paths(&args.check)?;
+    let file_waivers = match &args.waivers {
+        Some(path) => crate::load::load_waivers(path)?,
+        None => Vec::new(),
+    };
+    let (mut plan, loaded) = load_and_plan_paths(&args.check)?;
+    let Loaded {
+        workflow_path,
+        inventory_path,
+        redactor,
+        mut waivers,
+    } = loaded;
+    waivers.extend(file_waivers);
     if let Some(rerun) = args.rerun {
         let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
         if plan.hosts.is_empty() && plan.refused.is_empty() {
@@ -157,7 +195,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = super::terminal::display_config();
-    let report = execute_redacted(
+    let mut report = execute_redacted(
         &plan,
         forks,
         &display,
@@ -165,20 +203,29 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         &redactor,
         args.safety.fail_fast,
     )?;
-    print!("{}", render_summary(&report, &display));
-    print!(
-        "{}",
-        history::record_run(
-            &report,
-            &workflow_path,
-            &inventory_path,
-            &args.state,
-            &display
-        )
+    crate::judge::waivers::apply(&mut report, &waivers);
+    if !args.nagios {
+        print!("{}", render_summary(&report, &display));
+    }
+    let changes = history::record_run(
+        &report,
+        &workflow_path,
+        &inventory_path,
+        &args.state,
+        &display,
     );
-    let mut code = exit_code::for_report(&report);
-    code = code.max(write_reports(&report, &report_targets(&args)));
-    Ok(code)
+    let targets = report_targets(&args);
+    let trends = if targets.iter().any(|t| t.format == Format::Html) {
+        history::trends_for_run(&report, &args.state)
+    } else {
+        Vec::new()
+    };
+    let written = write_reports(&report, &targets, &trends);
+    if args.nagios {
+        return Ok(super::nagios::finish(&report, written));
+    }
+    print!("{changes}");
+    Ok(exit_code::for_report(&report).max(written))
 }
 
 /// `--report` targets plus the `--report-json` alias.

@@ -55,4 +55,5 @@ pub use environment::{Clock, compile_expression, environment};
 pub use opt_out::{OptOuts, RawUse, opt_outs};
 
 #[cfg(test)]
+#[path = "expr_tests.rs"]
 mod tests;

@@ -12,6 +12,7 @@ pub mod source;
 pub mod template;
 pub mod unreachable;
 pub mod verdict;
+pub mod waiver;
 pub mod workflow;
 
 pub use expression::Expression;
@@ -20,6 +21,7 @@ pub use source::{SourceFile, Span, Spanned};
 pub use template::{CommandTemplate, Template};
 pub use unreachable::{Unreachable, UnreachableKind};
 pub use verdict::{Verdict, exit_code};
+pub use waiver::{Waiver, WaiverTarget};
 pub use workflow::{
     BatchSize, Check, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity,
     Step, Stream, Workflow,

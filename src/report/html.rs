@@ -6,19 +6,21 @@
 
 use std::fmt::Write;
 
+use crate::history::Trend;
 use crate::model::Severity;
 use crate::model::Verdict;
 use crate::model::report::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
 };
 use crate::report::style;
+use crate::report::trend;
 
 const CSS: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
 .PASSED,.OK{background:#d9f2d9}.WARNED{background:#fff1c2}
 .FAILED,.TIMEOUT,.ERROR,.UNREACHABLE,.REFUSED,.INCOMPLETE{background:#f8d0d0}
-.SKIPPED{background:#eee;color:#777}
+.SKIPPED{background:#eee;color:#777}.WAIVED{background:#e4dcf5}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 td a{color:inherit;text-decoration:none;display:block}
 .verdict{display:inline-block;padding:2px 10px;border-radius:4px;font-weight:bold}
@@ -28,6 +30,12 @@ details{margin:4px 0;border:1px solid #ddd;padding:4px 8px}summary{cursor:pointe
 ";
 
 pub fn to_html(report: &RunReport) -> String {
+    to_html_with_trends(report, &[])
+}
+
+/// [`to_html`] with a trends section after the matrix: the caller reads
+/// the history and passes the series in.
+pub fn to_html_with_trends(report: &RunReport, trends: &[Trend]) -> String {
     let verdict = Verdict::from_totals(&report.totals);
     let t = &report.totals;
     let title = format!("{} on {}", report.workflow, report.inventory);
@@ -35,8 +43,9 @@ pub fn to_html(report: &RunReport) -> String {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>fleet: {}</title><style>{CSS}</style></head><body>\n",
-        esc(&title)
+         <title>fleet: {}</title><style>{CSS}{}</style></head><body>\n",
+        esc(&title),
+        trend::css(trends)
     );
     let _ = writeln!(
         h,
@@ -65,7 +74,9 @@ pub fn to_html(report: &RunReport) -> String {
         t.steps_error,
         t.steps_skipped
     );
+    notes(&mut h, report);
     matrix(&mut h, report);
+    trend::html_section(&mut h, trends);
     if !report.fleet_checks.is_empty() {
         h.push_str("<h2>Fleet checks</h2>\n");
         for c in &report.fleet_checks {
@@ -208,11 +219,34 @@ fn step(h: &mut String, s: &StepReport) {
         style::duration(s.duration)
     );
     let _ = writeln!(h, "<pre>$ {}</pre>", esc(&s.command));
+    if let Some(w) = &s.waiver {
+        let _ = writeln!(h, "<p class=\"WAIVED\"><b>{}</b></p>", esc(&w.note()));
+    }
     reason(h, s.reason.as_deref());
     rules(h, &s.failures);
     captured(h, "stdout", &s.stdout);
     captured(h, "stderr", &s.stderr);
     h.push_str("</details>\n");
+}
+
+/// Waived steps (counted, detailed under their host) and the run's
+/// warnings (unmatched `--limit` parts, expired or unused waivers).
+fn notes(h: &mut String, report: &RunReport) {
+    if report.totals.steps_waived > 0 {
+        let _ = writeln!(
+            h,
+            "<p><span class=\"WAIVED\">{} waived</span>: failures a waiver accepts; \
+             reason and expiry under each host.</p>",
+            report.totals.steps_waived
+        );
+    }
+    if !report.warnings.is_empty() {
+        h.push_str("<ul>\n");
+        for w in &report.warnings {
+            let _ = writeln!(h, "<li class=\"WARNED\">{}</li>", esc(w));
+        }
+        h.push_str("</ul>\n");
+    }
 }
 
 fn reason(h: &mut String, reason: Option<&str>) {
@@ -287,7 +321,7 @@ fn anchor(name: &str) -> String {
 }
 
 /// Escapes text for element content and quoted attributes.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -7,23 +7,25 @@ use std::process::Command;
 
 use crate::cli::fleet;
 use crate::harness::Hosts;
+use crate::tools::tool;
 
-/// `Some(path)` when `tool` is installed. Missing tools fail the test on
-/// CI (`.ci/run` installs them) and skip it elsewhere, with a note.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required on CI (apt-get install chromium libxml2-utils)"
-        );
-        eprintln!("skipped: {name} is not installed");
-    }
-    found
+/// Validates a JUnit file against the Jenkins/Ant schema CI systems follow
+/// (`tests/fixtures/junit.xsd`) with `xmllint`; returns its text.
+pub(crate) fn assert_junit_valid(xmllint: &Path, junit: &Path) -> String {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    let out = Command::new(xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(junit)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(junit).expect("junit written")
 }
 
 /// Runs a 3-host workflow where host-2's disk check fails, writing JUnit
@@ -69,25 +71,12 @@ workflow disks {{
 
 #[test]
 fn junit_validates_against_the_schema() {
-    let Some(xmllint) = tool("xmllint") else {
+    let Some(xmllint) = tool("xmllint", "JUnit XML against its schema", "libxml2-utils") else {
         return;
     };
     let hosts = Hosts::start(3);
     let (junit, _) = failing_run(&hosts);
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
-    let out = Command::new(xmllint)
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&schema)
-        .arg(&junit)
-        .output()
-        .expect("run xmllint");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let xml = assert_junit_valid(&xmllint, &junit);
     assert!(
         xml.contains(r#"<testsuite name="host-2" tests="2" skipped="0" errors="0" failures="1""#),
         "{xml}"
@@ -97,7 +86,7 @@ fn junit_validates_against_the_schema() {
 
 #[test]
 fn html_report_renders_in_chromium_with_the_failing_host() {
-    let Some(chromium) = tool("chromium") else {
+    let Some(chromium) = tool("chromium", "HTML report in Chromium", "chromium") else {
         return;
     };
     let hosts = Hosts::start(3);
