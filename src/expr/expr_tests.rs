@@ -308,3 +308,32 @@ fn check_template_points_at_the_error() {
     assert!(e.message.starts_with("syntax error"), "{}", e.message);
     assert_eq!(e.range.map(|r| &source[r]), Some("}}"));
 }
+
+/// What compiling once saves, per render of a typical command: prints
+/// compile-and-render (each render before issue 13) against render only.
+/// Numbers, not assertions: `cargo test --release --lib render_cost --
+/// --ignored --nocapture` (results in bench/RESULTS.md).
+#[test]
+#[ignore = "a measurement; run by hand"]
+fn render_cost() {
+    use std::time::Instant;
+    let text = "df -P {{ path }} | awk 'NR>1 {print $5}' && echo {{ host.name }}";
+    let scope = context! { path => "/var/lib/x y", host => context! { name => "web-1" } };
+    let env = super::shared();
+    let compiled = super::CompiledTemplate::command(text).unwrap_or_else(|e| panic!("{e}"));
+    let n = 20_000u32;
+    let start = Instant::now();
+    for _ in 0..n {
+        let once = super::CompiledTemplate::render_once(env, true, text, &scope);
+        assert!(once.is_ok());
+    }
+    let each = start.elapsed() / n;
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(compiled.render(&scope).is_ok());
+    }
+    let compiled_each = start.elapsed() / n;
+    println!(
+        "compile+render {each:?}, render of the compiled form {compiled_each:?} ({n} renders)"
+    );
+}

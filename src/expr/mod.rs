@@ -48,7 +48,9 @@ mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
-pub use compiled::{Compiled, shared};
+#[cfg(test)]
+pub(crate) use compiled::template_compilations;
+pub use compiled::{Compiled, CompiledTemplate, shared};
 pub use environment::{Clock, compile_expression, environment};
 pub use opt_out::{OptOuts, RawUse, opt_outs};
 

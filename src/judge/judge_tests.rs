@@ -50,6 +50,7 @@ fn runaway_template_runs_out_of_fuel() {
         text.to_string(),
         crate::model::Span::new(&source, 0, text.len()),
     );
+    let template = crate::model::Template::compile(template).unwrap_or_else(|(_, e)| panic!("{e}"));
     let e = Evaluator::default().render(&template, &Scope::new());
     assert!(
         e.is_err_and(|e| e.detail.contains("fuel")),

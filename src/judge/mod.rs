@@ -25,8 +25,8 @@ use minijinja::{Environment, Value};
 pub use attempt::{Attempt, Judgement};
 pub use excerpt::{exit_summary, unix_lines};
 
-use crate::expr::{Clock, environment};
-use crate::model::{CommandTemplate, Expression, Spanned};
+use crate::expr::{Clock, CompiledTemplate, environment};
+use crate::model::{CommandTemplate, Expression, Spanned, Template};
 
 /// Variables visible to templates and expressions, by name.
 pub type Scope = BTreeMap<String, Value>;
@@ -34,8 +34,9 @@ pub type Scope = BTreeMap<String, Value>;
 /// Holds the one expression environment of a run.
 pub struct Evaluator {
     env: Environment<'static>,
-    /// Expressions compiled at load belong to the system clock's
-    /// environment; under another clock they are compiled again here.
+    /// Expressions and templates compiled at load belong to the system
+    /// clock's environment; under another clock they are compiled again
+    /// here.
     clock: Clock,
 }
 
@@ -68,9 +69,8 @@ impl Evaluator {
     }
 
     /// Renders a message (plain text: values are printed as they are).
-    pub fn render(&self, template: &Spanned<String>, scope: &Scope) -> Result<String, EvalError> {
-        self.env
-            .render_str(&template.value, scope)
+    pub fn render(&self, template: &Template, scope: &Scope) -> Result<String, EvalError> {
+        self.render_compiled(template.compiled(), false, template, scope)
             .map_err(|e| error("template", template, &e))
     }
 
@@ -82,11 +82,24 @@ impl Evaluator {
         command: &CommandTemplate,
         scope: &Scope,
     ) -> Result<String, EvalError> {
-        let template = &command.text;
-        self.env
-            .template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &template.value)
-            .and_then(|t| t.render(scope))
-            .map_err(|e| error("command", template, &e))
+        let text = command.text();
+        self.render_compiled(command.compiled(), true, text, scope)
+            .map_err(|e| error("command", text, &e))
+    }
+
+    /// Runs the template compiled at load; compiles it again only under
+    /// another clock (or when it did not compile, to report why).
+    fn render_compiled(
+        &self,
+        compiled: Option<&CompiledTemplate>,
+        command: bool,
+        text: &Spanned<String>,
+        scope: &Scope,
+    ) -> Result<String, minijinja::Error> {
+        match compiled {
+            Some(compiled) if self.clock == Clock::System => compiled.render(scope),
+            _ => CompiledTemplate::render_once(&self.env, command, &text.value, scope),
+        }
     }
 
     /// Evaluates an expression compiled at load.

@@ -56,10 +56,10 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
         RuleKind::Count => COUNT_PROPS,
     };
     let props = d.props(node, allowed);
-    let message = props.get("message").and_then(|entry| d.string(entry));
-    if let Some(m) = &message {
-        super::template::check_template(d, m);
-    }
+    let message = props
+        .get("message")
+        .and_then(|entry| d.string(entry))
+        .map(|m| super::template::message(d, m));
     let severity = severity(d, &props);
     let rows = props
         .get("in")

@@ -8,7 +8,7 @@ use super::decode::{Decoder, Seen};
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
 use super::suggest;
-use super::template::{check_command, error_in};
+use super::template::{command, error_in};
 use crate::model::Expression;
 use crate::model::{CommandTemplate, Export, OnFailure, Retry, Span, Spanned, Step};
 
@@ -70,7 +70,7 @@ pub(crate) fn decode_step(
     let mut step = Step {
         name: String::new(),
         span: d.node_span(node),
-        run: CommandTemplate::new(Spanned::new(String::new(), d.node_span(node))),
+        run: CommandTemplate::invalid(Spanned::new(String::new(), d.node_span(node))),
         timeout: None,
         parse: None,
         rules: Vec::new(),
@@ -94,10 +94,10 @@ pub(crate) fn decode_step(
         }
         match key {
             "run" => {
-                run = d.single_arg(child, "the command").and_then(|e| d.string(e));
-                if let Some(r) = &run {
-                    check_command(d, r);
-                }
+                run = d
+                    .single_arg(child, "the command")
+                    .and_then(|e| d.string(e))
+                    .map(|r| command(d, r));
             }
             "env" => step.env = env_names(d, child),
             "timeout" => {
@@ -170,7 +170,7 @@ pub(crate) fn decode_step(
     }
     let name = name.filter(|_| unique)?;
     step.name = name.value;
-    step.run = CommandTemplate::new(run?);
+    step.run = run?;
     Some(step)
 }
 

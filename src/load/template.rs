@@ -1,14 +1,13 @@
-//! Syntax checks for the minijinja templates (commands, messages) and
-//! expressions (rules, `when`, exports) written in KDL strings, so a typo
-//! is reported at load time with the exact place inside the string.
+//! Compiles the minijinja templates (commands, messages) written in KDL
+//! strings once, for the model, and reports syntax errors of templates and
+//! expressions (rules, `when`, exports) at load time with the exact place
+//! inside the string.
 //! Whether the names they use exist is checked by the planner, which knows
 //! every variable of every host.
 
-use minijinja::Environment;
-
 use super::decode::Decoder;
 use super::diagnostic::LoadError;
-use crate::model::Spanned;
+use crate::model::{CommandTemplate, Spanned, Template};
 
 pub use crate::model::expression::narrow;
 
@@ -32,24 +31,28 @@ fn help(what: &str) -> String {
     }
 }
 
-pub(crate) fn check_template(d: &mut Decoder, text: &Spanned<String>) {
-    let env = Environment::new();
-    if let Err(e) = env.template_from_str(&text.value) {
-        d.report(error_in(text, "template", &e));
-    }
+/// A message, compiled once here; a syntax error is reported.
+pub(crate) fn message(d: &mut Decoder, text: Spanned<String>) -> Template {
+    Template::compile(text).unwrap_or_else(|(text, e)| {
+        d.report(error_in(&text, "template", &e));
+        Template::invalid(text)
+    })
 }
 
-/// A `run` command: the template must compile, and may not turn shell
-/// quoting off with `{% autoescape %}` (`raw` is the one, named opt-out,
-/// which the planner checks against remote values).
-pub(crate) fn check_command(d: &mut Decoder, text: &Spanned<String>) {
-    let env = crate::expr::environment(crate::expr::Clock::System);
-    if let Err(e) = env.template_from_named_str(crate::expr::shell::COMMAND_TEMPLATE, &text.value) {
-        d.report(error_in(text, "template", &e));
-        return;
-    }
+/// A `run` command, compiled once here: the template must compile, and
+/// may not turn shell quoting off with `{% autoescape %}` (`raw` is the
+/// one, named opt-out, which the planner checks against remote values).
+pub(crate) fn command(d: &mut Decoder, text: Spanned<String>) -> CommandTemplate {
+    let command = match CommandTemplate::compile(text) {
+        Ok(command) => command,
+        Err((text, e)) => {
+            d.report(error_in(&text, "template", &e));
+            return CommandTemplate::invalid(text);
+        }
+    };
+    let text = command.text();
     let Ok(found) = crate::expr::opt_outs(&text.value) else {
-        return;
+        return command;
     };
     for (range, quote) in found.in_quotes {
         d.report(
@@ -82,6 +85,7 @@ pub(crate) fn check_command(d: &mut Decoder, text: &Spanned<String>) {
             .with_label("quoting off"),
         );
     }
+    command
 }
 
 /// The planner's check of `raw` in steps where a host's output must never
@@ -97,7 +101,7 @@ pub(crate) fn check_raw(
     if !step.local && !step.sudo {
         return Vec::new();
     }
-    let text = &step.run.text;
+    let text = step.run.text();
     let Ok(found) = crate::expr::opt_outs(&text.value) else {
         return Vec::new(); // syntax errors were reported by the loader
     };

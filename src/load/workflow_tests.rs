@@ -81,9 +81,9 @@ fn decodes_steps() {
     assert_eq!(names, ["processes", "disk"]);
 
     let processes = &wf.steps[0];
-    assert_eq!(processes.run.text.value, "s1 status; s1 nodes");
+    assert_eq!(processes.run.text().value, "s1 status; s1 nodes");
     assert_eq!(
-        &FULL[processes.run.text.span.offset..][..processes.run.text.span.len],
+        &FULL[processes.run.text().span.offset..][..processes.run.text().span.len],
         "\"s1 status; s1 nodes\""
     );
     assert_eq!(processes.timeout, Some(Duration::from_secs(30)));

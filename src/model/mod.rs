@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod output;
 pub mod report;
 pub mod source;
+pub mod template;
 pub mod unreachable;
 pub mod verdict;
 pub mod waiver;
@@ -17,12 +18,13 @@ pub mod workflow;
 pub use expression::Expression;
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory, SessionMode};
 pub use source::{SourceFile, Span, Spanned};
+pub use template::{CommandTemplate, Template};
 pub use unreachable::{Unreachable, UnreachableKind};
 pub use verdict::{Verdict, exit_code};
 pub use waiver::{Waiver, WaiverTarget};
 pub use workflow::{
-    BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,
-    Rule, Severity, Step, Stream, Workflow,
+    BatchSize, Check, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry, Rule, Severity,
+    Step, Stream, Workflow,
 };
 
 /// Variables as written in KDL: names are identifiers, values are any KDL

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::{Expression, SourceFile, Span, Spanned, Vars};
+use super::{CommandTemplate, Expression, SourceFile, Span, Spanned, Template, Vars};
 use crate::extract::Extractor;
 
 /// Per-step timeout when neither the workflow nor the step sets one: long
@@ -133,21 +133,6 @@ pub struct Step {
     pub env: Vec<Spanned<String>>,
 }
 
-/// A `run` command template. A type of its own so that it can only be
-/// rendered through `judge::Evaluator::render_command`, which
-/// shell-quotes every value it prints: rendering it as a message (plain
-/// text) does not compile.
-#[derive(Debug, Clone)]
-pub struct CommandTemplate {
-    pub text: Spanned<String>,
-}
-
-impl CommandTemplate {
-    pub fn new(text: Spanned<String>) -> Self {
-        CommandTemplate { text }
-    }
-}
-
 /// `export NAME "EXPR"`: a named value per host.
 #[derive(Debug, Clone)]
 pub struct Export {
@@ -216,7 +201,7 @@ pub struct Rule {
     pub check: Check,
     /// Operator-facing explanation, a template rendered per host (and per
     /// row for `expect-each`).
-    pub message: Option<Spanned<String>>,
+    pub message: Option<Template>,
     pub severity: Severity,
 }
 

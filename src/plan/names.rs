@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
-use minijinja::Environment;
-
 use super::HostPlan;
+use crate::expr::CompiledTemplate;
 use crate::load::LoadError;
 use crate::model::expression::narrow;
 use crate::model::{Check, Expression, Host, Spanned, Step, Vars, Workflow};
@@ -23,10 +22,11 @@ pub(super) fn check_names(
     globals: &Vars,
     hosts: &[HostPlan],
 ) -> Vec<LoadError> {
-    let env = crate::expr::shared();
     let mut errors = Checker {
-        functions: env.globals().map(|(k, _)| k.to_string()).collect(),
-        env,
+        functions: crate::expr::shared()
+            .globals()
+            .map(|(k, _)| k.to_string())
+            .collect(),
         found: BTreeMap::new(),
     };
     let local_exports: BTreeSet<String> = workflow
@@ -111,7 +111,7 @@ pub(super) fn check_names(
                 errors.expr(e, &scope, "fleet checks");
             }
             if let Some(m) = &rule.message {
-                errors.template(m, &scope, "fleet checks");
+                errors.template(m, m.compiled(), &scope, "fleet checks");
             }
         }
     }
@@ -119,8 +119,7 @@ pub(super) fn check_names(
 }
 
 /// Collects undefined-name errors, one per (place, name).
-struct Checker<'e> {
-    env: &'e Environment<'static>,
+struct Checker {
     /// Functions and globals of the expression environment (`now`, `range`…).
     functions: BTreeSet<String>,
     found: BTreeMap<(usize, String), LoadError>,
@@ -128,7 +127,7 @@ struct Checker<'e> {
 
 /// Checks one step's templates and expressions, then adds its exports to
 /// `scope` for the steps after it.
-fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut Checker<'_>) {
+fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut Checker) {
     for name in &step.requires {
         // A bare name (the loader checked it is one) reads exactly itself.
         errors.unknown(name, [name.value.clone()].into(), scope, who);
@@ -136,7 +135,7 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
     if let Some(when) = &step.when {
         errors.expr(when, scope, who);
     }
-    errors.template(&step.run.text, scope, who);
+    errors.template(step.run.text(), step.run.compiled(), scope, who);
     let mut inner = scope.clone();
     inner.extend(STEP_NAMES.iter().map(|s| s.to_string()));
     if step.parse.is_some() {
@@ -174,7 +173,7 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
             Check::Exit(_) | Check::Stream { .. } => {}
         }
         if let Some(m) = &rule.message {
-            errors.template(m, &rule_scope, who);
+            errors.template(m, m.compiled(), &rule_scope, who);
         }
     }
     for export in &step.exports {
@@ -184,11 +183,11 @@ fn check_step(step: &Step, scope: &mut BTreeSet<String>, who: &str, errors: &mut
     }
 }
 
-impl Checker<'_> {
+impl Checker {
     /// `raw` on remote values in `local` and `sudo` steps
     /// ([`crate::load::template::check_raw`]), once per place.
     fn raw_in(&mut self, step: &Step, author: &BTreeSet<String>) {
-        let at = step.run.text.span.offset;
+        let at = step.run.text().span.offset;
         for (i, e) in crate::load::template::check_raw(step, author)
             .into_iter()
             .enumerate()
@@ -206,10 +205,16 @@ impl Checker<'_> {
     }
 
     /// Names a template reads that are not in `scope`.
-    fn template(&mut self, text: &Spanned<String>, scope: &BTreeSet<String>, who: &str) {
-        // Syntax errors were reported by the loader.
-        if let Ok(t) = self.env.template_from_str(&text.value) {
-            self.unknown(text, t.undeclared_variables(false), scope, who);
+    fn template(
+        &mut self,
+        text: &Spanned<String>,
+        compiled: Option<&CompiledTemplate>,
+        scope: &BTreeSet<String>,
+        who: &str,
+    ) {
+        // Without a compiled form the loader already reported its syntax.
+        if let Some(compiled) = compiled {
+            self.unknown(text, compiled.undeclared_variables(false), scope, who);
         }
     }
 

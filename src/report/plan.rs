@@ -130,9 +130,9 @@ fn step_line(
     } else {
         format!(" [{}]", tags.join(", "))
     };
-    let waits: Vec<String> = evaluator
-        .env()
-        .template_from_str(&step.run.text.value)
+    let waits: Vec<String> = step
+        .run
+        .compiled()
         .map(|t| t.undeclared_variables(false))
         .unwrap_or_default()
         .into_iter()
@@ -143,12 +143,12 @@ fn step_line(
     let command = if waits.is_empty() {
         match evaluator.render_command(&step.run, scope) {
             Ok(command) => command,
-            Err(e) => format!("{} (cannot render: {})", step.run.text.value, e.detail),
+            Err(e) => format!("{} (cannot render: {})", step.run.text().value, e.detail),
         }
     } else {
         format!(
             "{} (rendered when the step starts: uses {} exported by earlier steps)",
-            step.run.text.value,
+            step.run.text().value,
             waits.join(", ")
         )
     };

@@ -310,3 +310,50 @@ async fn stop_host_stops_after_a_failure_and_a_lost_connection_always_does() {
         Some(StopReason::ConnectionLost { step: "s".into() })
     );
 }
+
+/// Issue 13: templates are compiled once, at load. A 5-host, 10-step run —
+/// planned (the name check), every command rendered per host, every
+/// message rendered for a failed rule — compiles its 20 templates (10
+/// commands, 10 messages) at load and not once after.
+#[tokio::test]
+async fn a_run_compiles_each_template_once_at_load() {
+    let steps: String = (0..10)
+        .map(|i| {
+            format!(
+                "  step s{i} {{\n    run \"echo {{{{ host.name }}}} {{{{ n }}}}\"\n    \
+                 expect exit=0 message=\"{{{{ host.name }}}} failed {i}\"\n  }}\n"
+            )
+        })
+        .collect();
+    let text = format!("workflow w {{\n  vars {{\n    n 1\n  }}\n{steps}}}\n");
+    let hosts: String = (0..5).map(|i| format!("host h{i}\n")).collect();
+    let before = crate::expr::template_compilations();
+    let wf = parse_workflow(SourceFile::new("w.kdl", text)).unwrap_or_else(|e| panic!("{e:?}"));
+    let at_load = crate::expr::template_compilations() - before;
+    let inventory = crate::load::parse_inventory(SourceFile::new("i.kdl", hosts))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let plan = crate::plan::plan(wf, &inventory, &[], &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.hosts.len(), 5);
+    let mut messages = Vec::new();
+    for host in &plan.hosts {
+        let mut scope = super::super::host::scope_of(&host.vars);
+        scope.insert(
+            "host".into(),
+            Value::from_serialize(serde_json::json!({ "name": host.host.name })),
+        );
+        let fake = Fake::new((0..10).map(|_| completed("", 1)));
+        for step in &plan.workflow.steps {
+            let ran = run_with(step, &fake, scope.clone(), BTreeMap::new()).await;
+            messages.extend(ran.report.failures.into_iter().filter_map(|f| f.message));
+        }
+        assert_eq!(fake.commands()[0], format!("echo {} 1", host.host.name));
+    }
+    assert_eq!(messages.len(), 50);
+    assert_eq!(messages[49], "h4 failed 9");
+    assert_eq!(at_load, 20, "each template compiled at load");
+    assert_eq!(
+        crate::expr::template_compilations() - before,
+        at_load,
+        "no template compiled after load"
+    );
+}
