@@ -43,6 +43,10 @@ pub struct ExecuteOptions {
     /// Fired by the operator (Ctrl-C, SIGTERM): nothing new starts, running
     /// steps are ended, and the partial report is marked interrupted.
     pub interrupt: Stop,
+    /// Set on a shard (`--shard`): fleet checks are not judged over part of
+    /// the fleet but reported SKIPPED with this reason, and judged by
+    /// `fleet report merge` over every host.
+    pub defer_fleet_checks: Option<String>,
 }
 
 impl ExecuteOptions {
@@ -54,6 +58,7 @@ impl ExecuteOptions {
             ssh_config: None,
             fail_fast: false,
             interrupt: Stop::never(),
+            defer_fleet_checks: None,
         }
     }
 }
@@ -278,9 +283,10 @@ pub async fn execute(
 
     // Over a partial fleet a fleet-wide rule would judge the wrong set of
     // hosts ("exactly one PRIMARY" among half of them): skip them instead.
-    let fleet_checks = match &stopped {
-        None => crate::fleet_checks::evaluate(&evaluator, plan, &globals, &hosts),
-        Some(why) => crate::fleet_checks::skipped(plan, why),
+    let fleet_checks = match (&stopped, &options.defer_fleet_checks) {
+        (None, None) => crate::fleet_checks::evaluate(&evaluator, plan, &globals, &hosts),
+        (None, Some(why)) => crate::fleet_checks::not_evaluated(&workflow.fleet_checks, why),
+        (Some(why), _) => crate::fleet_checks::skipped(&workflow.fleet_checks, why),
     };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -296,8 +302,10 @@ pub async fn execute(
         totals: Totals::count(&hosts, &local, &fleet_checks),
         warnings: plan.warnings.clone(),
         local,
+        local_exports,
         hosts,
         fleet_checks,
+        shard: None,
     };
     // Handed to the callback and taken back, not cloned: the report holds
     // every step's output, and a copy would double the run's peak memory.

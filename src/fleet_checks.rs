@@ -7,21 +7,29 @@ use std::time::Duration;
 use minijinja::Value;
 
 use crate::evaluate::{Evaluator, Scope};
-use crate::model::Check;
+use crate::model::{Check, FleetCheck, Workflow};
 use crate::output::{ExecEnd, ExecOutput};
 use crate::plan::Plan;
 use crate::results::{Captured, FleetCheckReport, HostReport, StepStatus, status_from_failures};
 
 /// Fleet checks of a run that stopped early, reported SKIPPED.
-pub(crate) fn skipped(plan: &Plan, why: &str) -> Vec<FleetCheckReport> {
-    plan.workflow
-        .fleet_checks
+pub(crate) fn skipped(checks: &[FleetCheck], why: &str) -> Vec<FleetCheckReport> {
+    not_evaluated(
+        checks,
+        &format!("not evaluated: the run stopped early ({why})"),
+    )
+}
+
+/// Every fleet check SKIPPED with `reason`: a stopped run, or a shard,
+/// whose checks are judged at merge over every shard's hosts.
+pub(crate) fn not_evaluated(checks: &[FleetCheck], reason: &str) -> Vec<FleetCheckReport> {
+    checks
         .iter()
         .map(|check| FleetCheckReport {
             name: check.name.clone(),
             status: StepStatus::Skipped,
             failures: Vec::new(),
-            reason: Some(format!("not evaluated: the run stopped early ({why})")),
+            reason: Some(reason.to_string()),
         })
         .collect()
 }
@@ -35,15 +43,9 @@ pub(crate) fn evaluate(
     globals: &Scope,
     hosts: &[HostReport],
 ) -> Vec<FleetCheckReport> {
-    let workflow = &plan.workflow;
-    if workflow.fleet_checks.is_empty() {
+    if plan.workflow.fleet_checks.is_empty() {
         return Vec::new();
     }
-    let export_names: Vec<&str> = workflow
-        .steps
-        .iter()
-        .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
-        .collect();
     let groups: BTreeMap<&str, &Vec<String>> = plan
         .hosts
         .iter()
@@ -53,6 +55,26 @@ pub(crate) fn evaluate(
                 .iter()
                 .map(|r| (r.host.name.as_str(), &r.host.groups)),
         )
+        .collect();
+    evaluate_over(evaluator, &plan.workflow, &groups, globals, hosts)
+}
+
+/// [`evaluate`] given each host's groups: also what `fleet report merge`
+/// calls with the groups its shards recorded.
+pub(crate) fn evaluate_over(
+    evaluator: &Evaluator,
+    workflow: &Workflow,
+    groups: &BTreeMap<&str, &Vec<String>>,
+    globals: &Scope,
+    hosts: &[HostReport],
+) -> Vec<FleetCheckReport> {
+    if workflow.fleet_checks.is_empty() {
+        return Vec::new();
+    }
+    let export_names: Vec<&str> = workflow
+        .steps
+        .iter()
+        .flat_map(|s| s.exports.iter().map(|e| e.name.as_str()))
         .collect();
     let list: Vec<serde_json::Value> = hosts
         .iter()

@@ -46,6 +46,10 @@ pub enum CliError {
     SshConfig(#[from] crate::ssh::SshConfigError),
     #[error(transparent)]
     Confirm(#[from] super::confirm::ConfirmError),
+    #[error(transparent)]
+    Shard(#[from] crate::shard::ShardError),
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
 }
 
 impl From<PlanError> for CliError {
@@ -71,7 +75,7 @@ pub fn main() -> i32 {
 
 fn print_error(e: CliError) {
     match e {
-        CliError::Load(errors) => {
+        CliError::Load(errors) | CliError::Merge(crate::merge::MergeError::Load(errors)) => {
             eprintln!("{:?}", miette::Report::new(errors));
         }
         other => eprintln!("error: {other}"),
@@ -194,6 +198,10 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
             return Ok(exit_code::OK);
         }
     }
+    let shard = super::shard::select(&args.shard, &mut plan, &report_targets(&args))?;
+    if let Some(shard) = &shard {
+        eprintln!("{}", shard.describe(&plan));
+    }
     // The plan shows rendered commands: secrets are masked there too.
     let mut shown = super::confirm::render_plan(&plan);
     redactor.text(&mut shown);
@@ -206,25 +214,36 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     super::confirm::confirm(&plan, &shown, consent, &mut std::io::stdin().lock())?;
     let forks = forks(&args.parallel, plan.workflow.forks);
     let display = DisplayConfig::detect();
-    let report = execute_redacted(
+    let mut report = execute_redacted(
         &plan,
         forks,
         &display,
         &args.parallel,
         &redactor,
         args.safety.fail_fast,
+        shard.as_ref().map(super::shard::ShardRun::deferred),
     )?;
     print!("{}", render_summary(&report, &display));
-    print!(
-        "{}",
-        history::record_run(
-            &report,
+    match shard {
+        // A shard is not a run: the merge keeps the merged run.
+        Some(shard) => shard.attach(
+            &mut report,
+            &plan,
             &workflow_path,
             &inventory_path,
-            &args.state,
-            &display
-        )
-    );
+            &redactor,
+        ),
+        None => print!(
+            "{}",
+            history::record_run(
+                &report,
+                &workflow_path,
+                &inventory_path,
+                &args.state,
+                &display
+            )
+        ),
+    }
     let mut code = exit_code::for_report(&report);
     code = code.max(write_reports(&report, &report_targets(&args)));
     Ok(code)
@@ -245,7 +264,15 @@ pub(super) fn execute_with_progress(
     display: &DisplayConfig,
     parallel: &Parallel,
 ) -> Result<RunReport, CliError> {
-    execute_redacted(plan, forks, display, parallel, &Redactor::default(), false)
+    execute_redacted(
+        plan,
+        forks,
+        display,
+        parallel,
+        &Redactor::default(),
+        false,
+        None,
+    )
 }
 
 /// [`execute_with_progress`], masking secret values in what the display
@@ -257,6 +284,7 @@ pub(super) fn execute_redacted(
     parallel: &Parallel,
     redactor: &Redactor,
     fail_fast: bool,
+    defer_fleet_checks: Option<String>,
 ) -> Result<RunReport, CliError> {
     let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
     for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
@@ -277,6 +305,7 @@ pub(super) fn execute_redacted(
     options.ssh_config = ssh_config;
     options.fail_fast = fail_fast;
     options.interrupt = interrupt;
+    options.defer_fleet_checks = defer_fleet_checks;
     let mut progress = Progress::new(display);
     let mut report = runtime.block_on(async {
         tokio::spawn(super::signals::forward(handle));
@@ -322,7 +351,7 @@ fn warn_insecure(plan: &Plan, ssh_config: Option<&crate::ssh::SshConfigFile>) {
 }
 
 /// `--report` targets plus the `--report-json` alias.
-fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
+pub(super) fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
     let mut targets = args.reports.clone();
     if let Some(path) = &args.report_json {
         targets.push(ReportTarget {

@@ -18,7 +18,7 @@ use crate::plan::Plan;
 use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
 use crate::results::{HostStatus, RunReport};
 
-fn store(state: &StateDir) -> Result<Store, CliError> {
+pub(super) fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)
 }
 
@@ -63,6 +63,18 @@ pub(super) fn record_run(
     state: &StateDir,
     display: &DisplayConfig,
 ) -> String {
+    let hashes = (content_hash(workflow_path), content_hash(inventory_path));
+    record_run_hashed(report, hashes, state, display)
+}
+
+/// [`record_run`] given the files' SHA-256 (a merged run has the hashes
+/// its shards recorded, not necessarily the files).
+pub(super) fn record_run_hashed(
+    report: &RunReport,
+    (workflow_sha256, inventory_sha256): (String, String),
+    state: &StateDir,
+    display: &DisplayConfig,
+) -> String {
     let store = match store(state) {
         Ok(s) => s,
         Err(e) => {
@@ -85,11 +97,7 @@ pub(super) fn record_run(
             String::new()
         }
     };
-    let meta = RunMeta::new(
-        report,
-        content_hash(workflow_path),
-        content_hash(inventory_path),
-    );
+    let meta = RunMeta::new(report, workflow_sha256, inventory_sha256);
     if let Err(e) = store.save(&meta, report) {
         eprintln!("warning: run not kept in history: {e}");
     }
@@ -249,12 +257,21 @@ fn previous_of(store: &Store, meta: &RunMeta) -> Result<RunMeta, CliError> {
 }
 
 pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
+    let (run, format) = match (args.action, args.run, args.format) {
+        (Some(super::args::ReportAction::Merge(merge)), _, _) => return super::shard::merge(merge),
+        (None, Some(run), Some(format)) => (run, format),
+        _ => {
+            return Err(CliError::Usage(
+                "fleet report needs RUN and --format".into(),
+            ));
+        }
+    };
     let store = store(&args.state)?;
-    let run = store.report(&store.find(&args.run)?)?;
+    let run = store.report(&store.find(&run)?)?;
     match &args.output {
-        Some(path) => write_report(&run, args.format, path)?,
+        Some(path) => write_report(&run, format, path)?,
         None => {
-            let text = render(&run, args.format)?;
+            let text = render(&run, format)?;
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }

@@ -7,6 +7,7 @@ mod confirm;
 mod dispatch;
 mod history;
 mod resolve;
+mod shard;
 mod signals;
 
 pub use args::Cli;
