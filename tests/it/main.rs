@@ -17,6 +17,7 @@ mod quoting;
 mod reports;
 mod run;
 mod secrets;
+mod shard;
 mod shipped;
 mod ssh_auth;
 mod ssh_connect;
