@@ -19,6 +19,7 @@ mod run;
 mod secrets;
 mod shard;
 mod shipped;
+mod slurm;
 mod ssh_auth;
 mod ssh_connect;
 mod ssh_sudo;
