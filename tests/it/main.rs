@@ -6,6 +6,7 @@ mod ansible;
 mod auth;
 mod cli;
 mod compose;
+mod examples;
 mod faults;
 mod guarded;
 mod harness;
