@@ -65,23 +65,37 @@ fn setup() -> Setup {
 
 impl Setup {
     fn run(&self, extra: &[&str], report: &Path) -> Outcome {
-        let mut cmd = fleet(&[
-            "run",
-            &self.workflow.display().to_string(),
-            "--inventory",
-            &self.inventory.display().to_string(),
-            "--report",
-            &format!("json={}", report.display()),
-        ]);
-        for a in extra {
-            cmd = cmd.arg(a);
-        }
-        cmd.run()
+        self.command(extra, report).run()
+    }
+
+    fn command(&self, extra: &[&str], report: &Path) -> crate::cli::Fleet {
+        run_command(&self.workflow, &self.inventory, extra, report)
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.hosts.dir().join(name)
     }
+}
+
+/// `fleet run WORKFLOW -i INVENTORY EXTRA… --report json=REPORT`.
+fn run_command(
+    workflow: &Path,
+    inventory: &Path,
+    extra: &[&str],
+    report: &Path,
+) -> crate::cli::Fleet {
+    let mut cmd = fleet(&[
+        "run",
+        &workflow.display().to_string(),
+        "--inventory",
+        &inventory.display().to_string(),
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    for a in extra {
+        cmd = cmd.arg(a);
+    }
+    cmd
 }
 
 fn merge(parts: &[PathBuf], out: &Path, extra: &[&str]) -> Outcome {
@@ -297,23 +311,13 @@ fn parts_of_different_runs_are_refused() {
 fn shard_auto_reads_the_engines_environment() {
     let s = setup();
     let part = s.path("slurm.json");
-    let out = fleet(&[
-        "run",
-        &s.workflow.display().to_string(),
-        "-i",
-        &s.inventory.display().to_string(),
-        "--shard",
-        "auto",
-        "--limit",
-        "host-1",
-        "--report",
-        &format!("json={}", part.display()),
-    ])
-    .env("SLURM_ARRAY_JOB_ID", "77")
-    .env("SLURM_ARRAY_TASK_ID", "11")
-    .env("SLURM_ARRAY_TASK_MIN", "10")
-    .env("SLURM_ARRAY_TASK_COUNT", "4")
-    .run();
+    let out = s
+        .command(&["--shard", "auto", "--limit", "host-1"], &part)
+        .env("SLURM_ARRAY_JOB_ID", "77")
+        .env("SLURM_ARRAY_TASK_ID", "11")
+        .env("SLURM_ARRAY_TASK_MIN", "10")
+        .env("SLURM_ARRAY_TASK_COUNT", "4")
+        .run();
     assert!([0, 1].contains(&out.code), "{}", out.stderr);
     let json = read(&part);
     assert_eq!(json["shard"]["index"], 2);
@@ -321,20 +325,12 @@ fn shard_auto_reads_the_engines_environment() {
     assert_eq!(json["shard"]["run_id"], "slurm-77");
 
     // Two engines at once: an error naming what was found, nothing run.
-    let out = fleet(&[
-        "run",
-        &s.workflow.display().to_string(),
-        "-i",
-        &s.inventory.display().to_string(),
-        "--shard",
-        "auto",
-        "--report",
-        "json=/dev/null",
-    ])
-    .env("CI_NODE_INDEX", "1")
-    .env("CI_NODE_TOTAL", "2")
-    .env("JOB_COMPLETION_INDEX", "0")
-    .run();
+    let out = s
+        .command(&["--shard", "auto"], Path::new("/dev/null"))
+        .env("CI_NODE_INDEX", "1")
+        .env("CI_NODE_TOTAL", "2")
+        .env("JOB_COMPLETION_INDEX", "0")
+        .run();
     out.expect_code(2);
     assert!(
         out.stderr.contains("CI_NODE_INDEX=1") && out.stderr.contains("JOB_COMPLETION_INDEX=0"),
@@ -385,11 +381,7 @@ fn destructive_rollouts_are_refused_unless_per_shard_thresholds() {
         )
     };
     let run = |wf: &Path| {
-        fleet(&[
-            "run",
-            &wf.display().to_string(),
-            "-i",
-            &s.inventory.display().to_string(),
+        let args = [
             "--limit",
             "host-1,host-2",
             "--shard",
@@ -397,10 +389,8 @@ fn destructive_rollouts_are_refused_unless_per_shard_thresholds() {
             "--run-id",
             "r",
             "--yes",
-            "--report",
-            &format!("json={}", s.path("d.json").display()),
-        ])
-        .run()
+        ];
+        run_command(wf, &s.inventory, &args, &s.path("d.json")).run()
     };
     let refused = run(&s.hosts.write_file("stop.kdl", &text("")));
     refused.expect_code(2);
