@@ -198,7 +198,8 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
             return Ok(exit_code::OK);
         }
     }
-    let shard = super::shard::select(&args.shard, &mut plan, &report_targets(&args))?;
+    let targets = report_targets(&args);
+    let shard = super::shard::select(&args.shard, &mut plan, &targets, args.safety.dry_run)?;
     if let Some(shard) = &shard {
         eprintln!("{}", shard.describe(&plan));
     }
@@ -245,7 +246,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         ),
     }
     let mut code = exit_code::for_report(&report);
-    code = code.max(write_reports(&report, &report_targets(&args)));
+    code = code.max(write_reports(&report, &targets));
     Ok(code)
 }
 

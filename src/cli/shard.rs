@@ -26,11 +26,13 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// `--shard`: refuses what sharding cannot keep safe, resolves the shard
-/// and run id, and keeps the plan's hosts of this shard.
+/// and run id, and keeps the plan's hosts of this shard. A dry run only
+/// shows the shard's plan: it needs neither a run id nor a report.
 pub(super) fn select(
     args: &ShardArgs,
     plan: &mut Plan,
     targets: &[ReportTarget],
+    dry_run: bool,
 ) -> Result<Option<ShardRun>, CliError> {
     let Some(arg) = args.shard else {
         return Ok(None);
@@ -42,8 +44,11 @@ pub(super) fn select(
         ShardArg::Fixed(shard) => shard,
         ShardArg::Auto => crate::shard::from_env(env)?,
     };
-    let run_id = crate::shard::run_id(args.run_id.as_deref(), env)?;
-    if !targets.iter().any(|t| t.format == Format::Json) {
+    let run_id = match crate::shard::run_id(args.run_id.as_deref(), env) {
+        Err(_) if dry_run => "(dry run)".to_string(),
+        id => id?,
+    };
+    if !dry_run && !targets.iter().any(|t| t.format == Format::Json) {
         return Err(CliError::Usage(
             "--shard writes a partial report for `fleet report merge`: add --report json=PATH"
                 .into(),
