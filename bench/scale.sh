@@ -94,13 +94,15 @@ shard_compare() {
     rm -rf "$out" && mkdir -p "$out"
     "$FLEET" run "$wf" -i "$inv" --forks "${FORKS:-$n}" --state-dir "$out/state" \
         --report "json=$out/single.json" >"$out/single.out" 2>&1 || true
-    local t0 t1
+    local t0 t1 pids=()
     t0=$(date +%s%N)
     for ((i = 1; i <= SHARDS; i++)); do
         /usr/bin/time -f "%e %M" -o "$out/time-$i" "$FLEET" run "$wf" -i "$inv" --forks "${FORKS:-$n}" \
             --shard "$i/$SHARDS" --run-id "bench-$n" --report "json=$out/part-$i.json" >"$out/shard-$i.out" 2>&1 &
+        pids+=($!)
     done
-    wait || true
+    # Only the shards: the simulator is a child of this shell too.
+    wait "${pids[@]}" || true
     t1=$(date +%s%N)
     set +e
     /usr/bin/time -f "%e %M" -o "$out/time-merge" "$FLEET" report merge "$out"/part-*.json \
