@@ -74,7 +74,7 @@ for n in "${@:-1000 5000}"; do
         for ((r = 1; r <= REPS; r++)); do
             c0=$(sim_cpu)
             set +e
-            /usr/bin/time -f "%e %U %S %M" -o "$S/time" "$FLEET" run "$here/weekly-bench.kdl" -i "$inv" \
+            FLEET_STATE_DIR=$S/state /usr/bin/time -f "%e %U %S %M" -o "$S/time" "$FLEET" run "$here/weekly-bench.kdl" -i "$inv" \
                 --forks "${FORKS:-$n1}" ${EXTRA:-} >"$S/fleet-$n1.out" 2>"$S/fleet-$n1.err"
             rc=$?
             set -e

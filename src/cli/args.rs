@@ -150,7 +150,7 @@ pub struct ShardArgs {
     /// Writes a partial report for `fleet report merge`; needs
     /// --report json=PATH.
     #[arg(long, value_name = "I/N|auto", conflicts_with = "rerun")]
-    pub shard: Option<crate::shard::ShardArg>,
+    pub shard: Option<crate::plan::shard::ShardArg>,
     /// The id every shard of this run shares [default: SLURM_ARRAY_JOB_ID,
     /// CI_PIPELINE_ID or GITHUB_RUN_ID].
     #[arg(long, env = "FLEET_RUN_ID", value_name = "ID")]
@@ -166,7 +166,7 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN", required = true)]
     pub run: Option<String>,
     #[arg(long, value_enum, required = true)]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
     /// Write here (atomically) instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -328,4 +328,31 @@ pub struct PingArgs {
     pub target: Target,
     #[command(flatten)]
     pub parallel: Parallel,
+}
+
+/// `--format`: the report formats as clap sees them. The report layer
+/// knows its formats' names; only the command line knows clap.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatArg(pub Format);
+
+impl clap::ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [FormatArg; 4] = {
+            let f = Format::ALL;
+            [
+                FormatArg(f[0]),
+                FormatArg(f[1]),
+                FormatArg(f[2]),
+                FormatArg(f[3]),
+            ]
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(
+            clap::builder::PossibleValue::new(self.0.name())
+                .aliases(self.0.aliases().iter().copied()),
+        )
+    }
 }

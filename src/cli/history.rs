@@ -1,22 +1,17 @@
 //! The history commands (`history`, `diff`, `report`), the pieces of
 //! `run` that read and write history (`--rerun`, "changes since last
-//! run"), and the generated completions and man page.
+//! run").
 
 use std::io::Write;
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use super::args::{
-    Cli, CompletionsArgs, DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun,
-    StateDir,
-};
-use super::dispatch::CliError;
-use crate::exit_code;
+use super::args::{DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun, StateDir};
+use super::error::CliError;
 use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
+use crate::model::exit_code;
+use crate::model::report::{HostStatus, RunReport};
 use crate::plan::Plan;
 use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
-use crate::results::{HostStatus, RunReport};
 
 pub(super) fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)
@@ -231,7 +226,7 @@ pub(super) fn diff_runs(args: DiffArgs) -> Result<i32, CliError> {
             &d,
             &format!("{} ({})", before.id, short_time(&before.started_at)),
             &format!("{} ({})", after.id, short_time(&after.started_at)),
-            &DisplayConfig::detect(),
+            &super::terminal::display_config(),
         )
     );
     Ok(if d.new_failures.is_empty() {
@@ -269,32 +264,13 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
     let store = store(&args.state)?;
     let run = store.report(&store.find(&run)?)?;
     match &args.output {
-        Some(path) => write_report(&run, format, path)?,
+        Some(path) => write_report(&run, format.0, path)?,
         None => {
-            let text = render(&run, format)?;
+            let text = render(&run, format.0)?;
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
-    Ok(exit_code::OK)
-}
-
-pub(super) fn completions(args: &CompletionsArgs) -> i32 {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "fleet",
-        &mut std::io::stdout(),
-    );
-    exit_code::OK
-}
-
-pub(super) fn man() -> Result<i32, CliError> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .map_err(CliError::Output)?;
-    let _ = std::io::stdout().write_all(&out);
     Ok(exit_code::OK)
 }
 

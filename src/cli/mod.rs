@@ -1,14 +1,22 @@
-//! The command line: argument definitions, dispatch, and the one place
-//! where errors are printed and turned into exit codes.
+//! The command line: argument definitions (`args`), the entry and the
+//! `check`/`run` commands (`run`), the ad-hoc `hosts`/`exec`/`ping`
+//! (`adhoc`), history commands (`history`), completions and man page
+//! (`generate`), and the one place errors are printed (`error`). Terminal
+//! facts (is stdin a terminal, colour, prompts) are decided here and passed
+//! down.
 
 mod adhoc;
 mod args;
 mod confirm;
-mod dispatch;
+mod error;
+mod execution;
+mod generate;
 mod history;
 mod resolve;
+mod run;
 mod shard;
 mod signals;
+pub(crate) mod terminal;
 
 pub use args::Cli;
-pub use dispatch::main;
+pub use run::main;

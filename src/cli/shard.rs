@@ -5,13 +5,15 @@
 use std::path::Path;
 
 use super::args::{MergeArgs, ShardArgs};
-use super::dispatch::{CliError, write_reports};
-use crate::exit_code;
+use super::error::CliError;
+use super::execution::write_reports;
 use crate::merge::{MergeOptions, merge as merge_parts, read_part};
+use crate::model::exit_code;
+use crate::model::report::RunReport;
+use crate::model::shard::{SelectedHost, Shard, ShardPart};
 use crate::plan::Plan;
-use crate::report::{DisplayConfig, Format, Redactor, ReportTarget, render_summary};
-use crate::results::RunReport;
-use crate::shard::{SelectedHost, Shard, ShardArg, ShardPart};
+use crate::plan::shard::ShardArg;
+use crate::report::{Format, Redactor, ReportTarget, render_summary};
 
 /// This worker's shard of a sharded run.
 pub(super) struct ShardRun {
@@ -37,14 +39,14 @@ pub(super) fn select(
     let Some(arg) = args.shard else {
         return Ok(None);
     };
-    if let Some(why) = crate::shard::refusal(&plan.workflow) {
+    if let Some(why) = crate::plan::shard::refusal(&plan.workflow) {
         return Err(CliError::Usage(why));
     }
     let shard = match arg {
         ShardArg::Fixed(shard) => shard,
-        ShardArg::Auto => crate::shard::from_env(env)?,
+        ShardArg::Auto => crate::plan::shard::from_env(env)?,
     };
-    let run_id = match crate::shard::run_id(args.run_id.as_deref(), env) {
+    let run_id = match crate::plan::shard::run_id(args.run_id.as_deref(), env) {
         Err(_) if dry_run => "(dry run)".to_string(),
         id => id?,
     };
@@ -54,7 +56,7 @@ pub(super) fn select(
                 .into(),
         ));
     }
-    let selected = crate::shard::restrict(plan, shard);
+    let selected = crate::plan::shard::restrict(plan, shard);
     Ok(Some(ShardRun {
         shard,
         run_id,
@@ -133,7 +135,7 @@ pub(super) fn merge(args: MergeArgs) -> Result<i32, CliError> {
         report.inventory,
         report.hosts.len()
     );
-    let display = DisplayConfig::detect();
+    let display = super::terminal::display_config();
     print!("{}", render_summary(&report, &display));
     if args.history {
         print!(

@@ -4,8 +4,8 @@
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cancel::StopHandle;
-use crate::exit_code;
+use crate::model::exit_code;
+use crate::run::cancel::StopHandle;
 
 /// Runs until the process ends; spawn it next to the run.
 pub(super) async fn forward(handle: StopHandle) {

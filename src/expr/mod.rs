@@ -4,7 +4,9 @@
 //!
 //! Pure: no SSH, no KDL. Build it with [`environment`], validate sources at
 //! load time with [`check_expression`] / [`check_template`] (errors carry
-//! the byte range inside the source), evaluate with minijinja's own API:
+//! the byte range inside the source), compile a workflow's expressions once
+//! with [`Compiled`] (in the [`shared`] environment), evaluate with
+//! minijinja's own API:
 //!
 //! ```
 //! use fleet::expr::{Clock, environment};
@@ -36,6 +38,7 @@
 //! [`Environment`]: minijinja::Environment
 
 mod check;
+mod compiled;
 mod dates;
 mod environment;
 mod opt_out;
@@ -45,8 +48,10 @@ mod units;
 mod version;
 
 pub use check::{ExprError, check_expression, check_template};
+pub use compiled::{Compiled, shared};
 pub use environment::{Clock, compile_expression, environment};
 pub use opt_out::{OptOuts, RawUse, opt_outs};
 
 #[cfg(test)]
+#[path = "expr_tests.rs"]
 mod tests;

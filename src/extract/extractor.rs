@@ -160,3 +160,7 @@ fn json_message(e: &serde_json::Error) -> String {
         None => full,
     }
 }
+
+#[cfg(test)]
+#[path = "extractor_tests.rs"]
+mod tests;

@@ -119,3 +119,7 @@ pub(super) fn group(n: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

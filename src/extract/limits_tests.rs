@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{
+use crate::extract::{
     ExtractError, Extractor, JSON_OBJECT_WEIGHT, Limit, MAX_JSON_VALUES, MAX_KV_ENTRIES, MAX_LINES,
     MAX_REGEX_MATCHES, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, TableOptions, extract,
 };

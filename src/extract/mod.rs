@@ -22,10 +22,3 @@ pub use limits::{
     MAX_REGEX_MATCHES, MAX_TABLE_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS,
 };
 pub use table::TableOptions;
-
-#[cfg(test)]
-mod limits_tests;
-#[cfg(test)]
-mod table_tests;
-#[cfg(test)]
-mod tests;

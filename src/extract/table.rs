@@ -176,3 +176,7 @@ fn complementary(previous: &[String], row: &[String]) -> bool {
         .zip(row)
         .all(|(a, b)| a.is_empty() || b.is_empty())
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

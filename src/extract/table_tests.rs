@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ExtractError, Extractor, TableOptions, extract};
+use crate::extract::{ExtractError, Extractor, TableOptions, extract};
 
 fn table(text: &str, options: TableOptions) -> Value {
     match extract(&Extractor::Table(options), text) {

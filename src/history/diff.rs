@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{HostStatus, RunReport, StepStatus};
+use crate::model::report::{HostStatus, RunReport, StepStatus};
 
 /// Host name under which fleet checks are compared.
 pub const FLEET: &str = "(fleet)";
@@ -57,7 +57,7 @@ fn checks(report: &RunReport) -> BTreeMap<Key, (bool, &'static str)> {
     };
     for s in &report.local {
         map.insert(
-            ("controller".to_string(), s.name.clone()),
+            (crate::model::report::CONTROLLER.to_string(), s.name.clone()),
             (failing(s.status), s.status.as_str()),
         );
     }
@@ -139,8 +139,8 @@ fn numbers(before: &RunReport, after: &RunReport) -> Vec<NumberChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
-    use crate::results::Totals;
+    use crate::model::fixture;
+    use crate::model::report::Totals;
 
     #[test]
     fn a_fixed_disk_and_a_new_failure_are_told_apart() {

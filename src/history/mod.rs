@@ -1,7 +1,7 @@
 //! Run history: every `fleet run` is kept on disk so the next run can say
 //! what changed, `fleet history` can list runs, `fleet diff` compare two,
 //! `fleet report` render an old one again and `--rerun` target the hosts
-//! that failed last time. Works on [`RunReport`](crate::results::RunReport)s
+//! that failed last time. Works on [`RunReport`](crate::model::report::RunReport)s
 //! only; it knows nothing of SSH or terminals.
 
 mod diff;

@@ -25,8 +25,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::report::{Verdict, write_private};
-use crate::results::{RunReport, Totals};
+use crate::atomic::write_private;
+use crate::model::Verdict;
+use crate::model::report::{RunReport, Totals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -175,8 +176,7 @@ fn new_id(started_at: &str) -> String {
 /// not pile up forever. `fleet history prune` removes more.
 pub const DEFAULT_KEEP: usize = 100;
 
-/// Permission bits of the state directory and every directory under it.
-pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub use crate::atomic::PRIVATE_DIR_MODE;
 
 /// Which stored runs [`Store::prune`] removes. A run goes when either
 /// limit says so.
@@ -234,7 +234,7 @@ impl Store {
                 source,
             })
         };
-        write("report.json", crate::report::to_json(report))?;
+        write("report.json", report.to_json())?;
         // Serializing plain structs with string keys cannot fail.
         write(
             "meta.json",
@@ -403,7 +403,7 @@ fn private_dir(dir: &Path) -> Result<(), HistoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn saved_runs_list_in_order_and_load_back() -> Result<(), Box<dyn std::error::Error>> {
@@ -431,10 +431,7 @@ mod tests {
         ));
         let back = store.report(&first)?;
         assert_eq!(back.totals, report.totals);
-        assert_eq!(
-            crate::report::to_json(&back),
-            crate::report::to_json(&report)
-        );
+        assert_eq!(back.to_json(), report.to_json());
         Ok(())
     }
 

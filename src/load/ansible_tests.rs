@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::inventory::load_inventory;
+use crate::load::inventory::load_inventory;
 use crate::model::Inventory;
 
 const INI: &str = "\

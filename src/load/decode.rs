@@ -399,3 +399,25 @@ impl<'a> Props<'a> {
 /// Which single-valued settings a block has already set, and where.
 #[derive(Default)]
 pub(crate) struct Seen(HashMap<String, Span>);
+
+/// The required name argument of `workflow`, `step`, `group` or `host`; an
+/// empty name would be unreadable in reports.
+pub(crate) fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
+    let entry = d.exactly_one_arg(node, what)?;
+    non_empty_string(d, entry, what)
+}
+
+/// A string that must say something: an empty address or user name would
+/// only fail later, far from the file.
+pub(crate) fn non_empty_string(
+    d: &mut Decoder,
+    entry: &KdlEntry,
+    what: &str,
+) -> Option<Spanned<String>> {
+    let value = d.string(entry)?;
+    if value.value.trim().is_empty() {
+        d.error(&value.span, format!("{what} is empty"), "empty", None);
+        return None;
+    }
+    Some(value)
+}

@@ -216,3 +216,7 @@ impl SourceCode for NamedText {
         )))
     }
 }
+
+#[cfg(test)]
+#[path = "diagnostic_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@
 use insta::assert_snapshot;
 
 use super::LoadError;
-use super::test_support::{inventory_errors, render, workflow_errors};
+use crate::load::test_support::{inventory_errors, render, workflow_errors};
 use crate::model::{SourceFile, Span};
 
 #[test]

@@ -15,9 +15,11 @@ use kdl::{KdlEntry, KdlNode, KdlValue};
 use regex::Regex;
 
 use super::decode::{Decoder, Props};
+use super::step::compile;
 use super::suggest;
-use super::template::{check_expression, narrow};
-use crate::model::{Check, Matcher, Rule, Severity, Spanned, Stream};
+use super::template::narrow;
+use crate::model::Expression;
+use crate::model::{Check, Matcher, Rule, Severity, Stream};
 
 const PROPS: &[&str] = &[
     "exit",
@@ -59,18 +61,18 @@ pub(crate) fn decode_rule(d: &mut Decoder, node: &KdlNode, kind: RuleKind) -> Op
         super::template::check_template(d, m);
     }
     let severity = severity(d, &props);
-    let rows = props.get("in").and_then(|e| d.string(e));
-    if let Some(r) = &rows {
-        check_expression(d, r);
-    }
+    let rows = props
+        .get("in")
+        .and_then(|e| d.string(e))
+        .map(|r| compile(d, r));
     let check = match kind {
         RuleKind::Expect => expect_check(d, node, &props),
         RuleKind::Each => {
             let expr = expression_arg(d, node, "an expression over `row`");
-            let filter = props.get("where").and_then(|e| d.string(e));
-            if let Some(f) = &filter {
-                check_expression(d, f);
-            }
+            let filter = props
+                .get("where")
+                .and_then(|e| d.string(e))
+                .map(|f| compile(d, f));
             let empty_passes = props.get("empty").and_then(|e| empty(d, e));
             expr.map(|expr| Check::Each {
                 expr,
@@ -155,21 +157,15 @@ fn expect_check(d: &mut Decoder, node: &KdlNode, props: &Props<'_>) -> Option<Ch
         && !STREAMS.contains(&text.as_str())
     {
         let expr = d.string(arg)?;
-        check_expression(d, &expr);
-        return Some(Check::Expr(expr));
+        return Some(Check::Expr(compile(d, expr)));
     }
     stream_check(d, node, &args, &matchers)
 }
 
 /// The expression argument of `expect-each` / `expect-count`, compiled.
-pub(crate) fn expression_arg(
-    d: &mut Decoder,
-    node: &KdlNode,
-    what: &str,
-) -> Option<Spanned<String>> {
+pub(crate) fn expression_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Expression> {
     let expr = d.exactly_one_arg(node, what).and_then(|e| d.string(e))?;
-    check_expression(d, &expr);
-    Some(expr)
+    Some(compile(d, expr))
 }
 
 fn severity(d: &mut Decoder, props: &Props<'_>) -> Option<Severity> {

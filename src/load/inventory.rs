@@ -2,18 +2,19 @@
 //! what is written where. `resolve` then flattens the tree into
 //! `model::Inventory`, one fully resolved `Host` each.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use kdl::{KdlEntry, KdlNode};
 
-use super::decode::{Decoder, Seen};
+use super::decode::{Decoder, Seen, name_arg, non_empty_string};
 use super::diagnostic::LoadErrors;
 use super::duration::duration;
 use super::resolve::resolve;
 use super::syntax;
+use super::tree::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::vars::decode_vars;
-use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span, Spanned, Vars};
+use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span};
 
 const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
 const DEFAULTS_NODES: &[&str] = &[
@@ -103,79 +104,6 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
         .unwrap_or_default();
     let inventory = resolve(&mut d, name, tree);
     d.finish(inventory)
-}
-
-/// Everything an inventory file declares, before inheritance is applied.
-#[derive(Default)]
-pub(crate) struct Tree {
-    pub(crate) defaults: Level,
-    /// One per group name, in order of first mention. Parents may come
-    /// after their children (a forward reference).
-    pub(crate) groups: Vec<GroupDecl>,
-    /// Every `host` node, definitions and membership references alike, in
-    /// declaration order.
-    pub(crate) hosts: Vec<HostDecl>,
-    /// `protect "prod"`: groups whose hosts no run touches unconfirmed.
-    pub(crate) protected: Vec<Spanned<String>>,
-}
-
-/// Settings and vars as written at one level: defaults, a group or a host.
-#[derive(Default, Clone)]
-pub(crate) struct Level {
-    pub(crate) settings: HostSettings,
-    pub(crate) vars: Vars,
-}
-
-pub(crate) struct GroupDecl {
-    pub(crate) name: String,
-    pub(crate) span: Span,
-    /// Direct parents, indices into `Tree::groups`, each with the node
-    /// that made the link (for a cycle's error).
-    pub(crate) parents: Vec<(usize, Span)>,
-    /// Written with a children block. A bare `group NAME` inside another
-    /// group is a membership reference when the group is defined
-    /// elsewhere.
-    pub(crate) defined: bool,
-    pub(crate) level: Level,
-}
-
-pub(crate) struct HostDecl {
-    pub(crate) name: String,
-    pub(crate) span: Span,
-    /// Written with properties or a children block. A bare `host NAME` is
-    /// a membership reference when the host is defined elsewhere.
-    pub(crate) explicit: bool,
-    pub(crate) address: Option<String>,
-    pub(crate) level: Level,
-    /// The innermost enclosing group, an index into `Tree::groups`.
-    pub(crate) group: Option<usize>,
-}
-
-/// How relative and `~/` paths in this file are resolved.
-pub(crate) struct PathContext {
-    dir: PathBuf,
-    home: Option<PathBuf>,
-}
-
-impl PathContext {
-    pub(crate) fn new(file: &Path) -> Self {
-        PathContext {
-            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
-            home: std::env::var_os("HOME").map(PathBuf::from),
-        }
-    }
-
-    /// Relative to the inventory's directory so the file works from any
-    /// working directory; `~/` is the user's home, as in ssh_config.
-    pub(crate) fn resolve(&self, text: &str) -> PathBuf {
-        if let (Some(rest), Some(home)) = (text.strip_prefix("~/"), &self.home) {
-            return home.join(rest);
-        }
-        if let ("~", Some(home)) = (text, &self.home) {
-            return home.clone();
-        }
-        self.dir.join(text)
-    }
 }
 
 /// `protect "prod" "dr"`: repeatable; every name must be a group (checked
@@ -445,16 +373,6 @@ fn port(d: &mut Decoder, entry: &KdlEntry) -> Option<u16> {
     }
 }
 
-fn non_empty_string(d: &mut Decoder, entry: &KdlEntry, what: &str) -> Option<Spanned<String>> {
-    let value = d.string(entry)?;
-    if value.value.trim().is_empty() {
-        d.error(&value.span, format!("{what} is empty"), "empty", None);
-        return None;
-    }
-    Some(value)
-}
-
-fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
-    let entry = d.exactly_one_arg(node, what)?;
-    non_empty_string(d, entry, what)
-}
+#[cfg(test)]
+#[path = "inventory_tests.rs"]
+mod tests;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::test_support::{inventory, render};
+use crate::load::test_support::{inventory, render};
 use crate::model::inventory::DEFAULT_CONNECT_TIMEOUT;
 use crate::model::{Host, Inventory};
 

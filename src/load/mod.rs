@@ -18,23 +18,19 @@ mod step;
 mod suggest;
 mod syntax;
 pub mod template;
+mod tree;
 mod vars;
+pub(crate) use vars::is_identifier;
 mod workflow;
 
 #[cfg(test)]
-mod ansible_tests;
-#[cfg(test)]
-mod diagnostic_tests;
-#[cfg(test)]
-mod doc_tests;
-#[cfg(test)]
-mod inventory_tests;
-#[cfg(test)]
-mod language_tests;
-#[cfg(test)]
 mod test_support;
+
+/// The language reference (docs/workflow-language.md) checked example by
+/// example against the whole loader.
 #[cfg(test)]
-mod workflow_tests;
+#[path = "doc_tests.rs"]
+mod tests;
 
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::decode::Decoder;
 use super::group_graph;
-use super::inventory::{HostDecl, Level, Tree};
+use super::tree::{HostDecl, Level, Tree};
 use crate::model::inventory::{DEFAULT_CONNECT_TIMEOUT, GroupInfo};
 use crate::model::{Host, HostSettings, Inventory, Vars};
 

@@ -8,9 +8,12 @@ use super::decode::{Decoder, Seen};
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
 use super::suggest;
-use super::template::{check_command, check_expression};
-use crate::extract::{Extractor, TableOptions};
+use super::template::{check_command, error_in};
+use crate::model::Expression;
 use crate::model::{CommandTemplate, Export, OnFailure, Retry, Span, Spanned, Step};
+
+mod parse;
+use parse::parse;
 
 const STEP_NODES: &[&str] = &[
     "run",
@@ -32,7 +35,6 @@ const STEP_NODES: &[&str] = &[
 ];
 /// Nodes that may appear several times in a step.
 const REPEATABLE: &[&str] = &["expect", "expect-each", "expect-count", "export"];
-const PARSERS: &[&str] = &["lines", "json", "kv", "table", "regex"];
 const ON_FAILURE: &[&str] = &["continue", "stop-host"];
 
 /// Where a step is declared: per host (`step`) or once on the controller
@@ -53,7 +55,7 @@ pub(crate) fn decode_step(
     place: StepPlace,
 ) -> Option<Step> {
     d.props(node, &[]);
-    let name = super::workflow::name_arg(d, node, "the step name");
+    let name = super::decode::name_arg(d, node, "the step name");
     let mut unique = true;
     if let Some(name) = &name {
         let span = d.node_span(node);
@@ -190,7 +192,7 @@ fn requires(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     let mut names = Vec::new();
     for arg in args {
         let Some(name) = d.string(arg) else { continue };
-        if !crate::plan::is_identifier(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not a variable name", name.value),
@@ -228,13 +230,13 @@ fn one_exit_rule(d: &mut Decoder, step: &Step) {
 }
 
 /// `env "AWS_PROFILE" "FLEET_TOKEN"`: controller variables a local step
-/// receives on top of the safe base set ([`crate::local::BASE_ENV`]).
+/// receives on top of the safe base set (`BASE_ENV` in `run::local`).
 fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
     d.props(node, &[]);
     d.no_children(node);
     let names: Vec<Spanned<String>> = Decoder::args(node).filter_map(|e| d.string(e)).collect();
     for name in &names {
-        if !crate::local::is_env_name(&name.value) {
+        if !super::vars::is_identifier(&name.value) {
             d.error(
                 &name.span,
                 format!("`{}` is not an environment variable name", name.value),
@@ -257,14 +259,25 @@ fn env_names(d: &mut Decoder, node: &KdlNode) -> Vec<Spanned<String>> {
 
 /// `when "EXPR"`, `on-failure`… : a single string argument, compiled as an
 /// expression.
-fn expression_setting(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<String>> {
+fn expression_setting(d: &mut Decoder, node: &KdlNode) -> Option<Expression> {
     d.props(node, &[]);
     d.no_children(node);
     let expr = d
         .single_arg(node, "an expression")
         .and_then(|e| d.string(e))?;
-    check_expression(d, &expr);
-    Some(expr)
+    Some(compile(d, expr))
+}
+
+/// Compiles an expression once, for good: the model carries the compiled
+/// form. A syntax error is reported at its place inside the string.
+pub(crate) fn compile(d: &mut Decoder, text: Spanned<String>) -> Expression {
+    match Expression::compile(text) {
+        Ok(expr) => expr,
+        Err((text, e)) => {
+            d.report(error_in(&text, "expression", &e));
+            Expression::invalid(text)
+        }
+    }
 }
 
 fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> {
@@ -283,8 +296,8 @@ fn export(d: &mut Decoder, node: &KdlNode, before: &[Export]) -> Option<Export> 
     };
     let name = d.string(name)?;
     let expr = d.string(expr)?;
-    check_expression(d, &expr);
-    if !crate::plan::is_identifier(&name.value) {
+    let expr = compile(d, expr);
+    if !super::vars::is_identifier(&name.value) {
         d.error(
             &name.span,
             format!("export name `{}` is not an identifier", name.value),
@@ -342,8 +355,7 @@ fn retry(d: &mut Decoder, node: &KdlNode) -> Option<Retry> {
         None => None,
         Some(e) => {
             let expr = d.string(e)?;
-            check_expression(d, &expr);
-            Some(expr)
+            Some(compile(d, expr))
         }
     };
     Some(Retry {
@@ -371,136 +383,5 @@ fn on_failure(d: &mut Decoder, node: &KdlNode) -> Option<OnFailure> {
             );
             None
         }
-    }
-}
-
-/// `parse lines|json|kv|table|regex …`.
-fn parse(d: &mut Decoder, node: &KdlNode) -> Option<Spanned<Extractor>> {
-    d.no_children(node);
-    let span = d.node_span(node);
-    let mut args = Decoder::args(node);
-    let Some(kind_entry) = args.next() else {
-        d.error(
-            &span,
-            "`parse` needs a parser",
-            "which parser?",
-            Some(format!("one of {}", suggest::list(PARSERS))),
-        );
-        return None;
-    };
-    let kind = d.string(kind_entry)?;
-    let rest: Vec<&KdlEntry> = args.collect();
-    let extractor = match kind.value.as_str() {
-        "lines" | "json" => {
-            d.props(node, &[]);
-            no_more(d, &rest, &kind.value);
-            Some(if kind.value == "lines" {
-                Extractor::Lines
-            } else {
-                Extractor::Json
-            })
-        }
-        "kv" => {
-            let props = d.props(node, &["separator"]);
-            no_more(d, &rest, "kv");
-            let separator = match props.get("separator") {
-                Some(e) => {
-                    let sep = d.string(e)?;
-                    if sep.value.is_empty() {
-                        d.error(
-                            &sep.span,
-                            "an empty separator splits nothing",
-                            "empty",
-                            Some(
-                                "e.g. `separator=\":\"`, or leave it out to detect `:` or `=`"
-                                    .to_owned(),
-                            ),
-                        );
-                        return None;
-                    }
-                    Some(sep.value)
-                }
-                None => None,
-            };
-            Some(Extractor::KeyValue { separator })
-        }
-        "table" => {
-            let props = d.props(node, &["skip", "fill-down"]);
-            let mut options = TableOptions::default();
-            if let Some(e) = props.get("skip") {
-                let n = d.integer(e)?;
-                match usize::try_from(n.value) {
-                    Ok(skip) => options.skip_lines = skip,
-                    Err(_) => {
-                        d.error(&n.span, "`skip` must be 0 or more", "negative", None);
-                        return None;
-                    }
-                }
-            }
-            if let Some(e) = props.get("fill-down") {
-                options.fill_down = d.boolean(e)?;
-            }
-            let columns: Vec<String> = rest
-                .iter()
-                .filter_map(|e| d.string(e).map(|s| s.value))
-                .collect();
-            if !columns.is_empty() {
-                options.columns = Some(columns);
-            }
-            Some(Extractor::Table(options))
-        }
-        "regex" => {
-            let props = d.props(node, &["all"]);
-            let all = match props.get("all") {
-                Some(e) => d.boolean(e)?,
-                None => false,
-            };
-            let [pattern] = rest.as_slice() else {
-                d.error(
-                    &span,
-                    "`parse regex` takes one pattern",
-                    "expected a pattern",
-                    Some(
-                        "e.g. `parse regex #\"(?<state>PRIMARY|SECONDARY)\"# all=#true`".to_owned(),
-                    ),
-                );
-                return None;
-            };
-            let pattern = d.string(pattern)?;
-            match Extractor::regex(&pattern.value, all) {
-                Ok(x) => Some(x),
-                Err(e) => {
-                    d.error(
-                        &pattern.span,
-                        "invalid pattern for `parse regex`",
-                        e.to_string(),
-                        Some("name the parts to keep: `(?<name>…)`".to_owned()),
-                    );
-                    None
-                }
-            }
-        }
-        other => {
-            d.error(
-                &kind.span,
-                format!("unknown parser `{other}`"),
-                "unknown parser",
-                Some(suggest::unknown_help(other, PARSERS, "after `parse`")),
-            );
-            None
-        }
-    }?;
-    Some(Spanned::new(extractor, span))
-}
-
-fn no_more(d: &mut Decoder, rest: &[&KdlEntry], kind: &str) {
-    for e in rest {
-        let span = d.entry_span(e);
-        d.error(
-            &span,
-            format!("`parse {kind}` takes no more arguments"),
-            "unexpected argument",
-            None,
-        );
     }
 }

@@ -4,29 +4,13 @@
 //! Whether the names they use exist is checked by the planner, which knows
 //! every variable of every host.
 
-use std::ops::Range;
-
 use minijinja::Environment;
 
 use super::decode::Decoder;
 use super::diagnostic::LoadError;
-use crate::model::{Span, Spanned};
+use crate::model::Spanned;
 
-/// The span of `range` (byte offsets into `text.value`) in the file. Exact
-/// when the KDL value is a plain quoted string (offsets in the value then
-/// equal offsets in the file after the opening quote); otherwise the whole
-/// string, since escapes or raw-string hashes shift the offsets.
-pub fn narrow(text: &Spanned<String>, range: &Range<usize>) -> Span {
-    let span = &text.span;
-    let plain = span.len == text.value.len() + 2
-        && !text.value.contains(['\\', '"'])
-        && span.source.text.get(span.offset..span.offset + 1) == Some("\"");
-    if plain && range.end <= text.value.len() {
-        span.sub(range.start + 1, range.len().max(1))
-    } else {
-        span.clone()
-    }
-}
+pub use crate::model::expression::narrow;
 
 /// An error inside a template or expression string, pointing at the part
 /// minijinja blames.
@@ -45,13 +29,6 @@ fn help(what: &str) -> String {
         "expressions use minijinja syntax without braces, e.g. `row.Use | number < 80`".to_owned()
     } else {
         "templates use minijinja syntax: `{{ variable }}`, `{{ value | filter }}`".to_owned()
-    }
-}
-
-pub(crate) fn check_expression(d: &mut Decoder, text: &Spanned<String>) {
-    let env = Environment::new();
-    if let Err(e) = crate::expr::compile_expression(&env, &text.value) {
-        d.report(error_in(text, "expression", &e));
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlNode};
 
-use super::decode::{Decoder, Seen};
+use super::decode::{Decoder, Seen, name_arg};
 use super::diagnostic::LoadErrors;
 use super::duration::duration;
 use super::expect::{RuleKind, decode_rule};
@@ -327,17 +327,6 @@ fn include(d: &mut Decoder, node: &KdlNode, workflow: &mut Workflow, names: &mut
     }
 }
 
-/// The required name argument of `workflow` or `step`; an empty name would
-/// be unreadable in reports.
-pub(crate) fn name_arg(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
-    let name = d.exactly_one_arg(node, what).and_then(|e| d.string(e))?;
-    if name.value.trim().is_empty() {
-        d.error(&name.span, format!("{what} is empty"), "empty", None);
-        return None;
-    }
-    Some(name)
-}
-
 fn string_setting(d: &mut Decoder, node: &KdlNode, what: &str) -> Option<Spanned<String>> {
     d.single_arg(node, what).and_then(|entry| d.string(entry))
 }
@@ -359,3 +348,7 @@ fn forks(d: &mut Decoder, node: &KdlNode) -> Option<usize> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "workflow_tests.rs"]
+mod tests;

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::parts::{Checked, MergeError, Part, check, describe_missing};
-use crate::evaluate::{Evaluator, Scope};
-use crate::results::{HostReport, HostStatus, RunReport, Totals};
-use crate::shard::{SelectedHost, Shard};
+use crate::judge::{Evaluator, Scope};
+use crate::model::report::{HostReport, HostStatus, RunReport, Totals};
+use crate::model::shard::{SelectedHost, Shard, shard_of};
 
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
@@ -116,7 +116,7 @@ fn merged_hosts(parts: &[Part], selected: &[SelectedHost], count: u32) -> Vec<Ho
 
 fn missing_host(host: &SelectedHost, count: u32) -> HostReport {
     let shard = Shard {
-        index: crate::shard::shard_of(&host.name, count),
+        index: shard_of(&host.name, count),
         count,
     };
     HostReport {
@@ -212,7 +212,7 @@ fn judge(
     selected: &[SelectedHost],
     globals: &BTreeMap<String, serde_json::Value>,
     hosts: &[HostReport],
-) -> Result<Vec<crate::results::FleetCheckReport>, MergeError> {
+) -> Result<Vec<crate::model::report::FleetCheckReport>, MergeError> {
     let lowest = &parts[0];
     if lowest.report.fleet_checks.is_empty() {
         return Ok(Vec::new());
@@ -235,7 +235,7 @@ fn judge(
     }
     let workflow = crate::load::load_workflow(&path)?;
     if let Some(why) = stopped {
-        return Ok(crate::fleet_checks::skipped(&workflow.fleet_checks, why));
+        return Ok(crate::judge::fleet_checks::skipped(&workflow, why));
     }
     let groups: BTreeMap<&str, &Vec<String>> = selected
         .iter()
@@ -245,7 +245,7 @@ fn judge(
         .iter()
         .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
         .collect();
-    Ok(crate::fleet_checks::evaluate_over(
+    Ok(crate::judge::fleet_checks::evaluate(
         &Evaluator::default(),
         &workflow,
         &groups,

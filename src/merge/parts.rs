@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::results::RunReport;
-use crate::shard::{Shard, ShardPart};
+use crate::model::report::RunReport;
+use crate::model::shard::{Shard, ShardPart};
 
 /// One partial report and the file it came from (named in errors).
 #[derive(Debug, Clone)]

@@ -2,9 +2,9 @@ use std::path::PathBuf;
 
 use super::parts::Part;
 use super::*;
-use crate::report::fixture::mixed_run;
-use crate::results::{HostStatus, RunReport, StepStatus, Totals};
-use crate::shard::{SelectedHost, Shard, ShardPart};
+use crate::model::fixture::mixed_run;
+use crate::model::report::{HostStatus, RunReport, StepStatus, Totals};
+use crate::model::shard::{SelectedHost, Shard, ShardPart};
 
 /// A run without fleet checks (judging them needs the workflow file).
 fn one_run() -> RunReport {
@@ -79,8 +79,8 @@ fn merged_shards_are_the_single_run() {
     };
     assert_eq!(steps(&merged), steps(&run));
     assert_eq!(
-        crate::exit_code::for_report(&merged),
-        crate::exit_code::for_report(&run)
+        crate::model::exit_code::for_report(&merged),
+        crate::model::exit_code::for_report(&run)
     );
 
     // Order-independent and idempotent.
@@ -125,8 +125,8 @@ fn a_missing_shard_is_named_and_refused_unless_allowed() {
     }
     assert!(merged.stopped.is_some());
     assert_eq!(
-        crate::exit_code::for_report(&merged),
-        crate::exit_code::INCOMPLETE
+        crate::model::exit_code::for_report(&merged),
+        crate::model::exit_code::INCOMPLETE
     );
 }
 

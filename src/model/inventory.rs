@@ -27,7 +27,7 @@ pub struct Inventory {
     /// Groups named by `protect` (Ansible: a group var `fleet_protect:
     /// true`). Any `fleet run` or `fleet exec` touching one of their hosts,
     /// or a host at the same address and port, needs typed confirmation
-    /// or `--yes` (see `crate::guard`).
+    /// or `--yes` (see `plan::guard`).
     pub protected: Vec<super::Spanned<String>>,
 }
 

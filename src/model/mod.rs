@@ -2,12 +2,23 @@
 //! Only values that passed every load-time check can be built here, so the
 //! planner and executor never re-validate.
 
+pub mod expression;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod inventory;
+pub mod output;
+pub mod report;
+pub mod shard;
 pub mod source;
+pub mod unreachable;
+pub mod verdict;
 pub mod workflow;
 
+pub use expression::Expression;
 pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
+pub use unreachable::{Unreachable, UnreachableKind};
+pub use verdict::{Verdict, exit_code};
 pub use workflow::{
     BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,
     Rule, Severity, Step, Stream, Workflow,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::{SourceFile, Span, Spanned, Vars};
+use super::{Expression, SourceFile, Span, Spanned, Vars};
 use crate::extract::Extractor;
 
 /// Per-step timeout when neither the workflow nor the step sets one: long
@@ -113,7 +113,7 @@ pub struct Step {
     /// Values this step publishes for later steps and fleet checks.
     pub exports: Vec<Export>,
     /// Run the step only where this expression is true; SKIPPED elsewhere.
-    pub when: Option<Spanned<String>>,
+    pub when: Option<Expression>,
     pub retry: Option<Retry>,
     pub on_failure: OnFailure,
     /// Runs on the controller (`sh -c`) instead of the host.
@@ -138,7 +138,7 @@ pub struct Step {
 }
 
 /// A `run` command template. A type of its own so that it can only be
-/// rendered through [`crate::evaluate::Evaluator::render_command`], which
+/// rendered through `judge::Evaluator::render_command`, which
 /// shell-quotes every value it prints: rendering it as a message (plain
 /// text) does not compile.
 #[derive(Debug, Clone)]
@@ -157,7 +157,7 @@ impl CommandTemplate {
 pub struct Export {
     pub name: String,
     pub span: Span,
-    pub expr: Spanned<String>,
+    pub expr: Expression,
 }
 
 /// `retry attempts=N interval="5s" until="EXPR"`: run the command again
@@ -166,7 +166,7 @@ pub struct Export {
 pub struct Retry {
     pub attempts: u32,
     pub interval: Duration,
-    pub until: Option<Spanned<String>>,
+    pub until: Option<Expression>,
 }
 
 /// What a failed step means for the host's remaining steps.
@@ -256,14 +256,14 @@ pub enum Check {
         matcher: Matcher,
     },
     /// `expect "EXPR"`: the expression must be true.
-    Expr(Spanned<String>),
+    Expr(Expression),
     /// `expect-each "EXPR"`: true for every row of `data` (bound to
     /// `row`), optionally only rows where `filter` holds.
     Each {
-        expr: Spanned<String>,
-        filter: Option<Spanned<String>>,
+        expr: Expression,
+        filter: Option<Expression>,
         /// `in="EXPR"`: the list to check instead of `data`.
-        rows: Option<Spanned<String>>,
+        rows: Option<Expression>,
         /// `empty="pass"`: zero rows hold. Without it zero rows fail: a
         /// parser that read nothing must not look like a healthy host.
         empty_passes: bool,
@@ -271,11 +271,11 @@ pub enum Check {
     /// `expect-count "EXPR" min=N max=N`: how many rows of `data` the
     /// expression holds for.
     Count {
-        expr: Spanned<String>,
+        expr: Expression,
         min: Option<u64>,
         max: Option<u64>,
         /// `in="EXPR"`: the list to count in instead of `data`.
-        rows: Option<Spanned<String>>,
+        rows: Option<Expression>,
     },
 }
 

@@ -4,23 +4,43 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::atomic::write_atomic;
 use super::html::to_html;
 use super::json::{ReportError, to_json};
 use super::junit::to_junit;
 use super::markdown::to_markdown;
-use crate::results::RunReport;
+use crate::atomic::write_atomic;
+use crate::model::report::RunReport;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
     Junit,
-    #[value(alias = "markdown")]
     Md,
     Html,
 }
 
 impl Format {
+    /// Every format, in the order help lists them.
+    pub const ALL: [Format; 4] = [Format::Json, Format::Junit, Format::Md, Format::Html];
+
+    /// The name on the command line (`--report md=PATH`, `--format md`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Md => "md",
+            Format::Html => "html",
+        }
+    }
+
+    /// Other names accepted on the command line, not listed in help.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Format::Md => &["markdown"],
+            _ => &[],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "JSON",
@@ -28,6 +48,22 @@ impl Format {
             Format::Md => "Markdown",
             Format::Html => "HTML",
         }
+    }
+}
+
+/// A format by name or alias, any case.
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| {
+                std::iter::once(f.name())
+                    .chain(f.aliases().iter().copied())
+                    .any(|n| n.eq_ignore_ascii_case(s))
+            })
+            .ok_or_else(|| format!("unknown report format `{s}`; use json, junit, md or html"))
     }
 }
 
@@ -45,9 +81,7 @@ impl FromStr for ReportTarget {
         let (format, path) = s
             .split_once('=')
             .ok_or_else(|| format!("expected FORMAT=PATH (e.g. junit=out.xml), got `{s}`"))?;
-        let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| {
-            format!("unknown report format `{format}`; use json, junit, md or html")
-        })?;
+        let format = format.parse::<Format>()?;
         if path.is_empty() {
             return Err(format!("`{s}` names no file"));
         }

@@ -6,14 +6,13 @@
 use std::collections::HashMap;
 
 use crate::model::Severity;
-use crate::results::{HostReport, RuleFailure, RunReport, StepReport, StepStatus};
+use crate::model::report::{HostReport, RuleFailure, RunReport, StepReport, StepStatus};
 
 /// Host names listed before the rest is counted, so one line stays one line
 /// however large the fleet.
 pub(crate) const MAX_LISTED_HOSTS: usize = 5;
 
-/// The name `local` steps are reported under: they ran on the controller.
-pub(crate) const CONTROLLER: &str = "controller";
+pub(crate) use crate::model::report::CONTROLLER;
 
 /// `a, b, c, d, e, … (+37 more)`: names in report order, capped.
 pub(crate) fn host_list<S: AsRef<str>>(names: &[S]) -> String {
@@ -216,7 +215,7 @@ pub(crate) fn variants<T: PartialEq>(items: Vec<(&str, T)>) -> Vec<(Vec<&str>, T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn long_host_lists_are_capped() {

@@ -7,11 +7,11 @@
 use std::fmt::Write;
 
 use crate::model::Severity;
-use crate::report::Verdict;
-use crate::report::style;
-use crate::results::{
+use crate::model::Verdict;
+use crate::model::report::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
 };
+use crate::report::style;
 
 const CSS: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -305,7 +305,7 @@ fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn html_snapshot() {

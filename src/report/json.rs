@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::atomic::write_atomic;
-use crate::results::RunReport;
+use crate::atomic::write_atomic;
+use crate::model::report::RunReport;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
@@ -29,9 +29,7 @@ pub enum ReportError {
 
 /// The report as pretty-printed JSON, without a trailing newline.
 pub fn to_json(report: &RunReport) -> String {
-    // Serializing plain structs with string keys into memory cannot fail;
-    // an error here would be a bug in the results types, not a runtime state.
-    serde_json::to_string_pretty(report).expect("RunReport serializes to JSON")
+    report.to_json()
 }
 
 /// Writes the report to `path` atomically (see [`write_atomic`]).
@@ -48,7 +46,7 @@ pub fn write_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
     use std::fs;
 
     #[test]

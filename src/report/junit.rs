@@ -12,7 +12,9 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::model::Severity;
-use crate::results::{HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
+use crate::model::report::{
+    HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
+};
 
 /// The run as a JUnit XML document.
 pub fn to_junit(report: &RunReport) -> Result<String, quick_junit::SerializeError> {
@@ -20,9 +22,12 @@ pub fn to_junit(report: &RunReport) -> Result<String, quick_junit::SerializeErro
     junit.set_time(report.duration);
     let classname = |suite: &str| format!("{}.{suite}", report.workflow);
     if !report.local.is_empty() {
-        let mut suite = TestSuite::new("controller");
+        let mut suite = TestSuite::new(crate::model::report::CONTROLLER);
         for step in &report.local {
-            suite.add_test_case(step_case(step, &classname("controller")));
+            suite.add_test_case(step_case(
+                step,
+                &classname(crate::model::report::CONTROLLER),
+            ));
         }
         junit.add_test_suite(suite);
     }
@@ -159,7 +164,7 @@ fn warnings(failures: &[RuleFailure]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn junit_snapshot() -> Result<(), quick_junit::SerializeError> {

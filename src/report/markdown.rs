@@ -6,9 +6,9 @@
 use std::fmt::Write;
 
 use crate::model::Severity;
-use crate::report::Verdict;
+use crate::model::Verdict;
+use crate::model::report::{HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
 use crate::report::style::{self, first_line};
-use crate::results::{HostStatus, RuleFailure, RunReport, StepReport, StepStatus};
 
 /// Longest cell text; tables with paragraphs in them stop being tables.
 const MAX_CELL: usize = 160;
@@ -39,7 +39,12 @@ pub fn to_markdown(report: &RunReport) -> String {
 
     let mut rows = Vec::new();
     for s in &report.local {
-        problem_rows(&mut rows, "controller", s, Severity::Fail);
+        problem_rows(
+            &mut rows,
+            crate::model::report::CONTROLLER,
+            s,
+            Severity::Fail,
+        );
     }
     for h in &report.hosts {
         for s in &h.steps {
@@ -90,12 +95,17 @@ pub fn to_markdown(report: &RunReport) -> String {
     }
 
     let mut warns = Vec::new();
-    for (host, s) in report.local.iter().map(|s| ("controller", s)).chain(
-        report
-            .hosts
-            .iter()
-            .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
-    ) {
+    for (host, s) in report
+        .local
+        .iter()
+        .map(|s| (crate::model::report::CONTROLLER, s))
+        .chain(
+            report
+                .hosts
+                .iter()
+                .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
+        )
+    {
         problem_rows(&mut warns, host, s, Severity::Warn);
     }
     if !warns.is_empty() {
@@ -172,7 +182,7 @@ fn code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     #[test]
     fn markdown_snapshot() {

@@ -1,9 +1,9 @@
 //! Everything the operator sees: the live progress display (stderr), the
 //! final summary (stdout) and the JSON report (file). Reporters consume the
-//! executor's [`Event`](crate::event::Event)s and
-//! [`RunReport`](crate::results::RunReport) and know nothing of SSH.
+//! executor's [`Event`](crate::run::event::Event)s and
+//! [`RunReport`](crate::model::report::RunReport) and know nothing of SSH.
 
-mod atomic;
+mod adhoc;
 mod changes;
 mod format;
 mod groups;
@@ -11,20 +11,19 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod plan;
 mod progress;
 mod redact;
 pub mod sanitize;
 mod style;
 mod summary;
 
-#[cfg(test)]
-pub(crate) mod fixture;
-
-pub(crate) use atomic::write_private;
+pub use adhoc::{render_grouped, render_ping};
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
 pub use json::{ReportError, to_json, write_json};
+pub use plan::render_plan;
 pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
-pub use summary::{Verdict, render_summary};
+pub use summary::render_summary;

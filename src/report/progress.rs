@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::event::Event;
+use crate::model::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::report::sanitize;
 use crate::report::style::{self, DisplayConfig, Paint, first_line, plural};
-use crate::results::{HostReport, HostStatus, StepReport, StepStatus};
+use crate::run::event::Event;
 
 /// How often the bar redraws on its own, so elapsed time moves even while a
 /// slow step produces no events.
@@ -322,7 +322,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::report::fixture;
+    use crate::model::fixture;
 
     /// A `Write` whose bytes the test can read after the `Progress` is done.
     #[derive(Clone, Default)]
@@ -347,7 +347,7 @@ mod tests {
     }
 
     fn replay(progress: &mut Progress) {
-        for event in fixture::events(&fixture::mixed_run()) {
+        for event in events(&fixture::mixed_run()) {
             progress.on_event(&event);
         }
         progress.finish();
@@ -367,7 +367,7 @@ mod tests {
     fn bar_message_tracks_counts_and_the_oldest_running_host() {
         let sink = Captured::default();
         let mut progress = Progress::with_writer(Box::new(sink));
-        let events = fixture::events(&fixture::mixed_run());
+        let events = events(&fixture::mixed_run());
         // Up to ps-prod-1 refused: four failed, one warned, one refused.
         for event in events
             .iter()
@@ -409,5 +409,53 @@ mod tests {
             let template = bar_template(color);
             assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
         }
+    }
+
+    /// The events an executor would emit for `report`, hosts one after another.
+    fn events(report: &crate::model::report::RunReport) -> Vec<Event> {
+        let steps = report
+            .hosts
+            .iter()
+            .map(|h| h.steps.len())
+            .max()
+            .unwrap_or(0);
+        let mut events = vec![Event::RunStarted {
+            workflow: report.workflow.clone(),
+            hosts: report.hosts.len(),
+            steps,
+        }];
+        for s in &report.local {
+            events.push(Event::StepFinished {
+                host: "controller".into(),
+                step: s.clone(),
+            });
+        }
+        for h in &report.hosts {
+            let name = || h.name.clone();
+            // Refused hosts are never started, only reported as finished.
+            if h.status == HostStatus::Refused {
+                events.push(Event::HostFinished { host: h.clone() });
+                continue;
+            }
+            events.push(Event::HostStarted { host: name() });
+            if h.unreachable.is_none() {
+                events.push(Event::HostConnected { host: name() });
+            }
+            for s in &h.steps {
+                events.push(Event::StepStarted {
+                    host: name(),
+                    step: s.name.clone(),
+                });
+                events.push(Event::StepFinished {
+                    host: name(),
+                    step: s.clone(),
+                });
+            }
+            events.push(Event::HostFinished { host: h.clone() });
+        }
+        events.push(Event::RunFinished {
+            report: report.clone(),
+        });
+        events
     }
 }

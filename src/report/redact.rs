@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use crate::event::Event;
-use crate::results::{Captured, HostReport, RuleFailure, RunReport, StepReport};
+use crate::model::report::{Captured, HostReport, RuleFailure, RunReport, StepReport};
+use crate::run::event::Event;
 
 pub const MASK: &str = "********";
 
@@ -220,7 +220,8 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Format, fixture, render};
+    use crate::model::fixture;
+    use crate::report::{Format, render};
 
     #[test]
     fn secrets_vanish_from_every_format() -> Result<(), crate::report::ReportError> {
@@ -252,7 +253,7 @@ mod tests {
     {
         let secret = "s3cr3t-T0ken";
         let mut run = fixture::mixed_run();
-        let mut capture = crate::output::Capture::new(1 << 16);
+        let mut capture = crate::model::output::Capture::new(1 << 16);
         capture.push(b"\xfftoken=");
         capture.push(secret.as_bytes());
         capture.push(b"\n");

@@ -4,8 +4,6 @@
 
 use crate::report::sanitize;
 use std::borrow::Cow;
-use std::env;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 /// How the operator's terminal should be addressed.
@@ -19,19 +17,6 @@ pub struct DisplayConfig {
 }
 
 impl DisplayConfig {
-    /// Decide from the environment. Colour follows stdout because that is
-    /// where the summary goes, and honours the `NO_COLOR` and `TERM=dumb`
-    /// conventions. A CI runner may fake a terminal on stderr, but a
-    /// redrawing bar turns its log into noise, so `CI` forces plain lines.
-    pub fn detect() -> Self {
-        let no_color = env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = env::var_os("TERM").is_some_and(|v| v == "dumb");
-        DisplayConfig {
-            color: std::io::stdout().is_terminal() && !no_color && !dumb,
-            interactive: std::io::stderr().is_terminal() && env::var_os("CI").is_none(),
-        }
-    }
-
     /// No colour, no bar: what tests and redirected output get.
     pub fn plain() -> Self {
         DisplayConfig {

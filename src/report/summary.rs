@@ -8,13 +8,14 @@
 //! distinct problems, not the size of the fleet.
 
 use crate::model::Severity;
-use crate::report::groups::{self, StepProblem, Warning, host_list, variants};
-use crate::report::sanitize;
-use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, first_line, plural};
-use crate::results::{
+use crate::model::Verdict;
+use crate::model::report::{
     Captured, FleetCheckReport, HostReport, HostStatus, RuleFailure, RunReport, StepReport,
     StepStatus, Totals, UnreachableKind,
 };
+use crate::report::groups::{self, StepProblem, Warning, host_list, variants};
+use crate::report::sanitize;
+use crate::report::style::{self, DisplayConfig, Paint, clean_line, excerpt, first_line, plural};
 
 /// Longest line kept from text the operator's own files or the SSH layer
 /// produced (rule descriptions, messages); long enough for host-key
@@ -35,54 +36,6 @@ const MAX_PROBLEMS: usize = 20;
 const MAX_WARNINGS: usize = 10;
 /// Distinct refusal reasons shown (reasons name a group, so they are few).
 const MAX_REFUSALS: usize = 5;
-
-/// The one-word outcome of a run, in order of what the operator must fix
-/// first: a failure beats a refused host, which beats an unreachable one.
-/// It is `Passed` exactly when the exit code is
-/// [`OK`](crate::exit_code::OK): warnings never fail a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every host was reached and every step and fleet check passed,
-    /// warned or was skipped.
-    Passed,
-    /// A step (on a host or the controller) failed, timed out or errored,
-    /// or a fleet check failed.
-    Failed,
-    /// Nothing failed, but hosts were refused as forbidden targets: the
-    /// run is incomplete and the selection probably wrong.
-    Refused,
-    /// Nothing failed, but some hosts could not be checked at all.
-    Unreachable,
-    /// Nothing failed, but the run stopped before some hosts ran.
-    Incomplete,
-}
-
-impl Verdict {
-    pub fn from_totals(t: &Totals) -> Self {
-        let failed = t.hosts_failed + t.steps_failed + t.steps_timeout + t.steps_error;
-        if failed + t.fleet_checks_failed > 0 {
-            Verdict::Failed
-        } else if t.hosts_refused > 0 {
-            Verdict::Refused
-        } else if t.hosts_unreachable > 0 {
-            Verdict::Unreachable
-        } else if t.hosts_skipped > 0 {
-            Verdict::Incomplete
-        } else {
-            Verdict::Passed
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Passed => "PASSED",
-            Verdict::Failed => "FAILED",
-            Verdict::Refused => "REFUSED",
-            Verdict::Unreachable => "UNREACHABLE",
-            Verdict::Incomplete => "INCOMPLETE",
-        }
-    }
-}
 
 /// Renders the end-of-run summary for stdout. Pure: same report and config,
 /// same text, which is what makes it snapshot-testable.
@@ -435,12 +388,16 @@ impl Summary {
     /// the checklist did not run, and a skip must never read as a pass.
     fn not_configured(&mut self, report: &RunReport) {
         let mut skips: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-        let steps = report.local.iter().map(|s| ("controller", s)).chain(
-            report
-                .hosts
-                .iter()
-                .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
-        );
+        let steps = report
+            .local
+            .iter()
+            .map(|s| (crate::model::report::CONTROLLER, s))
+            .chain(
+                report
+                    .hosts
+                    .iter()
+                    .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
+            );
         for (host, step) in steps {
             let Some(reason) = step
                 .reason

@@ -2,8 +2,8 @@
 //! renderer stays readable.
 
 use super::*;
-use crate::exit_code;
-use crate::report::fixture;
+use crate::model::exit_code;
+use crate::model::fixture;
 
 #[test]
 fn summary_of_mixed_run() {

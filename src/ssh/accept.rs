@@ -74,7 +74,7 @@ async fn append(path: &Path, line: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         tokio::fs::DirBuilder::new()
             .recursive(true)
-            .mode(crate::history::PRIVATE_DIR_MODE)
+            .mode(crate::atomic::PRIVATE_DIR_MODE)
             .create(dir)
             .await?;
     }

@@ -12,10 +12,11 @@ use russh::keys::agent::client::AgentClient;
 use russh::keys::{Algorithm, Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use russh::{AgentAuthError, MethodSet};
 
-use super::connect::{ConnectError, Target};
+use super::cert_signer::KeySigner;
 use super::context::SshContext;
 use super::secrets::{KEY_PASSPHRASE_ENV, Secret, Secrets};
-use crate::results::UnreachableKind;
+use super::target::{ConnectError, Target};
+use crate::model::UnreachableKind;
 
 /// Key files tried, in order, when a target names none (OpenSSH's order
 /// minus the legacy DSA key).
@@ -329,45 +330,6 @@ async fn try_files<H: Handler>(
     None
 }
 
-/// Signs certificate authentication with a key file's private key. russh's
-/// own `authenticate_openssh_cert` signs RSA certificates with SHA-1, which
-/// OpenSSH 8.8+ refuses, so we sign here with the hash russh asks for.
-struct KeySigner(Arc<PrivateKey>);
-
-#[derive(Debug, thiserror::Error)]
-enum SignError {
-    #[error("cannot send the signature: {0}")]
-    Send(#[from] russh::SendError),
-    #[error("cannot sign: {0}")]
-    Sign(String),
-}
-
-impl russh::Signer for KeySigner {
-    type Error = SignError;
-
-    async fn auth_sign(
-        &mut self,
-        _key: &russh::keys::agent::AgentIdentity,
-        hash_alg: Option<HashAlg>,
-        mut to_sign: Vec<u8>,
-    ) -> Result<Vec<u8>, SignError> {
-        use russh::keys::signature::Signer as _;
-        use russh::keys::ssh_encoding::Encode as _;
-        let failed = |e: &dyn std::fmt::Display| SignError::Sign(e.to_string());
-        let signature = match self.0.key_data() {
-            russh::keys::ssh_key::private::KeypairData::Rsa(pair) => {
-                (pair, hash_alg).try_sign(&to_sign)
-            }
-            _ => self.0.as_ref().try_sign(&to_sign),
-        }
-        .map_err(|e| failed(&e))?;
-        let mut blob = Vec::new();
-        signature.encode(&mut blob).map_err(|e| failed(&e))?;
-        blob.encode(&mut to_sign).map_err(|e| failed(&e))?;
-        Ok(to_sign)
-    }
-}
-
 /// A missing default key is normal and not worth a note; a missing key the
 /// inventory named is.
 fn problem_note(path: &Path, problem: &KeyProblem, explicit: bool) -> Option<String> {
@@ -497,77 +459,5 @@ pub(crate) fn describe_key(key: &PublicKey) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn attempts() -> Attempts<'static> {
-        Attempts {
-            user: "deploy",
-            tried: Vec::new(),
-            notes: Vec::new(),
-            server_methods: None,
-            offered: Vec::new(),
-            rsa_hash: None,
-            connection_lost: false,
-        }
-    }
-
-    fn failure(methods: &[MethodKind]) -> Option<AuthResult> {
-        Some(AuthResult::Failure {
-            remaining_methods: MethodSet::from(methods),
-            partial_success: false,
-        })
-    }
-
-    #[test]
-    fn refusal_lists_every_key_and_the_servers_methods() {
-        let mut a = attempts();
-        let both = [MethodKind::PublicKey, MethodKind::Password];
-        assert!(
-            a.record("agent key ED25519 SHA256:x".into(), failure(&both))
-                .is_none()
-        );
-        assert!(a.record("/k/id_rsa".into(), failure(&both)).is_none());
-        a.notes.push("/k/id_ecdsa skipped: encrypted".into());
-        let e = a.into_error();
-        assert_eq!(e.kind, UnreachableKind::Auth);
-        assert_eq!(
-            e.message,
-            "server refused authentication for user 'deploy'; tried: agent key ED25519 SHA256:x, \
-             /k/id_rsa; /k/id_ecdsa skipped: encrypted; server accepts: publickey, password"
-        );
-    }
-
-    #[test]
-    fn stops_when_the_server_no_longer_takes_keys() {
-        let mut a = attempts();
-        let stop = a.record("k".into(), failure(&[MethodKind::Password]));
-        assert!(matches!(stop, Some(Stop::GiveUp)));
-    }
-
-    #[test]
-    fn a_hang_up_stops_and_says_how_many_keys_went_out() {
-        let mut a = attempts();
-        assert!(
-            a.record("k1".into(), failure(&[MethodKind::PublicKey]))
-                .is_none()
-        );
-        assert!(matches!(a.record("k2".into(), None), Some(Stop::GiveUp)));
-        let e = a.into_error();
-        assert!(e.message.contains("tried: k1, k2"), "{}", e.message);
-        assert!(e.message.contains("after 2 key offers"), "{}", e.message);
-    }
-
-    #[test]
-    fn nothing_to_offer_says_so() {
-        let e = attempts().into_error();
-        assert_eq!(e.message, "no key to offer for user 'deploy'");
-    }
-
-    #[test]
-    fn missing_default_keys_are_silent() {
-        let p = Path::new("/h/.ssh/id_ecdsa");
-        assert!(problem_note(p, &KeyProblem::Missing, false).is_none());
-        assert!(problem_note(p, &KeyProblem::Missing, true).is_some());
-    }
-}
+#[path = "auth_tests.rs"]
+mod tests;

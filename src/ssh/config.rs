@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use ssh2_config::{HostParams, ParseRule, SshConfig};
 
-use super::connect::{DEFAULT_KEEPALIVE, GLOBAL_KNOWN_HOSTS, Target};
+use super::target::{DEFAULT_KEEPALIVE, GLOBAL_KNOWN_HOSTS, Target};
 use crate::model::{Host, HostKeyChecking};
 
 /// How many jump hops a chain may have; guards against `ProxyJump` loops.

@@ -13,10 +13,11 @@ use tokio::sync::OnceCell;
 use super::accept::Recorder;
 use super::auth::{self, LoadedKey};
 use super::config::SshConfigFile;
-use super::connect::{ConnectError, Session, Target};
+use super::connect::Session;
 use super::jump;
 use super::known_hosts::{KnownHostsFile, RevokedKeys};
 use super::secrets::Secrets;
+use super::target::{ConnectError, Target};
 
 /// Shared by all hosts of a run. Cheap to create; caches fill lazily on
 /// first use and are safe to use from many tasks at once.
@@ -41,14 +42,17 @@ pub struct SshContext {
     jumps: Memo<String, Result<Arc<Session>, ConnectError>>,
 }
 
+/// Never asks: tests and callers without a terminal.
 impl Default for SshContext {
     fn default() -> Self {
-        SshContext::new()
+        SshContext::with_prompt(None)
     }
 }
 
 impl SshContext {
-    pub fn new() -> SshContext {
+    /// Secrets missing from the environment are asked of `prompt` (`None`:
+    /// never asked). Reads `SSH_AUTH_SOCK` and `HOME` once, here.
+    pub fn with_prompt(prompt: Option<Arc<dyn super::secrets::Prompt>>) -> SshContext {
         SshContext {
             known_hosts: Memo::default(),
             revoked: Memo::default(),
@@ -60,7 +64,7 @@ impl SshContext {
             home: std::env::var_os("HOME")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
-            secrets: Secrets::from_env(),
+            secrets: Secrets::from_env(prompt),
             recorder: Arc::default(),
             ssh_config: None,
             jumps: Memo::default(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use russh::client::Msg;
 use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 
-use crate::output::{Capture, ExecEnd, ExecOutput};
+use crate::model::output::{Capture, ExecEnd, ExecOutput};
 
 /// What the channel has told us so far; turned into [`ExecOutput`] at the end.
 struct Progress {

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::connect::{ConnectError, Session, Target};
+use super::connect::Session;
 use super::context::SshContext;
-use crate::results::UnreachableKind;
+use super::target::{ConnectError, Target};
+use crate::model::UnreachableKind;
 
 /// Any byte stream russh can run SSH over.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}

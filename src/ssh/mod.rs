@@ -2,6 +2,7 @@
 //! Knows nothing of workflows, rules or terminals; the executor drives it.
 //!
 //! - `context`: per-run caches (known_hosts files, private keys, agent).
+//! - `target`: [`Target`] (where and how to reach a host), [`ConnectError`].
 //! - `config`: ssh_config and inventory → [`Target`].
 //! - `connect`: TCP, handshake, host key check, [`Session`].
 //! - `auth`: publickey authentication with agent and key files.
@@ -13,6 +14,7 @@
 
 mod accept;
 mod auth;
+mod cert_signer;
 mod config;
 mod connect;
 mod context;
@@ -21,12 +23,14 @@ mod jump;
 mod known_hosts;
 mod password;
 mod secrets;
+mod target;
 
-pub use crate::output::{ExecEnd, ExecOutput};
+pub use crate::model::output::{ExecEnd, ExecOutput};
 pub use config::{SshConfigError, SshConfigFile, target_for};
-pub use connect::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Session, Target};
+pub use connect::Session;
 pub use context::SshContext;
 pub use exec::sudo_n;
 pub use secrets::{
-    BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, SSH_PASSWORD_ENV, Secret, env_secret_values,
+    BECOME_PASSWORD_ENV, KEY_PASSPHRASE_ENV, Prompt, SSH_PASSWORD_ENV, Secret, env_secret_values,
 };
+pub use target::{ConnectError, DEFAULT_KEEPALIVE, KEEPALIVE_MAX, Target};

@@ -6,9 +6,9 @@ use russh::MethodKind;
 use russh::client::{AuthResult, Handle, Handler, KeyboardInteractiveAuthResponse};
 
 use super::auth::{Attempts, Stop};
-use super::connect::Target;
 use super::context::SshContext;
 use super::secrets::SSH_PASSWORD_ENV;
+use super::target::Target;
 
 /// A server may chain several info requests (e.g. a PAM conversation);
 /// more rounds than this is a loop, not a login.

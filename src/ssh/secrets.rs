@@ -3,7 +3,6 @@
 //! Secrets never travel through argv, and [`Secret`]'s `Debug` hides them so
 //! a stray `{:?}` cannot leak one into a log or report.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, OnceCell};
@@ -37,6 +36,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Asks the operator for a secret the environment does not hold. Given by
+/// the command line, the one layer that knows whether there is a terminal to
+/// ask on; the SSH layer only decides *when* to ask. Blocking: called off the
+/// async workers, one prompt at a time.
+pub trait Prompt: Send + Sync + std::fmt::Debug {
+    /// The answer typed at `prompt`, without echo; `None` when reading failed.
+    fn ask(&self, prompt: &str) -> Option<String>;
+}
+
 /// Run-wide secret sources. Each secret is asked for at most once per run,
 /// and prompts are serialised so two hosts never prompt at once.
 #[derive(Debug)]
@@ -46,8 +54,9 @@ pub(crate) struct Secrets {
     ssh_password_env: Option<Secret>,
     become_password: OnceCell<Option<Secret>>,
     become_password_env: Option<Secret>,
-    /// Prompting is allowed: stdin is a terminal and this is not CI.
-    interactive: bool,
+    /// Who to ask when the environment has no value; `None`: nobody (no
+    /// terminal, or CI), so the secret is simply missing.
+    prompt: Option<Arc<dyn Prompt>>,
     prompt_lock: Mutex<()>,
 }
 
@@ -69,15 +78,14 @@ fn env_secret(name: &str) -> Option<Secret> {
 }
 
 impl Secrets {
-    pub(crate) fn from_env() -> Secrets {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    pub(crate) fn from_env(prompt: Option<Arc<dyn Prompt>>) -> Secrets {
         Secrets {
             key_passphrase: env_secret(KEY_PASSPHRASE_ENV),
             ssh_password: OnceCell::new(),
             ssh_password_env: env_secret(SSH_PASSWORD_ENV),
             become_password: OnceCell::new(),
             become_password_env: env_secret(BECOME_PASSWORD_ENV),
-            interactive: std::io::stdin().is_terminal() && !ci,
+            prompt,
             prompt_lock: Mutex::new(()),
         }
     }
@@ -122,13 +130,11 @@ impl Secrets {
     /// Reads a line on `/dev/tty` without echo. Blocking, so it runs off
     /// the async workers, one prompt at a time.
     async fn prompt(&self, prompt: String) -> Option<Secret> {
-        if !self.interactive {
-            return None;
-        }
+        let asker = self.prompt.clone()?;
         let _one_at_a_time = self.prompt_lock.lock().await;
-        let read = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt)).await;
+        let read = tokio::task::spawn_blocking(move || asker.ask(&prompt)).await;
         match read {
-            Ok(Ok(value)) if !value.is_empty() => Some(Secret::new(value)),
+            Ok(Some(value)) if !value.is_empty() => Some(Secret::new(value)),
             _ => None,
         }
     }

@@ -1,7 +1,7 @@
 //! `fleet exec`, `ping`, `hosts` and `check` against real sshd processes.
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 fn path(p: &std::path::Path) -> String {
     p.display().to_string()
@@ -9,7 +9,7 @@ fn path(p: &std::path::Path) -> String {
 
 #[test]
 fn exec_groups_identical_output_like_clush() {
-    let hosts = Fleet::builder().hosts(4).refusing("host-x").build();
+    let hosts = Hosts::builder().hosts(4).refusing("host-x").build();
     hosts.write_file("marker-host-3", "different\n");
     let inv = path(&hosts.write_inventory("hosts"));
     let dir = path(hosts.dir());
@@ -33,7 +33,7 @@ fn exec_groups_identical_output_like_clush() {
 
 #[test]
 fn exec_shows_differing_outputs_and_exit_status_separately() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let inv = path(&hosts.write_inventory("hosts"));
     let dir = path(hosts.dir());
     hosts.write_file("flag-2", "");
@@ -55,7 +55,7 @@ fn exec_shows_differing_outputs_and_exit_status_separately() {
 
 #[test]
 fn ping_reports_each_host() {
-    let hosts = Fleet::builder().hosts(2).refusing("host-x").build();
+    let hosts = Hosts::builder().hosts(2).refusing("host-x").build();
     hosts.host("host-2").replace_host_key();
     let inv = path(&hosts.write_inventory("hosts"));
     let out = fleet(&["ping", "--inventory", &inv]).run();
@@ -82,7 +82,7 @@ fn ping_reports_each_host() {
 
 #[test]
 fn ping_all_ok_exits_zero() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let inv = path(&hosts.write_inventory("hosts"));
     fleet(&["ping", "--inventory", &inv]).run().expect_code(0);
 }
@@ -131,7 +131,7 @@ group dr { host dr-1 address="10.0.1.1" }
 
 #[test]
 fn check_validates_without_connecting_and_reports_template_errors() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let inv = path(&hosts.write_inventory("hosts"));
     let good = hosts.write_file(
         "good.kdl",
@@ -194,11 +194,11 @@ fn usage_errors_share_the_config_exit_code() {
 }
 
 /// An ad-hoc command sent to a whole inventory is more often a slip than a
-/// plan: above fleet::guard::EXEC_CONFIRM_ABOVE hosts without --limit it
+/// plan: above fleet::plan::guard::EXEC_CONFIRM_ABOVE hosts without --limit it
 /// needs the typed confirmation, or --yes. On main it ran everywhere.
 #[test]
 fn exec_on_many_hosts_without_limit_needs_confirmation() {
-    let listeners: Vec<_> = (0..=fleet::guard::EXEC_CONFIRM_ABOVE)
+    let listeners: Vec<_> = (0..=fleet::plan::guard::EXEC_CONFIRM_ABOVE)
         .map(|_| crate::cli::silent_listener())
         .collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -224,7 +224,7 @@ fn exec_on_many_hosts_without_limit_needs_confirmation() {
 
 #[test]
 fn exec_on_protected_hosts_needs_yes() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let inv = hosts.write_file(
         "protected.kdl",
         &format!("protect \"all-hosts\"\n{}", hosts.inventory_kdl()),
@@ -263,7 +263,7 @@ fn assert_no_terminal_controls(what: &str, text: &str) {
 /// erase the header or output of another on the operator's terminal.
 #[test]
 fn exec_output_cannot_repaint_the_terminal() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let inv = path(&hosts.write_inventory("hosts"));
     let out = fleet(&["exec", "--inventory", &inv])
         .arg(format!("printf 'real-line\\n{HIDE}all fine\\n'"))
@@ -283,7 +283,7 @@ fn exec_output_cannot_repaint_the_terminal() {
 /// Neither may carry sequences that hide their lines.
 #[test]
 fn summary_and_plan_show_escape_sequences_visibly() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let inv = path(&hosts.write_inventory("hosts"));
     // KDL strings take `\\` for the backslash printf needs.
     let hide = HIDE.replace('\\', "\\\\");

@@ -1,7 +1,7 @@
 //! Ansible inventories used in place of fleet's own, against real sshd.
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 const WORKFLOW: &str = r#"
 workflow uptime {
@@ -15,7 +15,7 @@ workflow uptime {
 
 #[test]
 fn an_ansible_ini_inventory_runs_like_a_fleet_one() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let wf = hosts.write_file("uptime.kdl", WORKFLOW);
     let mut ini = String::from("[web]\n");
     for h in hosts.hosts() {

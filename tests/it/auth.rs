@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// An `ssh-agent` bound to a socket in a temp dir, killed on drop.
 struct Agent {
@@ -50,7 +50,7 @@ impl Drop for Agent {
 
 #[test]
 fn agent_key_authenticates_without_any_identity_file() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     // The inventory names no key, and HOME has no ~/.ssh: only the agent can
     // authenticate.
     let kdl: String = hosts

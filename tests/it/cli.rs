@@ -1,8 +1,11 @@
-//! A fluent runner for the real `fleet` binary: arguments in, exit code,
-//! stdout, stderr and the parsed JSON report out.
+//! The one builder for the real `fleet` binary (just's style:
+//! `fleet(&[..]).args(..).env(..).run()`, or `.spawn()` for a child a test
+//! signals mid-run): arguments in, exit code, stdout, stderr and the parsed
+//! JSON report out. Every invocation gets its own state directory, so no
+//! test reads or writes the real run history.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 pub struct Fleet {
     args: Vec<String>,
@@ -32,7 +35,7 @@ fn fresh_state_dir() -> String {
 /// `fleet run` of `workflow`, written into the harness fleet's directory,
 /// on an inventory of its hosts, with a JSON report: the shape of most
 /// integration tests. Add arguments before `.run()`.
-pub fn run_workflow(hosts: &crate::harness::Fleet, workflow: &str) -> Fleet {
+pub fn run_workflow(hosts: &crate::harness::Hosts, workflow: &str) -> Fleet {
     let wf = hosts.write_file("workflow.kdl", workflow);
     let inv = hosts.write_inventory("hosts");
     fleet(&[
@@ -59,6 +62,12 @@ impl Fleet {
         self
     }
 
+    pub fn args<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
     /// Sets an environment variable for fleet (e.g. `SSH_AUTH_SOCK`).
     pub fn env(mut self, key: &str, value: impl AsRef<str>) -> Self {
         self.env.push((key.to_string(), value.as_ref().to_string()));
@@ -79,14 +88,32 @@ impl Fleet {
         self
     }
 
-    pub fn run(self) -> Outcome {
-        let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
+        command
             .args(&self.args)
             .current_dir(&self.cwd)
             .env("NO_COLOR", "1")
             .env("CI", "true")
             .env_remove("SSH_AUTH_SOCK")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Starts fleet as a child (stdin empty, stdout and stderr piped) for a
+    /// test that signals it mid-run; the JSON report is the test's to read.
+    pub fn spawn(self) -> Child {
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start fleet: {e}"))
+    }
+
+    pub fn run(self) -> Outcome {
+        let out = self
+            .command()
             .output()
             .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
         let json = self.json.as_ref().and_then(|p| {

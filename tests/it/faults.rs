@@ -2,22 +2,21 @@
 //! completes (or ends as documented) and the JSON report is always written.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli::{Outcome, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn run(hosts: &Fleet, workflow: &Path, inventory: &Path, extra: &[&str]) -> Outcome {
-    let mut f = fleet(&["run", &path(workflow), "--inventory", &path(inventory)]);
-    for a in extra {
-        f = f.arg(a);
-    }
-    f.json_in(hosts.dir()).run()
+fn run(hosts: &Hosts, workflow: &Path, inventory: &Path, extra: &[&str]) -> Outcome {
+    fleet(&["run", &path(workflow), "--inventory", &path(inventory)])
+        .args(extra)
+        .json_in(hosts.dir())
+        .run()
 }
 
 /// Waits (bounded, generously) until `path` exists: the remote command has
@@ -32,20 +31,6 @@ fn wait_for_file(path: &Path) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// `fleet run` as a child process, so a test can signal it mid-run.
-fn spawn_fleet(args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_fleet"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start fleet: {e}"))
 }
 
 fn report(path: &Path) -> serde_json::Value {
@@ -71,7 +56,7 @@ workflow one {
 
 #[test]
 fn sshd_that_never_speaks_is_unreachable_by_handshake_timeout() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     // SIGSTOP: the kernel still accepts TCP, but no banner ever comes.
     hosts.host("host-2").pause();
     let wf = hosts.write_file("one.kdl", ONE_STEP);
@@ -91,7 +76,7 @@ fn sshd_that_never_speaks_is_unreachable_by_handshake_timeout() {
 
 #[test]
 fn host_dying_mid_step_is_an_error_with_its_partial_output() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let dir = path(hosts.dir());
     let wf = hosts.write_file(
         "dies.kdl",
@@ -111,16 +96,9 @@ workflow dies {{
     );
     let inv = hosts.write_inventory("hosts");
     let json_path = hosts.dir().join("dies.json");
-    let mut child = spawn_fleet(&[
-        "run".into(),
-        path(&wf),
-        "--inventory".into(),
-        path(&inv),
-        "--report-json".into(),
-        path(&json_path),
-        "--forks".into(),
-        "1".into(),
-    ]);
+    let mut child = fleet(&["run", &path(&wf), "--inventory", &path(&inv)])
+        .args(["--report-json", &path(&json_path), "--forks", "1"])
+        .spawn();
     // host-1 runs first (forks 1); kill its sshd and every session under it.
     wait_for_file(&hosts.dir().join("started-host-1"));
     hosts.host("host-1").stop();
@@ -144,7 +122,7 @@ workflow dies {{
 
 #[test]
 fn refused_authentication_is_unreachable_and_names_what_was_tried() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let wf = hosts.write_file("one.kdl", ONE_STEP);
     let port = hosts.host("host-2").port;
     let inv_text = hosts.inventory_kdl().replace(
@@ -167,7 +145,7 @@ fn refused_authentication_is_unreachable_and_names_what_was_tried() {
 
 #[test]
 fn timed_out_command_is_no_longer_running_on_the_host() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let dir = path(hosts.dir());
     let wf = hosts.write_file(
         "slow.kdl",
@@ -213,7 +191,7 @@ workflow slow {{
 
 #[test]
 fn hundred_megabytes_of_output_is_capped_and_counted() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "flood.kdl",
         r#"
@@ -238,7 +216,7 @@ workflow flood {
 
 #[test]
 fn binary_output_is_lossless_in_json_and_harmless_in_the_terminal() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "binary.kdl",
         r#"
@@ -271,7 +249,7 @@ workflow binary {
 
 /// Three hosts, one at a time; each one's first step marks that it started
 /// and then waits, so a signal lands while host-1 runs.
-fn interruptible(hosts: &Fleet) -> (PathBuf, PathBuf) {
+fn interruptible(hosts: &Hosts) -> (PathBuf, PathBuf) {
     let dir = path(hosts.dir());
     let wf = hosts.write_file(
         "wait.kdl",
@@ -293,19 +271,12 @@ workflow wait {{
 }
 
 fn interrupted_run(signal: &str) -> (std::process::Output, serde_json::Value) {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let (wf, inv) = interruptible(&hosts);
     let json_path = hosts.dir().join("interrupted.json");
-    let child = spawn_fleet(&[
-        "run".into(),
-        path(&wf),
-        "--inventory".into(),
-        path(&inv),
-        "--report-json".into(),
-        path(&json_path),
-        "--forks".into(),
-        "1".into(),
-    ]);
+    let child = fleet(&["run", &path(&wf), "--inventory", &path(&inv)])
+        .args(["--report-json", &path(&json_path), "--forks", "1"])
+        .spawn();
     wait_for_file(&hosts.dir().join("started-host-1"));
     send_signal(&child, signal);
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
@@ -354,7 +325,7 @@ fn sigterm_mid_run_acts_as_the_first_ctrl_c() {
 
 #[test]
 fn unwritable_report_path_is_a_clear_error_after_the_results() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file("one.kdl", ONE_STEP);
     let inv = hosts.write_inventory("hosts");
     let missing = hosts.dir().join("no-such-dir").join("report.json");
@@ -383,7 +354,7 @@ fn full_disk_for_the_report_is_a_clear_error_and_the_device_survives() {
         eprintln!("skipped: no /dev/full character device here");
         return;
     }
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file("one.kdl", ONE_STEP);
     let inv = hosts.write_inventory("hosts");
     let out = fleet(&["run", &path(&wf), "--inventory", &path(&inv)])
@@ -436,7 +407,7 @@ fn wait_until_gone(pid: &str, what: &str) {
 /// it ran on until then).
 /// `sudo`: run the step with sudo as this `(user, become password)`.
 pub(crate) fn interrupt_ends_the_remote_command(signal: &str, sudo: Option<(&str, &str)>) {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let pid_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let pid_file = pid_dir.path().join("pid");
     let sudo_line = if sudo.is_some() { "sudo" } else { "" };
@@ -461,23 +432,12 @@ workflow hang {{
     };
     let inv = hosts.write_file("hosts.kdl", &inv_text);
     let json_path = hosts.dir().join("interrupted.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    command
-        .args(["run", &path(&wf), "--inventory", &path(&inv)])
-        .arg("--report-json")
-        .arg(&json_path)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = fleet(&["run", &path(&wf), "--inventory", &path(&inv)])
+        .args(["--report-json", &path(&json_path)]);
     if let Some((_, password)) = sudo {
-        command.env("FLEET_BECOME_PASSWORD", password);
+        command = command.env("FLEET_BECOME_PASSWORD", password);
     }
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start fleet: {e}"));
+    let mut child = command.spawn();
     // Bounded; a fleet that ends first says why.
     let give_up = Instant::now() + Duration::from_secs(60);
     while !pid_file.exists() {

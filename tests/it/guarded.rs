@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cli::{assert_no_connection, fleet, silent_listener};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 fn path(p: &Path) -> String {
     p.display().to_string()
@@ -85,7 +85,7 @@ fn dry_run_shows_rendered_commands_and_never_connects() {
 
 #[test]
 fn destructive_workflow_with_yes_runs_and_shows_its_plan() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file("stop.kdl", DESTRUCTIVE);
     let inv = hosts.write_inventory("hosts");
     let out = fleet(&["run", &path(&wf), "--inventory", &path(&inv), "--yes"])
@@ -100,7 +100,7 @@ fn destructive_workflow_with_yes_runs_and_shows_its_plan() {
     assert_eq!(out.step("host-1", "report")["stdout"]["text"], "checking\n");
 }
 
-fn rollout(hosts: &Fleet, settings: &str) -> std::path::PathBuf {
+fn rollout(hosts: &Hosts, settings: &str) -> std::path::PathBuf {
     let dir = path(hosts.dir());
     hosts.write_file(
         "rollout.kdl",
@@ -120,7 +120,7 @@ workflow rollout {{
 
 #[test]
 fn failed_canary_stops_the_rollout_before_the_next_batch() {
-    let hosts = Fleet::start(4);
+    let hosts = Hosts::start(4);
     hosts.write_file("state-host-1", "broken\n");
     let wf = rollout(&hosts, "serial 1 \"50%\"");
     let inv = hosts.write_inventory("hosts");
@@ -144,7 +144,7 @@ fn failed_canary_stops_the_rollout_before_the_next_batch() {
 
 #[test]
 fn rollout_within_its_failure_budget_runs_every_batch() {
-    let hosts = Fleet::start(4);
+    let hosts = Hosts::start(4);
     hosts.write_file("state-host-2", "broken\n");
     let wf = rollout(&hosts, "serial 1 2\n    max-failures 1");
     let inv = hosts.write_inventory("hosts");
@@ -174,7 +174,7 @@ fn max_failures_without_serial_is_a_load_error() {
 
 #[test]
 fn fail_fast_stops_new_hosts_after_the_first_failure() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     hosts.write_file("state-host-1", "broken\n");
     let wf = rollout(&hosts, "");
     let inv = hosts.write_inventory("hosts");
@@ -292,7 +292,7 @@ fn protected_hosts_need_yes_for_any_workflow() {
 
 #[test]
 fn protected_hosts_run_with_yes() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "uptime.kdl",
         "workflow uptime {\n    step s { run \"echo up\" }\n}\n",

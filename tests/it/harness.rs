@@ -1,14 +1,14 @@
 //! Test harness: a fleet of real OpenSSH servers on 127.0.0.1.
 //!
 //! ```ignore
-//! let fleet = Fleet::start(3);                 // host-1..host-3, each its own sshd
-//! let inv = fleet.write_inventory("inventory.kdl");
-//! fleet.host("host-2").stop();                 // now refuses connections
+//! let hosts = Hosts::start(3);                 // host-1..host-3, each its own sshd
+//! let inv = hosts.write_inventory("inventory.kdl");
+//! hosts.host("host-2").stop();                 // now refuses connections
 //! ```
 //!
-//! Every `Fleet` owns a private temp dir (keys, configs, logs, inventory) and
+//! Every `Hosts` owns a private temp dir (keys, configs, logs, inventory) and
 //! its own ports, so tests can run in parallel (nextest runs each test in its
-//! own process). Dropping the `Fleet` kills every sshd it started together
+//! own process). Dropping the `Hosts` kills every sshd it started together
 //! with their children; a watchdog process also kills them (and removes the
 //! temp dir) if the test process dies without unwinding, e.g. a nextest
 //! timeout's SIGKILL.
@@ -63,7 +63,7 @@ fn signal(pid: u32, sig: i32) {
 
 /// A set of running sshd "hosts" plus the client key and known_hosts that
 /// reach them.
-pub struct Fleet {
+pub struct Hosts {
     hosts: Vec<SshHost>,
     client_key: PathBuf,
     known_hosts: PathBuf,
@@ -74,9 +74,9 @@ pub struct Fleet {
     dir: tempfile::TempDir,
 }
 
-/// Configures a [`Fleet`] before starting it.
+/// Configures a [`Hosts`] before starting it.
 #[derive(Debug, Default)]
-pub struct FleetBuilder {
+pub struct HostsBuilder {
     /// (name, live?) in order.
     hosts: Vec<(String, bool)>,
     /// sshd_config lines for every host, written before the harness's own
@@ -84,7 +84,7 @@ pub struct FleetBuilder {
     sshd_options: Vec<String>,
 }
 
-impl FleetBuilder {
+impl HostsBuilder {
     /// Adds live hosts `host-1..host-n` (numbering continues after any
     /// earlier `hosts` call).
     pub fn hosts(mut self, n: usize) -> Self {
@@ -119,22 +119,22 @@ impl FleetBuilder {
         self
     }
 
-    pub fn build(self) -> Fleet {
-        Fleet::launch(self.hosts, self.sshd_options)
+    pub fn build(self) -> Hosts {
+        Hosts::launch(self.hosts, self.sshd_options)
     }
 }
 
-impl Fleet {
+impl Hosts {
     /// Starts `n` hosts named `host-1..host-n`.
-    pub fn start(n: usize) -> Fleet {
-        Fleet::builder().hosts(n).build()
+    pub fn start(n: usize) -> Hosts {
+        Hosts::builder().hosts(n).build()
     }
 
-    pub fn builder() -> FleetBuilder {
-        FleetBuilder::default()
+    pub fn builder() -> HostsBuilder {
+        HostsBuilder::default()
     }
 
-    fn launch(specs: Vec<(String, bool)>, sshd_options: Vec<String>) -> Fleet {
+    fn launch(specs: Vec<(String, bool)>, sshd_options: Vec<String>) -> Hosts {
         check_sshd();
         for (i, (name, _)) in specs.iter().enumerate() {
             assert!(
@@ -183,7 +183,7 @@ impl Fleet {
                 keygen(&host.host_key, &format!("fleet-test-{}", host.name));
             }
         }
-        let mut fleet = Fleet {
+        let mut fleet = Hosts {
             hosts: Vec::new(),
             client_key,
             known_hosts: root.join("known_hosts"),
@@ -301,8 +301,8 @@ impl Fleet {
         text
     }
 
-    /// Writes [`Fleet::inventory_kdl`] to `dir()/name` and returns the path.
-    /// [`Fleet::inventory_kdl`] logging in as `user` instead of the current
+    /// Writes [`Hosts::inventory_kdl`] to `dir()/name` and returns the path.
+    /// [`Hosts::inventory_kdl`] logging in as `user` instead of the current
     /// user (sudo and password tests use an account of their own).
     pub fn inventory_kdl_as(&self, user: &str) -> String {
         self.inventory_kdl().replace(
@@ -332,7 +332,7 @@ impl Fleet {
         self.ssh_command_timeout(host, remote, 5)
     }
 
-    /// [`Fleet::ssh_command`] with `ConnectTimeout` (TCP connect plus SSH
+    /// [`Hosts::ssh_command`] with `ConnectTimeout` (TCP connect plus SSH
     /// handshake) of `connect_timeout_secs`.
     pub fn ssh_command_timeout(
         &self,
@@ -365,7 +365,7 @@ impl Fleet {
     }
 }
 
-impl Drop for Fleet {
+impl Drop for Hosts {
     fn drop(&mut self) {
         for host in &self.hosts {
             host.kill_server();
@@ -391,7 +391,7 @@ pub struct SshHost {
     host_key: PathBuf,
     log: PathBuf,
     authorized_keys: PathBuf,
-    /// [`FleetBuilder::sshd_option`] lines, newline-terminated.
+    /// [`HostsBuilder::sshd_option`] lines, newline-terminated.
     extra_config: String,
     /// Lines added later by [`SshHost::reconfigure`].
     added_config: Mutex<String>,

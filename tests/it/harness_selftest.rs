@@ -3,9 +3,9 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Fleet, processes_mentioning};
+use crate::harness::{Hosts, processes_mentioning};
 
-fn run(fleet: &Fleet, host: &str, remote: &str) -> Output {
+fn run(fleet: &Hosts, host: &str, remote: &str) -> Output {
     fleet
         .ssh_command(host, remote)
         .output()
@@ -23,7 +23,7 @@ fn describe(out: &Output) -> String {
 
 #[test]
 fn three_hosts_answer_over_ssh() {
-    let fleet = Fleet::start(3);
+    let fleet = Hosts::start(3);
     assert_eq!(fleet.hosts().len(), 3);
     let names: Vec<&str> = fleet.hosts().iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, ["host-1", "host-2", "host-3"]);
@@ -61,7 +61,7 @@ fn three_hosts_answer_over_ssh() {
 
 #[test]
 fn stopped_and_refusing_hosts_refuse_connections() {
-    let fleet = Fleet::builder().hosts(2).refusing("host-x").build();
+    let fleet = Hosts::builder().hosts(2).refusing("host-x").build();
     assert_eq!(fleet.hosts().len(), 3);
     let refusing = fleet.host("host-x");
     assert!(!refusing.is_running());
@@ -96,7 +96,7 @@ fn stopped_and_refusing_hosts_refuse_connections() {
 
 #[test]
 fn replaced_host_key_fails_verification() {
-    let fleet = Fleet::start(2);
+    let fleet = Hosts::start(2);
     let before = fleet.host("host-1").host_public_key();
     assert!(run(&fleet, "host-1", "true").status.success());
     fleet.host("host-1").replace_host_key();
@@ -116,7 +116,7 @@ fn replaced_host_key_fails_verification() {
 
 #[test]
 fn paused_host_accepts_tcp_but_never_answers() {
-    let fleet = Fleet::start(1);
+    let fleet = Hosts::start(1);
     let host = fleet.host("host-1");
     host.pause();
     let started = Instant::now();
@@ -143,7 +143,7 @@ fn paused_host_accepts_tcp_but_never_answers() {
 
 #[test]
 fn drop_leaves_no_sshd_running() {
-    let fleet = Fleet::start(2);
+    let fleet = Hosts::start(2);
     let dir = fleet.dir().to_path_buf();
     let needle = dir.display().to_string();
     // A long-running remote command: its processes must go too.
@@ -194,7 +194,7 @@ fn drop_leaves_no_sshd_running() {
 
 #[test]
 fn inventory_lists_every_host() {
-    let fleet = Fleet::builder().hosts(2).refusing("down-1").build();
+    let fleet = Hosts::builder().hosts(2).refusing("down-1").build();
     let path = fleet.write_inventory("inventory.kdl");
     assert_eq!(path, fleet.dir().join("inventory.kdl"));
     let text = std::fs::read_to_string(&path).unwrap();
@@ -234,7 +234,7 @@ fn watchdog_child() {
     if std::env::var_os("FLEET_HARNESS_WATCHDOG_CHILD").is_none() {
         return;
     }
-    let fleet = Fleet::start(2);
+    let fleet = Hosts::start(2);
     println!("FLEET_DIR={}", fleet.dir().display());
     std::thread::sleep(Duration::from_secs(60));
 }

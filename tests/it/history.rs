@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use crate::cli::{files_under, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// Each host reports the number in `DIR/disk-NAME` (40 when absent) as its
 /// disk use; above 80 fails.
-fn disk_workflow(hosts: &Fleet) -> String {
+fn disk_workflow(hosts: &Hosts) -> String {
     let dir = hosts.dir().display().to_string();
     format!(
         r##"
@@ -24,7 +24,7 @@ workflow disks {{
     )
 }
 
-fn set_disk(hosts: &Fleet, host: &str, pct: u32) {
+fn set_disk(hosts: &Hosts, host: &str, pct: u32) {
     hosts.write_file(&format!("disk-{host}"), &format!("{pct}\n"));
 }
 
@@ -39,7 +39,7 @@ fn run_args(wf: &Path, inv: &Path) -> Vec<String> {
 
 #[test]
 fn second_run_reports_changes_and_history_diff_rerun_and_report_agree() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
     let inv = hosts.write_inventory("hosts");
     let state = hosts.dir().join("state");
@@ -148,7 +148,7 @@ fn second_run_reports_changes_and_history_diff_rerun_and_report_agree() {
 
 #[test]
 fn rerun_without_history_is_a_usage_error() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
     let inv = hosts.write_inventory("hosts");
     let out = fleet(&run_args(&wf, &inv))
@@ -165,7 +165,7 @@ fn rerun_without_history_is_a_usage_error() {
 
 #[test]
 fn secrets_never_reach_output_reports_or_history() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let wf = hosts.write_file(
         "secret.kdl",
         r#"
@@ -266,7 +266,7 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn history_is_private_reports_keep_their_mode_and_prune_removes_runs() {
     use std::os::unix::fs::PermissionsExt;
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file("disks.kdl", &disk_workflow(&hosts));
     let inv = hosts.write_inventory("hosts");
     let state = hosts.dir().join("private-state");

@@ -4,7 +4,7 @@
 //! other host passes and the report is written.
 
 use crate::cli::run_workflow;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// 100,000 two-space-separated column names, then 100,000 one-letter rows:
 /// about 890 KB (under the 1 MiB output cap) asking for 10^10 cells. On
@@ -19,7 +19,7 @@ fi
 
 #[test]
 fn table_of_billions_of_cells_fails_that_host_step_only() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let script = hosts.write_file("attack.sh", ATTACK);
     let workflow = format!(
         r#"

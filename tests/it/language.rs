@@ -2,9 +2,9 @@
 //! rules, retries, local steps, severities, `when` and `on-failure`.
 
 use crate::cli::{Outcome, run_workflow};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
-fn run(hosts: &Fleet, workflow: &str) -> Outcome {
+fn run(hosts: &Hosts, workflow: &str) -> Outcome {
     run_workflow(hosts, workflow).run()
 }
 
@@ -15,7 +15,7 @@ const DF_OK: &str = "Filesystem     1024-blocks      Used Available Capacity Mou
 
 #[test]
 fn per_row_rule_names_the_one_bad_row_on_the_one_bad_host() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     for h in ["host-1", "host-2", "host-3"] {
         let text = if h == "host-2" {
             DF_OK.replace("60% /data", "85% /data")
@@ -60,7 +60,7 @@ fn per_row_rule_names_the_one_bad_row_on_the_one_bad_host() {
 
 #[test]
 fn fleet_check_fails_with_two_primaries() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     hosts.write_file("state-host-1", "PRIMARY\n");
     hosts.write_file("state-host-2", "PRIMARY\n");
     hosts.write_file("state-host-3", "SECONDARY\n");
@@ -95,7 +95,7 @@ fn fleet_check_fails_with_two_primaries() {
 
 #[test]
 fn retry_until_succeeds_on_the_third_attempt() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let counter = hosts.dir().join("counter").display().to_string();
     let out = run(
         &hosts,
@@ -118,7 +118,7 @@ fn retry_until_succeeds_on_the_third_attempt() {
 
 #[test]
 fn retry_that_never_succeeds_fails_loudly() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r#"workflow wait {
@@ -137,7 +137,7 @@ fn retry_that_never_succeeds_fails_loudly() {
 
 #[test]
 fn local_step_feeds_remote_steps() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let out = run(
         &hosts,
         r#"workflow stemcell {
@@ -164,7 +164,7 @@ fn local_step_feeds_remote_steps() {
 
 #[test]
 fn warnings_when_and_stop_host() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let out = run(
         &hosts,
         r#"workflow mixed {
@@ -209,7 +209,7 @@ fn warnings_when_and_stop_host() {
 
 #[test]
 fn warnings_alone_exit_zero() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r#"workflow w {
@@ -228,7 +228,7 @@ fn warnings_alone_exit_zero() {
 /// written, and the failure names the status and quotes stderr.
 #[test]
 fn a_failed_command_fails_its_step_naming_the_exit_status() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r#"workflow w {
@@ -288,7 +288,7 @@ fn a_failed_command_fails_its_step_naming_the_exit_status() {
 
 #[test]
 fn unparsable_output_of_a_failed_command_leads_with_the_exit_status() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r#"workflow w {
@@ -317,7 +317,7 @@ fn unparsable_output_of_a_failed_command_leads_with_the_exit_status() {
 
 #[test]
 fn zero_rows_fail_unless_the_rule_says_empty_is_fine() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r##"workflow w {
@@ -348,7 +348,7 @@ fn zero_rows_fail_unless_the_rule_says_empty_is_fine() {
 
 #[test]
 fn requires_skips_the_step_until_the_variable_is_set() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let marker = hosts.dir().join("ran").display().to_string();
     let workflow = format!(
         r#"workflow w {{
@@ -383,7 +383,7 @@ fn requires_skips_the_step_until_the_variable_is_set() {
 
 #[test]
 fn tty_step_sees_a_terminal_and_its_crlf_output_parses() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r##"workflow w {
@@ -414,7 +414,7 @@ fn tty_step_sees_a_terminal_and_its_crlf_output_parses() {
 
 #[test]
 fn a_hosts_part_that_matches_nothing_warns_and_the_run_goes_on() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let out = run(
         &hosts,
         r#"workflow daily {
@@ -462,7 +462,7 @@ fn a_hosts_part_that_matches_nothing_warns_and_the_run_goes_on() {
 /// the channel.
 #[test]
 fn timed_out_tty_step_is_no_longer_running_on_the_host() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let dir = hosts.dir().display().to_string();
     let out = run(
         &hosts,

@@ -2,7 +2,7 @@
 //! command, on the host (real sshd) and on the controller.
 
 use crate::cli::{fleet, run_workflow};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// The attack of issue 12, reproduced: a host prints
 /// `1;touch pwned-by-$(hostname);#`, a step exports it, and a `local` step
@@ -10,7 +10,7 @@ use crate::harness::Fleet;
 /// step created the file as the operator.
 #[test]
 fn a_hosts_exported_output_runs_nothing_on_the_controller() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let dir = hosts.dir().display().to_string();
     let workflow = format!(
         r##"
@@ -56,7 +56,7 @@ workflow attack {{
 /// `s` on a real sshd and on the controller.
 #[test]
 fn printf_prints_every_hostile_value_exactly_on_sshd_and_locally() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let cases = fleet::expr::shell::hostile_strings(2026, 32);
     let mut steps = String::new();
     for i in 0..cases.len() {
@@ -97,7 +97,7 @@ fn printf_prints_every_hostile_value_exactly_on_sshd_and_locally() {
 /// `fleet check` shows each command as it will run, quoting included.
 #[test]
 fn check_shows_the_rendered_quoted_command() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "show.kdl",
         r#"workflow show { step s { run "printf %s {{ s }} {{ tool | raw }}" } }"#,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// `Some(path)` when `tool` is installed. Missing tools fail the test on
 /// CI (`.ci/run` installs them) and skip it elsewhere, with a note.
@@ -28,7 +28,7 @@ fn tool(name: &str) -> Option<PathBuf> {
 
 /// Runs a 3-host workflow where host-2's disk check fails, writing JUnit
 /// and HTML into the fleet's directory.
-fn failing_run(hosts: &Fleet) -> (PathBuf, PathBuf) {
+fn failing_run(hosts: &Hosts) -> (PathBuf, PathBuf) {
     let dir = hosts.dir().display().to_string();
     let wf = hosts.write_file(
         "disks.kdl",
@@ -72,7 +72,7 @@ fn junit_validates_against_the_schema() {
     let Some(xmllint) = tool("xmllint") else {
         return;
     };
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let (junit, _) = failing_run(&hosts);
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
     let out = Command::new(xmllint)
@@ -100,7 +100,7 @@ fn html_report_renders_in_chromium_with_the_failing_host() {
     let Some(chromium) = tool("chromium") else {
         return;
     };
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let (_, html) = failing_run(&hosts);
     let url = format!("file://{}", html.display());
     let chrome = |extra: &[&str]| {

@@ -1,11 +1,11 @@
 //! `fleet run` end to end against real sshd processes.
 
 use crate::cli::{assert_no_connection, fleet, run_workflow, silent_listener};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// A five-step workflow; `cat DIR/{{ host.name }}` lets each test seed a
 /// different answer per host.
-fn five_steps(hosts: &Fleet) -> String {
+fn five_steps(hosts: &Hosts) -> String {
     let dir = hosts.dir().display().to_string();
     format!(
         r##"
@@ -41,7 +41,7 @@ workflow five {{
 
 #[test]
 fn five_hosts_all_pass() {
-    let hosts = Fleet::start(5);
+    let hosts = Hosts::start(5);
     let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(0);
     let totals = &out.json()["totals"];
@@ -54,7 +54,7 @@ fn five_hosts_all_pass() {
 
 #[test]
 fn one_host_failing_one_rule_is_named() {
-    let hosts = Fleet::start(5);
+    let hosts = Hosts::start(5);
     hosts.write_file("state-host-4", "worker 0/1\nscanner 1/1\n");
     let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(1);
@@ -85,7 +85,7 @@ fn one_host_failing_one_rule_is_named() {
 
 #[test]
 fn refused_port_is_unreachable_and_the_rest_complete() {
-    let hosts = Fleet::builder().hosts(3).refusing("host-x").build();
+    let hosts = Hosts::builder().hosts(3).refusing("host-x").build();
     let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(3);
     let down = out.host("host-x");
@@ -97,7 +97,7 @@ fn refused_port_is_unreachable_and_the_rest_complete() {
 
 #[test]
 fn step_past_its_timeout_is_reported_and_the_run_moves_on() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let out = run_workflow(
         &hosts,
         r#"
@@ -127,7 +127,7 @@ workflow slow {
 
 #[test]
 fn changed_host_key_is_refused() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     hosts.host("host-2").replace_host_key();
     let out = run_workflow(&hosts, &five_steps(&hosts)).run();
     out.expect_code(3);

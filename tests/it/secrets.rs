@@ -2,7 +2,7 @@
 //! any encoding, and a secret too short to mask is refused.
 
 use crate::cli::{files_under, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 const KDL_SECRET: &str = "tok-KDL-7f3a9";
 /// With a `'`: shell quoting writes it as `'\''` in the command.
@@ -38,7 +38,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 /// history. Every artifact is searched: raw bytes and decoded base64.
 #[test]
 fn a_secret_beside_binary_output_is_in_no_byte_of_any_artifact() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "secret.kdl",
         r##"
@@ -114,7 +114,7 @@ workflow secret {
 
 #[test]
 fn a_secret_shorter_than_four_characters_is_refused_before_anything_runs() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let wf = hosts.write_file(
         "short.kdl",
         r#"workflow short { step s { run "echo {{ pin }}" } }"#,

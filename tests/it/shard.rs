@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::cli::{Outcome, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// Every host exports its name's number; one host fails a rule; a local
 /// step exports a value fleet checks and hosts use; one fleet check holds
 /// only over the whole fleet, one fails only over the whole fleet.
-fn workflow(hosts: &Fleet) -> String {
+fn workflow(hosts: &Hosts) -> String {
     let dir = hosts.dir().display().to_string();
     format!(
         r##"
@@ -46,13 +46,13 @@ workflow sharded {{
 }
 
 struct Setup {
-    hosts: Fleet,
+    hosts: Hosts,
     workflow: PathBuf,
     inventory: PathBuf,
 }
 
 fn setup() -> Setup {
-    let hosts = Fleet::builder().hosts(6).refusing("host-9").build();
+    let hosts = Hosts::builder().hosts(6).refusing("host-9").build();
     hosts.write_file("state-host-4", "worker 0/1\n");
     let workflow = hosts.write_file("workflow.kdl", &workflow(&hosts));
     let inventory = hosts.write_inventory("hosts.kdl");

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::{Outcome, fleet};
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 
 /// The harness inventory with its three hosts in `prod`, `dr` and `bosh`
 /// (and no `certs` group: `daily` must warn and run on the rest).
-fn inventory(hosts: &Fleet) -> String {
+fn inventory(hosts: &Hosts) -> String {
     let base = hosts.inventory_kdl();
     let (defaults, group) = base
         .split_once("group all-hosts {")
@@ -90,7 +90,7 @@ fn check_report(workflow: &Path, out: &Outcome) -> usize {
 
 #[test]
 fn no_shipped_step_passes_without_an_accepted_exit_status() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let inv = hosts.write_file("inventory.kdl", &inventory(&hosts));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
     let mut workflows: Vec<_> = std::fs::read_dir(&dir)

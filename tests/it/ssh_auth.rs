@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::cli::fleet;
-use crate::harness::{Fleet, keygen_with};
+use crate::harness::{Hosts, keygen_with};
 
 /// The harness inventory with its identity-file replaced by `key` (or
 /// removed when `None`).
-fn inventory_with_key(hosts: &Fleet, key: Option<&Path>, name: &str) -> String {
+fn inventory_with_key(hosts: &Hosts, key: Option<&Path>, name: &str) -> String {
     let client = hosts.client_key().display().to_string();
     let kdl: String = hosts
         .inventory_kdl()
@@ -27,7 +27,7 @@ fn inventory_with_key(hosts: &Fleet, key: Option<&Path>, name: &str) -> String {
 }
 
 /// A HOME without `~/.ssh`, so no default key can log in by accident.
-fn empty_home(hosts: &Fleet) -> String {
+fn empty_home(hosts: &Hosts) -> String {
     let home = hosts.dir().join("empty-home");
     std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("{e}"));
     home.display().to_string()
@@ -35,7 +35,7 @@ fn empty_home(hosts: &Fleet) -> String {
 
 #[test]
 fn encrypted_key_is_decrypted_with_the_passphrase_from_the_environment() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let key = hosts.dir().join("encrypted_key");
     keygen_with(&key, "encrypted", "ed25519", "correct horse");
     hosts.authorize(&key.with_extension("pub"));
@@ -74,7 +74,7 @@ fn encrypted_key_is_decrypted_with_the_passphrase_from_the_environment() {
 
 #[test]
 fn rsa_key_signs_with_sha2_when_the_server_refuses_ssh_rsa() {
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(2)
         .sshd_option("PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256")
         .build();
@@ -110,7 +110,7 @@ fn user_certificates_signed_by_a_trusted_ca_authenticate() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let ca = dir.path().join("user_ca");
     keygen_with(&ca, "user-ca", "ed25519", "");
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(2)
         .sshd_option(&format!(
             "TrustedUserCAKeys {}",
@@ -182,7 +182,7 @@ fn password_authentication_uses_the_password_from_the_environment() {
         eprintln!("SKIPPED: password authentication needs root to create a test user");
         return;
     }
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(2)
         .sshd_option("PasswordAuthentication yes")
         .build();

@@ -5,11 +5,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::cli::fleet;
-use crate::harness::{Fleet, kdl_quoted, processes_mentioning};
+use crate::harness::{Hosts, kdl_quoted, processes_mentioning};
 
 /// The harness inventory with `known-hosts` pointing at `known_hosts` and
 /// `extra` lines added to `defaults`.
-fn inventory(hosts: &Fleet, known_hosts: &std::path::Path, extra: &str, name: &str) -> String {
+fn inventory(hosts: &Hosts, known_hosts: &std::path::Path, extra: &str, name: &str) -> String {
     let kdl = hosts
         .inventory_kdl()
         .replace(
@@ -22,7 +22,7 @@ fn inventory(hosts: &Fleet, known_hosts: &std::path::Path, extra: &str, name: &s
 
 #[test]
 fn accept_new_records_each_key_once_under_twenty_concurrent_hosts() {
-    let hosts = Fleet::start(20);
+    let hosts = Hosts::start(20);
     let kh = hosts.dir().join("accept-new-known_hosts");
     // host-1 twice under another name: the second connection must find the
     // key the first recorded, not append it again.
@@ -77,7 +77,7 @@ fn accept_new_records_each_key_once_under_twenty_concurrent_hosts() {
 
 #[test]
 fn host_key_checking_off_connects_and_warns_once_naming_the_hosts() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let kh = hosts.dir().join("empty-known_hosts");
     let inv = inventory(&hosts, &kh, "    host-key-checking \"off\"", "off.kdl");
     let out = fleet(&["ping", "--inventory", &inv]).run();
@@ -94,7 +94,7 @@ fn host_key_checking_off_connects_and_warns_once_naming_the_hosts() {
 
 #[test]
 fn hashed_known_hosts_entries_are_trusted() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let kh = hosts.dir().join("hashed_known_hosts");
     std::fs::copy(hosts.known_hosts(), &kh).unwrap_or_else(|e| panic!("{e}"));
     let status = Command::new("ssh-keygen")
@@ -112,7 +112,7 @@ fn hashed_known_hosts_entries_are_trusted() {
 
 #[test]
 fn ssh_config_host_alias_supplies_hostname_user_port_and_key() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let host = hosts.host("host-1");
     // The inventory names only the alias; everything else is ssh_config's.
     let inv = hosts.write_file(
@@ -170,7 +170,7 @@ fn ssh_config_host_alias_supplies_hostname_user_port_and_key() {
 
 #[test]
 fn two_hop_proxy_jump_chain_shares_one_connection_per_jump_host() {
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(4)
         .sshd_option("LogLevel DEBUG1")
         .build();
@@ -212,7 +212,7 @@ fn two_hop_proxy_jump_chain_shares_one_connection_per_jump_host() {
 
 #[test]
 fn keepalive_detects_a_stopped_server_mid_step() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let inv = inventory(
         &hosts,
         hosts.known_hosts(),
@@ -282,7 +282,7 @@ fn sign_host_key(ca: &std::path::Path, key: &std::path::Path, principal: &str) {
 
 #[test]
 fn host_certificates_signed_by_a_cert_authority_are_trusted() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let host = hosts.host("host-1");
     let ca = hosts.dir().join("host_ca");
     crate::harness::keygen_with(&ca, "host-ca", "ed25519", "");
@@ -339,7 +339,7 @@ fn ping_line<'a>(out: &'a crate::cli::Outcome, host: &str) -> &'a str {
 const HOST_KEY_FAILED: &str = "UNREACHABLE  host key verification failed";
 
 /// The harness's known_hosts without the lines for `port`.
-fn known_hosts_without(hosts: &Fleet, port: u16, name: &str) -> std::path::PathBuf {
+fn known_hosts_without(hosts: &Hosts, port: u16, name: &str) -> std::path::PathBuf {
     let all = std::fs::read_to_string(hosts.known_hosts()).unwrap_or_else(|e| panic!("{e}"));
     let kept: String = all
         .lines()
@@ -354,7 +354,7 @@ fn known_hosts_without(hosts: &Fleet, port: u16, name: &str) -> std::path::PathB
 /// without checking it and strict hosts behind it reused that connection.
 #[test]
 fn host_key_checking_off_cannot_hand_strict_hosts_an_unverified_bastion() {
-    let hosts = Fleet::start(3);
+    let hosts = Hosts::start(3);
     let bastion = hosts.host("host-1").port;
     // Targets are known; the bastion is not.
     let kh = known_hosts_without(&hosts, bastion, "no-bastion-known_hosts");
@@ -389,7 +389,7 @@ fn host_key_checking_off_cannot_hand_strict_hosts_an_unverified_bastion() {
 /// (`GlobalKnownHostsFile`); ssh_config points it elsewhere here.
 #[test]
 fn global_known_hosts_file_is_trusted_after_the_users() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let empty = hosts.write_file("empty-known_hosts", "");
     let inv = inventory(&hosts, &empty, "", "global.kdl");
     let out = ping_with_config(&inv, None, "host-1");
@@ -413,7 +413,7 @@ fn global_known_hosts_file_is_trusted_after_the_users() {
 /// lists it, and even with host key checking off.
 #[test]
 fn revoked_host_keys_are_refused_even_when_known() {
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let revoked = hosts.write_file("revoked", &hosts.host("host-1").host_public_key());
     let config = hosts.write_file(
         "ssh_config",
@@ -449,7 +449,7 @@ fn revoked_host_keys_are_refused_even_when_known() {
 /// `HostKeyAlias`: the key is looked up under the alias, with no port.
 #[test]
 fn host_key_alias_names_the_key_in_known_hosts() {
-    let hosts = Fleet::start(1);
+    let hosts = Hosts::start(1);
     let public = hosts.host("host-1").host_public_key();
     let kh = hosts.write_file("alias-known_hosts", &format!("fleet-alias-1 {public}"));
     let inv = inventory(&hosts, &kh, "", "alias.kdl");

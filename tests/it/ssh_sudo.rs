@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::cli::fleet;
-use crate::harness::Fleet;
+use crate::harness::Hosts;
 use crate::ssh_auth::ensure_password_user;
 
 const USER: &str = "fleetsudo";
@@ -29,7 +29,7 @@ fn sudo_step_answers_the_password_prompt_without_showing_the_password() {
         eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
         return;
     }
-    let hosts = Fleet::start(2);
+    let hosts = Hosts::start(2);
     let kdl = hosts.inventory_kdl_as(USER);
     let inv = hosts.write_file("sudo-inv.kdl", &kdl).display().to_string();
     let wf = hosts.write_file(
@@ -125,7 +125,7 @@ fn become_password_is_not_sent_when_sudo_does_not_prompt() {
         format!("PATH={}:/usr/bin:/bin\n", shim_dir.path().display()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let hosts = Fleet::builder()
+    let hosts = Hosts::builder()
         .hosts(1)
         .sshd_option("PermitUserEnvironment PATH")
         .build();

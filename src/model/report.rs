@@ -1,0 +1,328 @@
+//! What a run found: per step, per host and for the whole run. Built by the
+//! executor, read by every reporter, serialized as the JSON report. The
+//! JSON shape is versioned by [`SCHEMA_VERSION`]; see `docs/report-json.md`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field changes meaning or disappears; additions keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepStatus {
+    Passed,
+    Skipped,
+    /// Only rules of severity `warn` broke.
+    Warned,
+    Failed,
+    Timeout,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HostStatus {
+    Ok,
+    /// Every step passed or only warned.
+    Warned,
+    Failed,
+    Unreachable,
+    /// Selected, but in a group the workflow must never touch.
+    Refused,
+    /// Selected but never started: the run stopped first (Ctrl-C,
+    /// `--fail-fast`, a rollout past `max-failures`); `not_run` says why.
+    Skipped,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Passed => "PASSED",
+            StepStatus::Skipped => "SKIPPED",
+            StepStatus::Warned => "WARNED",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Timeout => "TIMEOUT",
+            StepStatus::Error => "ERROR",
+        }
+    }
+}
+
+impl HostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "OK",
+            HostStatus::Warned => "WARNED",
+            HostStatus::Failed => "FAILED",
+            HostStatus::Unreachable => "UNREACHABLE",
+            HostStatus::Refused => "REFUSED",
+            HostStatus::Skipped => "SKIPPED",
+        }
+    }
+}
+
+pub use super::unreachable::{Unreachable, UnreachableKind};
+
+/// The host name `local` steps are reported under: they ran on the
+/// controller, and every reporter and the history name them so.
+pub const CONTROLLER: &str = "controller";
+
+/// Output of one stream, capped per step so a runaway command cannot eat
+/// the controller's memory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Captured {
+    /// Captured text; invalid UTF-8 is replaced with U+FFFD (rules and
+    /// the terminal see this form).
+    pub text: String,
+    /// The captured bytes exactly, base64 (RFC 4648, padded), present only
+    /// when they are not valid UTF-8, so binary output survives the JSON
+    /// report losslessly while `text` stays readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+    /// Bytes the command wrote, including any beyond the cap.
+    pub bytes: u64,
+    /// True when `bytes` exceeded the cap and `text` holds only the start.
+    pub truncated: bool,
+}
+
+/// One rule that did not hold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleFailure {
+    pub severity: crate::model::Severity,
+    /// What the rule expects, e.g. `stdout contains "Leader"`.
+    pub expected: String,
+    /// The rule's message, rendered for this host, if it has one.
+    pub message: Option<String>,
+    /// What was seen instead: an excerpt of the output or the exit status.
+    pub seen: String,
+    /// `file:line:col` of the rule.
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    pub name: String,
+    /// The command as rendered for this host.
+    pub command: String,
+    pub status: StepStatus,
+    pub exit_status: Option<u32>,
+    pub exit_signal: Option<String>,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
+    pub duration: Duration,
+    /// Every failed rule (status FAILED).
+    pub failures: Vec<RuleFailure>,
+    /// Why the step errored, timed out or was skipped.
+    pub reason: Option<String>,
+    /// Times the command ran (more than 1 with `retry`; 0 when not run).
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostReport {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub status: HostStatus,
+    pub unreachable: Option<Unreachable>,
+    /// Why a REFUSED host was not touched.
+    pub refused: Option<String>,
+    /// Why a SKIPPED host was never started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+    #[serde(
+        serialize_with = "ser_opt_ms",
+        deserialize_with = "de_opt_ms",
+        rename = "connect_ms"
+    )]
+    pub connect_time: Option<Duration>,
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
+    pub duration: Duration,
+    pub steps: Vec<StepReport>,
+    /// Values exported by this host's steps, for fleet checks and history.
+    pub exports: BTreeMap<String, serde_json::Value>,
+}
+
+impl HostReport {
+    /// A host takes its worst step: any step failed, timed out or errored
+    /// fails the host; warnings alone make it WARNED.
+    pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
+        match steps.iter().map(|s| s.status).max() {
+            None | Some(StepStatus::Passed | StepStatus::Skipped) => HostStatus::Ok,
+            Some(StepStatus::Warned) => HostStatus::Warned,
+            Some(_) => HostStatus::Failed,
+        }
+    }
+}
+
+/// A step's status from its broken rules: the worst severity decides.
+pub fn status_from_failures(failures: &[RuleFailure]) -> StepStatus {
+    match failures.iter().map(|f| f.severity).max() {
+        None => StepStatus::Passed,
+        Some(crate::model::Severity::Warn) => StepStatus::Warned,
+        Some(crate::model::Severity::Fail) => StepStatus::Failed,
+    }
+}
+
+/// The result of one `fleet-check`, evaluated over every host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FleetCheckReport {
+    pub name: String,
+    /// PASSED, WARNED or FAILED from its rules; ERROR when an expression
+    /// could not be evaluated.
+    pub status: StepStatus,
+    pub failures: Vec<RuleFailure>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    /// The fleet that produced the report (a stored run may be older).
+    pub fleet_version: String,
+    pub workflow: String,
+    pub workflow_path: String,
+    pub inventory: String,
+    pub inventory_path: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    #[serde(
+        serialize_with = "ser_ms",
+        deserialize_with = "de_ms",
+        rename = "duration_ms"
+    )]
+    pub duration: Duration,
+    /// The operator interrupted the run (Ctrl-C, SIGTERM): hosts and
+    /// steps not yet run are reported SKIPPED; the results are partial.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Why the run stopped before every host ran (interrupted,
+    /// `--fail-fast`, a rollout past `max-failures`), if it did.
+    pub stopped: Option<String>,
+    pub totals: Totals,
+    /// Parts of the workflow's `hosts` or of `--limit` that matched no
+    /// host; the run went on with the hosts the other parts selected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Steps run once on the controller before the hosts (`local` blocks).
+    pub local: Vec<StepReport>,
+    /// Values the `local` steps exported (every host and fleet check saw
+    /// them as variables).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_exports: BTreeMap<String, serde_json::Value>,
+    pub hosts: Vec<HostReport>,
+    pub fleet_checks: Vec<FleetCheckReport>,
+    /// Only in a shard's partial report (`fleet run --shard`): what
+    /// `fleet report merge` needs to rebuild one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Box<crate::model::shard::ShardPart>>,
+}
+
+impl RunReport {
+    /// The report as pretty-printed JSON, without a trailing newline: the
+    /// one form both the JSON report and the history store write.
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs with string keys into memory cannot fail;
+        // an error here would be a bug in these types, not a runtime state.
+        serde_json::to_string_pretty(self).expect("RunReport serializes to JSON")
+    }
+}
+
+/// Counts only grow with new fields, so reports stored before a field
+/// existed still load (missing counts are 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Totals {
+    pub hosts: usize,
+    pub hosts_ok: usize,
+    pub hosts_warned: usize,
+    pub hosts_failed: usize,
+    pub hosts_unreachable: usize,
+    pub hosts_refused: usize,
+    /// Hosts never started because the run stopped early.
+    pub hosts_skipped: usize,
+    pub steps_passed: usize,
+    pub steps_warned: usize,
+    pub steps_failed: usize,
+    pub steps_timeout: usize,
+    pub steps_error: usize,
+    pub steps_skipped: usize,
+    pub fleet_checks_passed: usize,
+    pub fleet_checks_warned: usize,
+    /// Failed or errored fleet checks.
+    pub fleet_checks_failed: usize,
+}
+
+impl Totals {
+    /// Counts hosts, their steps, the controller's `local` steps (as
+    /// steps) and fleet checks.
+    pub fn count(
+        hosts: &[HostReport],
+        local: &[StepReport],
+        checks: &[FleetCheckReport],
+    ) -> Totals {
+        let mut t = Totals {
+            hosts: hosts.len(),
+            ..Totals::default()
+        };
+        for h in hosts {
+            match h.status {
+                HostStatus::Ok => t.hosts_ok += 1,
+                HostStatus::Warned => t.hosts_warned += 1,
+                HostStatus::Failed => t.hosts_failed += 1,
+                HostStatus::Unreachable => t.hosts_unreachable += 1,
+                HostStatus::Refused => t.hosts_refused += 1,
+                HostStatus::Skipped => t.hosts_skipped += 1,
+            }
+        }
+        for s in hosts.iter().flat_map(|h| &h.steps).chain(local) {
+            match s.status {
+                StepStatus::Passed => t.steps_passed += 1,
+                StepStatus::Warned => t.steps_warned += 1,
+                StepStatus::Failed => t.steps_failed += 1,
+                StepStatus::Timeout => t.steps_timeout += 1,
+                StepStatus::Error => t.steps_error += 1,
+                StepStatus::Skipped => t.steps_skipped += 1,
+            }
+        }
+        for c in checks {
+            match c.status {
+                StepStatus::Passed | StepStatus::Skipped => t.fleet_checks_passed += 1,
+                StepStatus::Warned => t.fleet_checks_warned += 1,
+                _ => t.fleet_checks_failed += 1,
+            }
+        }
+        t
+    }
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn de_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
+}
+
+fn de_opt_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<u64>::deserialize(d).map(|ms| ms.map(Duration::from_millis))
+}
