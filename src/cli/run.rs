@@ -174,13 +174,17 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
     print!("{}", render_summary(&report, &display));
     match shard {
         // A shard is not a run: the merge keeps the merged run.
-        Some(shard) => shard.attach(
-            &mut report,
-            &plan,
-            &workflow_path,
-            &inventory_path,
-            &redactor,
-        ),
+        Some(shard) => {
+            // The totals count the deferred fleet checks as passed.
+            println!("{}", shard.deferred_note(&report));
+            shard.attach(
+                &mut report,
+                &plan,
+                &workflow_path,
+                &inventory_path,
+                &redactor,
+            );
+        }
         None => print!(
             "{}",
             history::record_run(

@@ -91,6 +91,20 @@ impl ShardRun {
         )
     }
 
+    /// Said after the shard's summary: its verdict is not the run's.
+    pub(super) fn deferred_note(&self, report: &RunReport) -> String {
+        match report.fleet_checks.len() {
+            0 => format!(
+                "shard {}: the run's verdict comes from `fleet report merge` of every shard",
+                self.shard
+            ),
+            checks => format!(
+                "shard {}: {checks} fleet check(s) not judged here; `fleet report merge` judges them over every shard's hosts",
+                self.shard
+            ),
+        }
+    }
+
     /// Turns the shard's report into a partial report.
     pub(super) fn attach(
         self,

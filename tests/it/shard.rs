@@ -197,6 +197,11 @@ fn three_shards_merge_into_exactly_the_single_run() {
             out.stderr
         );
         assert!(
+            out.stdout.contains("3 fleet check(s) not judged here"),
+            "{}",
+            out.stdout
+        );
+        assert!(
             out.stderr.contains(&format!("shard {i}/3 of run t-1")),
             "{}",
             out.stderr
