@@ -93,8 +93,27 @@ pub struct HistoryArgs {
     /// Show at most the newest N runs.
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
     pub last: usize,
+    /// Show an exported number over the stored runs, per host: a sparkline,
+    /// min, max and the last values (runs of the newest run's workflow and
+    /// inventory, or of -w/-i).
+    #[arg(long, value_name = "NAME")]
+    pub trend: Option<String>,
+    /// With --trend: only hosts matching this name or glob (`ps-prod-*`).
+    #[arg(long, value_name = "HOST", requires = "trend")]
+    pub host: Option<String>,
+    /// With --trend: text (terminal), json or csv (one row per run and host).
+    #[arg(long, value_enum, default_value_t = TrendFormat::Text, requires = "trend")]
+    pub format: TrendFormat,
     #[command(flatten)]
     pub state: StateDir,
+}
+
+/// How `fleet history --trend` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrendFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

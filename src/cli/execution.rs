@@ -7,7 +7,7 @@ use super::error::CliError;
 use crate::model::exit_code;
 use crate::model::report::RunReport;
 use crate::plan::Plan;
-use crate::report::{DisplayConfig, Progress, Redactor, ReportTarget, write_report};
+use crate::report::{DisplayConfig, Progress, Redactor, ReportTarget};
 use crate::run::{DEFAULT_OUTPUT_CAP, ExecuteOptions, execute};
 
 /// Forks when neither `--forks` nor the workflow sets them.
@@ -117,10 +117,15 @@ fn warn_insecure(plan: &Plan, ssh_config: Option<&crate::ssh::SshConfigFile>) {
 
 /// Writes every requested report; a failure is reported but never hides
 /// the results already printed, nor stops the other reports.
-pub(super) fn write_reports(report: &RunReport, targets: &[ReportTarget]) -> i32 {
+pub(super) fn write_reports(
+    report: &RunReport,
+    targets: &[ReportTarget],
+    trends: &[crate::history::Trend],
+) -> i32 {
     let mut code = exit_code::OK;
     for t in targets {
-        if let Err(e) = write_report(report, t.format, &t.path) {
+        if let Err(e) = super::history::write_report_with_trends(report, t.format, &t.path, trends)
+        {
             eprintln!("error: {e}");
             code = exit_code::INCOMPLETE;
         }

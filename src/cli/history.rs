@@ -7,11 +7,14 @@ use std::path::Path;
 
 use super::args::{DiffArgs, HistoryAction, HistoryArgs, PruneArgs, ReportArgs, Rerun, StateDir};
 use super::error::CliError;
-use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, content_hash, diff};
+use crate::history::{DEFAULT_KEEP, Retention, RunMeta, Store, Trend, content_hash, diff};
 use crate::model::exit_code;
 use crate::model::report::{HostStatus, RunReport};
 use crate::plan::Plan;
-use crate::report::{DisplayConfig, render, render_changes, render_diff, write_report};
+use crate::report::{
+    DisplayConfig, Format, render, render_changes, render_diff, to_html_with_trends,
+    write_html_with_trends, write_report,
+};
 
 pub(super) fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)
@@ -131,6 +134,9 @@ fn prune(args: PruneArgs) -> Result<i32, CliError> {
 pub(super) fn history(args: HistoryArgs) -> Result<i32, CliError> {
     if let Some(HistoryAction::Prune(prune_args)) = args.action {
         return prune(prune_args);
+    }
+    if let Some(name) = &args.trend {
+        return super::trend::show(&args, &store(&args.state)?, name);
     }
     let metas: Vec<RunMeta> = store(&args.state)?
         .list()?
@@ -262,16 +268,53 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
         }
     };
     let store = store(&args.state)?;
-    let run = store.report(&store.find(&run)?)?;
+    let meta = store.find(&run)?;
+    let run = store.report(&meta)?;
+    // HTML charts the exported numbers up to this run.
+    let trends = match format.0 {
+        Format::Html => trends_until(Ok(store), &run, Some(&meta.id)),
+        _ => Vec::new(),
+    };
     match &args.output {
-        Some(path) => write_report(&run, format.0, path)?,
+        Some(path) => write_report_with_trends(&run, format.0, path, &trends)?,
         None => {
-            let text = render(&run, format.0)?;
+            let text = match format.0 {
+                Format::Html => to_html_with_trends(&run, &trends),
+                format => render(&run, format)?,
+            };
             // A closed pipe (`| head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
     Ok(exit_code::OK)
+}
+
+/// The numeric exports of `run`'s workflow and inventory over the stored
+/// runs up to `until` (default: all, the just-recorded run included).
+pub(super) fn trends_until(
+    store: Result<Store, CliError>,
+    run: &RunReport,
+    until: Option<&str>,
+) -> Vec<Trend> {
+    super::trend::html_trends(store, &run.workflow, &run.inventory, until)
+}
+
+/// For `fleet run --report html=…`: trends over the history just written.
+pub(super) fn trends_for_run(run: &RunReport, state: &StateDir) -> Vec<Trend> {
+    trends_until(store(state), run, None)
+}
+
+/// [`write_report`], except HTML, which gets its trends section.
+pub(super) fn write_report_with_trends(
+    run: &RunReport,
+    format: Format,
+    path: &Path,
+    trends: &[Trend],
+) -> Result<(), crate::report::ReportError> {
+    match format {
+        Format::Html => write_html_with_trends(run, trends, path),
+        _ => write_report(run, format, path),
+    }
 }
 
 /// `2026-11-23T15:06:45.523303401Z` → `2026-11-23T15:06:45Z`: seconds are

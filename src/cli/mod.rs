@@ -14,9 +14,11 @@ mod generate;
 mod history;
 mod resolve;
 mod run;
+mod search_path;
 mod shard;
 mod signals;
 pub(crate) mod terminal;
+mod trend;
 
 pub use args::Cli;
 pub use run::main;

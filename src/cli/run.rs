@@ -9,7 +9,8 @@ use clap::Parser;
 use super::args::{CheckArgs, Cli, Command, RunArgs};
 use super::error::{CliError, print_error};
 use super::execution::{execute_redacted, forks, write_reports};
-use super::resolve::resolve;
+use super::resolve::{resolve, resolve_in};
+use super::search_path::workflow_dirs;
 use super::{adhoc, generate, history};
 use crate::load::{load_inventory, load_workflow};
 use crate::model::exit_code;
@@ -56,7 +57,7 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
 /// content) and the run's secrets.
 fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
-    let workflow_path = resolve("workflow", "workflows", &args.workflow)?;
+    let workflow_path = resolve_in("workflow", &workflow_dirs(), &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
     let (workflow, inventory): (Result<Workflow, _>, Result<Inventory, _>) = (
         load_workflow(&workflow_path),
@@ -197,7 +198,12 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         ),
     }
     let mut code = exit_code::for_report(&report);
-    code = code.max(write_reports(&report, &targets));
+    let trends = if targets.iter().any(|t| t.format == Format::Html) {
+        history::trends_for_run(&report, &args.state)
+    } else {
+        Vec::new()
+    };
+    code = code.max(write_reports(&report, &targets, &trends));
     Ok(code)
 }
 

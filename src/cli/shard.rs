@@ -157,6 +157,12 @@ pub(super) fn merge(args: MergeArgs) -> Result<i32, CliError> {
             super::history::record_run_hashed(&report, hashes, &args.state, &display)
         );
     }
-    let code = exit_code::for_report(&report).max(write_reports(&report, &args.reports));
+    // HTML charts the exported numbers of the stored runs, as after a run.
+    let trends = if args.reports.iter().any(|t| t.format == Format::Html) {
+        super::history::trends_for_run(&report, &args.state)
+    } else {
+        Vec::new()
+    };
+    let code = exit_code::for_report(&report).max(write_reports(&report, &args.reports, &trends));
     Ok(code)
 }

@@ -6,9 +6,13 @@
 
 mod diff;
 mod store;
+mod trend;
 
 pub use diff::{Change, NumberChange, RunDiff, diff};
 pub use store::{
     DEFAULT_KEEP, HistoryError, PRIVATE_DIR_MODE, Retention, RunMeta, Store, content_hash,
     current_user,
+};
+pub use trend::{
+    HostSeries, RunExports, Trend, TrendRun, all_trends, numeric_names, recent_exports, trend,
 };

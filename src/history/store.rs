@@ -3,6 +3,7 @@
 //! ```text
 //! runs/<id>/meta.json    RunMeta: what `fleet history` lists (small)
 //! runs/<id>/report.json  the full RunReport, secrets already redacted
+//! runs/<id>/exports.json each host's exports (what trends read)
 //! ```
 //!
 //! Ids are `YYYYMMDDTHHMMSSZ-xxxx` (start time, UTC, and a random suffix),
@@ -235,6 +236,10 @@ impl Store {
             })
         };
         write("report.json", report.to_json())?;
+        write(
+            super::trend::EXPORTS_FILE,
+            super::trend::exports_json(report),
+        )?;
         // Serializing plain structs with string keys cannot fail.
         write(
             "meta.json",
@@ -356,7 +361,25 @@ impl Store {
     }
 
     pub fn report(&self, meta: &RunMeta) -> Result<RunReport, HistoryError> {
-        let path = self.runs().join(&meta.id).join("report.json");
+        self.read_report(meta)
+    }
+
+    /// A stored report read as `T`: the whole [`RunReport`], or only the
+    /// part a caller needs (trends read just the exports).
+    pub(super) fn read_report<T: serde::de::DeserializeOwned>(
+        &self,
+        meta: &RunMeta,
+    ) -> Result<T, HistoryError> {
+        self.read_run_file(meta, "report.json")
+    }
+
+    /// One JSON file of a stored run's directory.
+    pub(super) fn read_run_file<T: serde::de::DeserializeOwned>(
+        &self,
+        meta: &RunMeta,
+        name: &str,
+    ) -> Result<T, HistoryError> {
+        let path = self.runs().join(&meta.id).join(name);
         let text = fs::read_to_string(&path).map_err(|source| HistoryError::Io {
             action: "read",
             path: path.clone(),
@@ -455,6 +478,7 @@ mod tests {
         assert_eq!(mode(&run), 0o700);
         assert_eq!(mode(&run.join("report.json")), 0o600);
         assert_eq!(mode(&run.join("meta.json")), 0o600);
+        assert_eq!(mode(&run.join("exports.json")), 0o600);
         // Left 0755 by an older fleet: tightened on the next save.
         fs::set_permissions(state.join("runs"), fs::Permissions::from_mode(0o755))?;
         let second = RunMeta::new(&report, "a".into(), "b".into());

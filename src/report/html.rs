@@ -6,12 +6,14 @@
 
 use std::fmt::Write;
 
+use crate::history::Trend;
 use crate::model::Severity;
 use crate::model::Verdict;
 use crate::model::report::{
     Captured, HostReport, HostStatus, RuleFailure, RunReport, StepReport, StepStatus,
 };
 use crate::report::style;
+use crate::report::trend;
 
 const CSS: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -28,6 +30,12 @@ details{margin:4px 0;border:1px solid #ddd;padding:4px 8px}summary{cursor:pointe
 ";
 
 pub fn to_html(report: &RunReport) -> String {
+    to_html_with_trends(report, &[])
+}
+
+/// [`to_html`] with a trends section after the matrix: the caller reads
+/// the history and passes the series in.
+pub fn to_html_with_trends(report: &RunReport, trends: &[Trend]) -> String {
     let verdict = Verdict::from_totals(&report.totals);
     let t = &report.totals;
     let title = format!("{} on {}", report.workflow, report.inventory);
@@ -35,8 +43,9 @@ pub fn to_html(report: &RunReport) -> String {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>fleet: {}</title><style>{CSS}</style></head><body>\n",
-        esc(&title)
+         <title>fleet: {}</title><style>{CSS}{}</style></head><body>\n",
+        esc(&title),
+        trend::css(trends)
     );
     let _ = writeln!(
         h,
@@ -66,6 +75,7 @@ pub fn to_html(report: &RunReport) -> String {
         t.steps_skipped
     );
     matrix(&mut h, report);
+    trend::html_section(&mut h, trends);
     if !report.fleet_checks.is_empty() {
         h.push_str("<h2>Fleet checks</h2>\n");
         for c in &report.fleet_checks {
@@ -287,7 +297,7 @@ fn anchor(name: &str) -> String {
 }
 
 /// Escapes text for element content and quoted attributes.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -17,13 +17,16 @@ mod redact;
 pub mod sanitize;
 mod style;
 mod summary;
+mod trend;
 
 pub use adhoc::{render_grouped, render_ping};
 pub use changes::{render_changes, render_diff};
 pub use format::{Format, ReportTarget, render, write_report};
+pub use html::to_html_with_trends;
 pub use json::{ReportError, to_json, write_json};
 pub use plan::render_plan;
 pub use progress::Progress;
 pub use redact::{MASK, Redactor};
 pub use style::DisplayConfig;
 pub use summary::render_summary;
+pub use trend::{render_trend, trend_csv, trend_json, write_html_with_trends};

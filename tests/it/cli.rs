@@ -74,6 +74,12 @@ impl Fleet {
         self
     }
 
+    /// Runs fleet in `dir` instead of the repository root.
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.cwd = dir.to_path_buf();
+        self
+    }
+
     /// Keeps run history in `dir` (shared by the invocations given it).
     pub fn state_in(self, dir: &Path) -> Self {
         self.env("FLEET_STATE_DIR", dir.display().to_string())

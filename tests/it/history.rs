@@ -8,7 +8,7 @@ use crate::harness::Hosts;
 
 /// Each host reports the number in `DIR/disk-NAME` (40 when absent) as its
 /// disk use; above 80 fails.
-fn disk_workflow(hosts: &Hosts) -> String {
+pub(crate) fn disk_workflow(hosts: &Hosts) -> String {
     let dir = hosts.dir().display().to_string();
     format!(
         r##"
@@ -24,11 +24,11 @@ workflow disks {{
     )
 }
 
-fn set_disk(hosts: &Hosts, host: &str, pct: u32) {
+pub(crate) fn set_disk(hosts: &Hosts, host: &str, pct: u32) {
     hosts.write_file(&format!("disk-{host}"), &format!("{pct}\n"));
 }
 
-fn run_args(wf: &Path, inv: &Path) -> Vec<String> {
+pub(crate) fn run_args(wf: &Path, inv: &Path) -> Vec<String> {
     vec![
         "run".into(),
         wf.display().to_string(),

@@ -7,24 +7,7 @@ use std::process::Command;
 
 use crate::cli::fleet;
 use crate::harness::Hosts;
-
-/// `Some(path)` when `tool` is installed. Missing tools fail the test on
-/// CI (`.ci/run` installs them) and skip it elsewhere, with a note.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required on CI (apt-get install chromium libxml2-utils)"
-        );
-        eprintln!("skipped: {name} is not installed");
-    }
-    found
-}
+use crate::tools::tool;
 
 /// Runs a 3-host workflow where host-2's disk check fails, writing JUnit
 /// and HTML into the fleet's directory.
@@ -69,7 +52,7 @@ workflow disks {{
 
 #[test]
 fn junit_validates_against_the_schema() {
-    let Some(xmllint) = tool("xmllint") else {
+    let Some(xmllint) = tool("xmllint", "JUnit XML against its schema", "libxml2-utils") else {
         return;
     };
     let hosts = Hosts::start(3);
@@ -97,7 +80,7 @@ fn junit_validates_against_the_schema() {
 
 #[test]
 fn html_report_renders_in_chromium_with_the_failing_host() {
-    let Some(chromium) = tool("chromium") else {
+    let Some(chromium) = tool("chromium", "HTML report in Chromium", "chromium") else {
         return;
     };
     let hosts = Hosts::start(3);

@@ -179,7 +179,10 @@ fn password_authentication_uses_the_password_from_the_environment() {
     const USER: &str = "fleetpw";
     const PASSWORD: &str = "s3cret-Pa55";
     if !ensure_password_user(USER, PASSWORD) {
-        eprintln!("SKIPPED: password authentication needs root to create a test user");
+        crate::tools::skip_check(
+            "password authentication",
+            "needs root to create a test user",
+        );
         return;
     }
     let hosts = Hosts::builder()

@@ -26,7 +26,10 @@ fn sudo_rule() -> bool {
 #[test]
 fn sudo_step_answers_the_password_prompt_without_showing_the_password() {
     if !sudo_rule() {
-        eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
+        crate::tools::skip_check(
+            "sudo with a password",
+            "needs root and sudo (apt-get install -y sudo) to add a sudoers rule",
+        );
         return;
     }
     let hosts = Hosts::start(2);
@@ -80,7 +83,10 @@ workflow become {
 #[test]
 fn ctrl_c_ends_a_running_sudo_command_on_the_host() {
     if !sudo_rule() {
-        eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
+        crate::tools::skip_check(
+            "sudo with a password",
+            "needs root and sudo (apt-get install -y sudo) to add a sudoers rule",
+        );
         return;
     }
     crate::faults::interrupt_ends_the_remote_command("INT", Some((USER, PASSWORD)));
@@ -93,7 +99,10 @@ fn ctrl_c_ends_a_running_sudo_command_on_the_host() {
 #[test]
 fn become_password_is_not_sent_when_sudo_does_not_prompt() {
     if !sudo_rule() {
-        eprintln!("SKIPPED: needs root and sudo (apt-get install -y sudo) to add a sudoers rule");
+        crate::tools::skip_check(
+            "sudo with a password",
+            "needs root and sudo (apt-get install -y sudo) to add a sudoers rule",
+        );
         return;
     }
     let shim_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
