@@ -15,7 +15,9 @@ Exit codes:
   2  usage, workflow or inventory error; nothing was run
   3  a host was unreachable or not run, a step errored or timed out, or the
      JSON report could not be written (wins over 1)
-  130  interrupted (Ctrl-C or SIGTERM); the partial report was written";
+  130  interrupted (Ctrl-C or SIGTERM); the partial report was written
+With `run --nagios`: 0 OK, 1 WARNING, 2 CRITICAL (failed or unreachable),
+  3 UNKNOWN (usage or configuration error, interrupted)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,7 +54,8 @@ pub enum Command {
     /// Compare two stored runs: new failures, fixed, still failing, and
     /// exported numbers that changed.
     Diff(DiffArgs),
-    /// Render a stored run again as JSON, JUnit, Markdown or HTML.
+    /// Render a stored run again as JSON, JUnit, Markdown, HTML,
+    /// Prometheus or TAP.
     Report(ReportArgs),
     /// Print a shell completion script (e.g. `fleet completions bash >
     /// /etc/bash_completion.d/fleet`).
@@ -282,7 +285,8 @@ pub struct RunArgs {
     /// same as `--report json=PATH`.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
-    /// Write the run as a report file: FORMAT is json, junit, md or html.
+    /// Write the run as a report file: FORMAT is json, junit, md, html,
+    /// prometheus or tap.
     /// Repeatable; written atomically, also when the run is interrupted.
     #[arg(long = "report", value_name = "FORMAT=PATH")]
     pub reports: Vec<ReportTarget>,
@@ -290,6 +294,17 @@ pub struct RunArgs {
     /// stored run of this workflow and inventory.
     #[arg(long, value_enum, value_name = "failed|unreachable")]
     pub rerun: Option<Rerun>,
+    /// Waivers file (KDL, docs/waivers.md): accepted failures with a reason
+    /// and an expiry date; a covered failure is reported WAIVED and does
+    /// not fail the run.
+    #[arg(long, value_name = "PATH")]
+    pub waivers: Option<PathBuf>,
+    /// Act as a Nagios plugin: print one status line with perfdata (and
+    /// the problems below it) instead of the summary, and exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL (failed or unreachable), 3 UNKNOWN (usage or
+    /// configuration error).
+    #[arg(long)]
+    pub nagios: bool,
     #[command(flatten)]
     pub shard: ShardArgs,
     #[command(flatten)]
@@ -356,13 +371,15 @@ pub struct FormatArg(pub Format);
 
 impl clap::ValueEnum for FormatArg {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [FormatArg; 4] = {
+        const ALL: [FormatArg; Format::ALL.len()] = {
             let f = Format::ALL;
             [
                 FormatArg(f[0]),
                 FormatArg(f[1]),
                 FormatArg(f[2]),
                 FormatArg(f[3]),
+                FormatArg(f[4]),
+                FormatArg(f[5]),
             ]
         };
         &ALL

@@ -12,6 +12,7 @@ mod error;
 mod execution;
 mod generate;
 mod history;
+mod nagios;
 mod resolve;
 mod run;
 mod search_path;

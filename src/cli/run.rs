@@ -20,9 +20,18 @@ use crate::report::{Format, Redactor, ReportTarget, render_summary};
 
 /// The binary's whole life: parse arguments, run, return the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let nagios = super::nagios::requested();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if nagios && e.use_stderr() => return super::nagios::unknown(&e.to_string()),
+        Err(e) => e.exit(),
+    };
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if nagios => {
+            eprintln!("error: {e}");
+            super::nagios::unknown(&e.to_string())
+        }
         Err(e) => {
             print_error(e);
             exit_code::CONFIG_ERROR
@@ -52,10 +61,19 @@ pub(super) fn load_inventory_arg(arg: &str) -> Result<Inventory, CliError> {
     Ok(load_inventory(&resolve("inventory", "inventory", arg)?)?)
 }
 
+/// What loading hands the run besides the plan.
+struct Loaded {
+    /// The workflow and inventory paths (history hashes their content).
+    workflow_path: PathBuf,
+    inventory_path: PathBuf,
+    redactor: Redactor,
+    /// The inventory's `waivers` block.
+    waivers: Vec<crate::model::Waiver>,
+}
+
 /// Loads both files, reporting the errors of both together, then plans;
-/// also returns the workflow and inventory paths (history hashes their
-/// content) and the run's secrets.
-fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Redactor), CliError> {
+/// also returns the paths, the run's secrets and the inventory's waivers.
+fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, Loaded), CliError> {
     let secret_sets = secret_sets(&args.set_secret)?;
     let workflow_path = resolve_in("workflow", &workflow_dirs(), &args.workflow)?;
     let inventory_path = resolve("inventory", "inventory", &args.target.inventory)?;
@@ -90,7 +108,15 @@ fn load_and_plan_paths(args: &CheckArgs) -> Result<(Plan, PathBuf, PathBuf, Reda
         .chain(crate::ssh::env_secret_values());
     let redactor = Redactor::for_secrets(values.collect::<Vec<_>>())
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((plan, workflow_path, inventory_path, redactor))
+    Ok((
+        plan,
+        Loaded {
+            workflow_path,
+            inventory_path,
+            redactor,
+            waivers: inventory.waivers,
+        },
+    ))
 }
 
 /// `--set-secret NAME`: the value comes from `FLEET_SECRET_NAME`, never
@@ -120,7 +146,7 @@ fn secret_sets(names: &[String]) -> Result<Vec<SetVar>, CliError> {
 /// shell-quoted for each host, secrets masked): what quoting did to a
 /// value is visible before anything connects.
 fn check(args: CheckArgs) -> Result<i32, CliError> {
-    let (plan, _, _, redactor) = load_and_plan_paths(&args)?;
+    let (plan, Loaded { redactor, .. }) = load_and_plan_paths(&args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -138,7 +164,18 @@ fn check(args: CheckArgs) -> Result<i32, CliError> {
 }
 
 fn run(args: RunArgs) -> Result<i32, CliError> {
-    let (mut plan, workflow_path, inventory_path, redactor) = load_and_plan_paths(&args.check)?;
+    let file_waivers = match &args.waivers {
+        Some(path) => crate::load::load_waivers(path)?,
+        None => Vec::new(),
+    };
+    let (mut plan, loaded) = load_and_plan_paths(&args.check)?;
+    let Loaded {
+        workflow_path,
+        inventory_path,
+        redactor,
+        mut waivers,
+    } = loaded;
+    waivers.extend(file_waivers);
     if let Some(rerun) = args.rerun {
         let since = history::restrict_to_rerun(&mut plan, rerun, &args.state)?;
         if plan.hosts.is_empty() && plan.refused.is_empty() {
@@ -172,12 +209,15 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         args.safety.fail_fast,
         shard.as_ref().map(super::shard::ShardRun::deferred),
     )?;
-    print!("{}", render_summary(&report, &display));
-    match shard {
-        // A shard is not a run: the merge keeps the merged run.
+    crate::judge::waivers::apply(&mut report, &waivers);
+    if !args.nagios {
+        print!("{}", render_summary(&report, &display));
+    }
+    let changes = match shard {
+        // A shard is not a run: the merge keeps the merged run. Its totals
+        // count the deferred fleet checks as passed: say so instead.
         Some(shard) => {
-            // The totals count the deferred fleet checks as passed.
-            println!("{}", shard.deferred_note(&report));
+            let note = format!("{}\n", shard.deferred_note(&report));
             shard.attach(
                 &mut report,
                 &plan,
@@ -185,26 +225,27 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
                 &inventory_path,
                 &redactor,
             );
+            note
         }
-        None => print!(
-            "{}",
-            history::record_run(
-                &report,
-                &workflow_path,
-                &inventory_path,
-                &args.state,
-                &display
-            )
+        None => history::record_run(
+            &report,
+            &workflow_path,
+            &inventory_path,
+            &args.state,
+            &display,
         ),
-    }
-    let mut code = exit_code::for_report(&report);
+    };
     let trends = if targets.iter().any(|t| t.format == Format::Html) {
         history::trends_for_run(&report, &args.state)
     } else {
         Vec::new()
     };
-    code = code.max(write_reports(&report, &targets, &trends));
-    Ok(code)
+    let written = write_reports(&report, &targets, &trends);
+    if args.nagios {
+        return Ok(super::nagios::finish(&report, written));
+    }
+    print!("{changes}");
+    Ok(exit_code::for_report(&report).max(written))
 }
 
 /// `--report` targets plus the `--report-json` alias.

@@ -8,13 +8,15 @@
 //! - [`rules`]: every kind of rule against the output and parsed data;
 //! - [`exports`]: the values a step hands to later steps;
 //! - [`excerpt`]: what a failure quotes of the output;
-//! - [`fleet_checks`]: rules over every host's results after the run.
+//! - [`fleet_checks`]: rules over every host's results after the run;
+//! - [`waivers`]: accepted failures, applied to the finished run.
 
 pub mod attempt;
 mod excerpt;
 mod exports;
 pub(crate) mod fleet_checks;
 mod rules;
+pub mod waivers;
 
 use std::collections::BTreeMap;
 

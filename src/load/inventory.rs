@@ -16,7 +16,7 @@ use super::tree::{GroupDecl, HostDecl, Level, PathContext, Tree};
 use super::vars::decode_vars;
 use crate::model::{HostKeyChecking, HostSettings, Inventory, SourceFile, Span};
 
-const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect"];
+const TOP_NODES: &[&str] = &["defaults", "group", "host", "protect", "waivers"];
 const DEFAULTS_NODES: &[&str] = &[
     "user",
     "port",
@@ -94,6 +94,9 @@ pub fn parse_inventory(source: Arc<SourceFile>) -> Result<Inventory, LoadErrors>
             "group" => decode_group(&mut d, &context, &mut tree, node, None),
             "host" => decode_host(&mut d, &context, &mut tree, node, None),
             "protect" => decode_protect(&mut d, &mut tree, node),
+            "waivers" => tree
+                .waivers
+                .extend(super::waivers::decode_block(&mut d, node)),
             _ => d.unknown_node(node, TOP_NODES, "at the top level"),
         }
     }

@@ -20,6 +20,7 @@ mod syntax;
 pub mod template;
 mod tree;
 mod vars;
+mod waivers;
 pub(crate) use vars::is_identifier;
 mod workflow;
 
@@ -35,6 +36,7 @@ mod tests;
 pub use diagnostic::{LoadError, LoadErrors};
 pub use duration::{MAX_DURATION, parse_duration_arg};
 pub use inventory::{load_inventory, parse_any_inventory, parse_inventory};
+pub use waivers::{load_waivers, parse_waivers};
 pub use workflow::{load_workflow, parse_workflow};
 
 /// An Ansible inventory (INI, or YAML when `yaml`) from text in memory:

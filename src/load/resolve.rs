@@ -63,6 +63,7 @@ pub(crate) fn resolve(d: &mut Decoder, name: String, tree: Tree) -> Inventory {
         defaults_vars: tree.defaults.vars.clone(),
         secret_vars: d.secret_vars().clone(),
         hosts,
+        waivers: tree.waivers.clone(),
     }
 }
 

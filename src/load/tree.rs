@@ -18,6 +18,8 @@ pub(crate) struct Tree {
     pub(crate) hosts: Vec<HostDecl>,
     /// `protect "prod"`: groups whose hosts no run touches unconfirmed.
     pub(crate) protected: Vec<Spanned<String>>,
+    /// `waivers { waiver … }`: accepted failures on this inventory's hosts.
+    pub(crate) waivers: Vec<crate::model::Waiver>,
 }
 
 /// Settings and vars as written at one level: defaults, a group or a host.

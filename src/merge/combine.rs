@@ -124,6 +124,7 @@ fn missing_host(host: &SelectedHost, count: u32) -> HostReport {
         address: host.address.clone(),
         port: host.port,
         user: host.user.clone(),
+        groups: host.groups.clone(),
         status: HostStatus::Skipped,
         unreachable: None,
         refused: None,

@@ -31,6 +31,7 @@ fn step(name: &str, command: &str, status: StepStatus, ms: u64) -> StepReport {
         failures: Vec::new(),
         reason: None,
         attempts: 1,
+        waiver: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn host(name: &str, status: HostStatus, ms: u64, steps: Vec<StepReport>) -> Host
         ),
         port: 22,
         user: "ops".to_string(),
+        groups: Vec::new(),
         status,
         unreachable: None,
         connect_time: Some(Duration::from_millis(80)),

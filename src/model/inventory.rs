@@ -29,6 +29,8 @@ pub struct Inventory {
     /// or a host at the same address and port, needs typed confirmation
     /// or `--yes` (see `plan::guard`).
     pub protected: Vec<super::Spanned<String>>,
+    /// The inventory's `waivers` block (see docs/waivers.md).
+    pub waivers: Vec<super::Waiver>,
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ pub mod shard;
 pub mod source;
 pub mod unreachable;
 pub mod verdict;
+pub mod waiver;
 pub mod workflow;
 
 pub use expression::Expression;
@@ -19,6 +20,7 @@ pub use inventory::{Host, HostKeyChecking, HostSettings, Inventory};
 pub use source::{SourceFile, Span, Spanned};
 pub use unreachable::{Unreachable, UnreachableKind};
 pub use verdict::{Verdict, exit_code};
+pub use waiver::{Waiver, WaiverTarget};
 pub use workflow::{
     BatchSize, Check, CommandTemplate, Export, FailureLimit, FleetCheck, Matcher, OnFailure, Retry,
     Rule, Severity, Step, Stream, Workflow,

@@ -15,6 +15,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum StepStatus {
     Passed,
     Skipped,
+    /// Failed, but a waiver in force acknowledges the failure: reported,
+    /// never fails the run (see `waivers` in docs/waivers.md).
+    Waived,
     /// Only rules of severity `warn` broke.
     Warned,
     Failed,
@@ -42,6 +45,7 @@ impl StepStatus {
         match self {
             StepStatus::Passed => "PASSED",
             StepStatus::Skipped => "SKIPPED",
+            StepStatus::Waived => "WAIVED",
             StepStatus::Warned => "WARNED",
             StepStatus::Failed => "FAILED",
             StepStatus::Timeout => "TIMEOUT",
@@ -123,6 +127,9 @@ pub struct StepReport {
     pub reason: Option<String>,
     /// Times the command ran (more than 1 with `retry`; 0 when not run).
     pub attempts: u32,
+    /// The waiver that acknowledged this step's failure (status WAIVED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +138,9 @@ pub struct HostReport {
     pub address: String,
     pub port: u16,
     pub user: String,
+    /// Every group the host is in, through any parent (outer first).
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub status: HostStatus,
     pub unreachable: Option<Unreachable>,
     /// Why a REFUSED host was not touched.
@@ -160,7 +170,9 @@ impl HostReport {
     /// fails the host; warnings alone make it WARNED.
     pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
         match steps.iter().map(|s| s.status).max() {
-            None | Some(StepStatus::Passed | StepStatus::Skipped) => HostStatus::Ok,
+            None | Some(StepStatus::Passed | StepStatus::Skipped | StepStatus::Waived) => {
+                HostStatus::Ok
+            }
             Some(StepStatus::Warned) => HostStatus::Warned,
             Some(_) => HostStatus::Failed,
         }
@@ -174,6 +186,36 @@ pub fn status_from_failures(failures: &[RuleFailure]) -> StepStatus {
         Some(crate::model::Severity::Warn) => StepStatus::Warned,
         Some(crate::model::Severity::Fail) => StepStatus::Failed,
     }
+}
+
+/// A waiver in force that turned a FAILED step into WAIVED: why the
+/// failure is accepted and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedWaiver {
+    pub reason: String,
+    /// Last day the waiver holds (`YYYY-MM-DD`), if it expires.
+    pub expires: Option<String>,
+    /// Days from the run's start to `expires` (0: expires today).
+    pub days_left: Option<i64>,
+    /// `file:line:col` of the waiver.
+    pub location: String,
+}
+
+impl AppliedWaiver {
+    /// `waived: REASON (until 2026-12-31, 30 days left; waivers.kdl:4:5)`,
+    /// as every report shows it.
+    pub fn note(&self) -> String {
+        let when = match (&self.expires, self.days_left) {
+            (Some(until), Some(days)) => format!("until {until}, {}; ", days_left(days)),
+            _ => "no expiry; ".to_string(),
+        };
+        format!("waived: {} ({when}{})", self.reason, self.location)
+    }
+}
+
+/// `1 day left`, `30 days left`.
+pub fn days_left(days: i64) -> String {
+    format!("{days} day{} left", if days == 1 { "" } else { "s" })
 }
 
 /// The result of one `fleet-check`, evaluated over every host.
@@ -259,6 +301,8 @@ pub struct Totals {
     pub steps_timeout: usize,
     pub steps_error: usize,
     pub steps_skipped: usize,
+    /// Failed steps a waiver in force acknowledged.
+    pub steps_waived: usize,
     pub fleet_checks_passed: usize,
     pub fleet_checks_warned: usize,
     /// Failed or errored fleet checks.
@@ -295,11 +339,14 @@ impl Totals {
                 StepStatus::Timeout => t.steps_timeout += 1,
                 StepStatus::Error => t.steps_error += 1,
                 StepStatus::Skipped => t.steps_skipped += 1,
+                StepStatus::Waived => t.steps_waived += 1,
             }
         }
         for c in checks {
             match c.status {
-                StepStatus::Passed | StepStatus::Skipped => t.fleet_checks_passed += 1,
+                StepStatus::Passed | StepStatus::Skipped | StepStatus::Waived => {
+                    t.fleet_checks_passed += 1
+                }
                 StepStatus::Warned => t.fleet_checks_warned += 1,
                 _ => t.fleet_checks_failed += 1,
             }

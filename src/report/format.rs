@@ -8,6 +8,8 @@ use super::html::to_html;
 use super::json::{ReportError, to_json};
 use super::junit::to_junit;
 use super::markdown::to_markdown;
+use super::prometheus::to_prometheus;
+use super::tap::to_tap;
 use crate::atomic::write_atomic;
 use crate::model::report::RunReport;
 
@@ -17,11 +19,22 @@ pub enum Format {
     Junit,
     Md,
     Html,
+    /// The text exposition format, for node_exporter's textfile collector.
+    Prometheus,
+    /// TAP version 13, for TAP consumers (`prove`, CI plugins).
+    Tap,
 }
 
 impl Format {
     /// Every format, in the order help lists them.
-    pub const ALL: [Format; 4] = [Format::Json, Format::Junit, Format::Md, Format::Html];
+    pub const ALL: [Format; 6] = [
+        Format::Json,
+        Format::Junit,
+        Format::Md,
+        Format::Html,
+        Format::Prometheus,
+        Format::Tap,
+    ];
 
     /// The name on the command line (`--report md=PATH`, `--format md`).
     pub fn name(self) -> &'static str {
@@ -30,6 +43,8 @@ impl Format {
             Format::Junit => "junit",
             Format::Md => "md",
             Format::Html => "html",
+            Format::Prometheus => "prometheus",
+            Format::Tap => "tap",
         }
     }
 
@@ -37,6 +52,7 @@ impl Format {
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
             Format::Md => &["markdown"],
+            Format::Prometheus => &["prom"],
             _ => &[],
         }
     }
@@ -47,6 +63,8 @@ impl Format {
             Format::Junit => "JUnit",
             Format::Md => "Markdown",
             Format::Html => "HTML",
+            Format::Prometheus => "Prometheus",
+            Format::Tap => "TAP",
         }
     }
 }
@@ -63,7 +81,9 @@ impl FromStr for Format {
                     .chain(f.aliases().iter().copied())
                     .any(|n| n.eq_ignore_ascii_case(s))
             })
-            .ok_or_else(|| format!("unknown report format `{s}`; use json, junit, md or html"))
+            .ok_or_else(|| {
+                format!("unknown report format `{s}`; use json, junit, md, html, prometheus or tap")
+            })
     }
 }
 
@@ -102,6 +122,8 @@ pub fn render(report: &RunReport, format: Format) -> Result<String, ReportError>
         })?,
         Format::Md => to_markdown(report),
         Format::Html => to_html(report),
+        Format::Prometheus => to_prometheus(report),
+        Format::Tap => to_tap(report),
     };
     if !text.ends_with('\n') {
         text.push('\n');

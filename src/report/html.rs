@@ -20,7 +20,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
 .PASSED,.OK{background:#d9f2d9}.WARNED{background:#fff1c2}
 .FAILED,.TIMEOUT,.ERROR,.UNREACHABLE,.REFUSED,.INCOMPLETE{background:#f8d0d0}
-.SKIPPED{background:#eee;color:#777}
+.SKIPPED{background:#eee;color:#777}.WAIVED{background:#e4dcf5}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 td a{color:inherit;text-decoration:none;display:block}
 .verdict{display:inline-block;padding:2px 10px;border-radius:4px;font-weight:bold}
@@ -74,6 +74,7 @@ pub fn to_html_with_trends(report: &RunReport, trends: &[Trend]) -> String {
         t.steps_error,
         t.steps_skipped
     );
+    notes(&mut h, report);
     matrix(&mut h, report);
     trend::html_section(&mut h, trends);
     if !report.fleet_checks.is_empty() {
@@ -218,11 +219,34 @@ fn step(h: &mut String, s: &StepReport) {
         style::duration(s.duration)
     );
     let _ = writeln!(h, "<pre>$ {}</pre>", esc(&s.command));
+    if let Some(w) = &s.waiver {
+        let _ = writeln!(h, "<p class=\"WAIVED\"><b>{}</b></p>", esc(&w.note()));
+    }
     reason(h, s.reason.as_deref());
     rules(h, &s.failures);
     captured(h, "stdout", &s.stdout);
     captured(h, "stderr", &s.stderr);
     h.push_str("</details>\n");
+}
+
+/// Waived steps (counted, detailed under their host) and the run's
+/// warnings (unmatched `--limit` parts, expired or unused waivers).
+fn notes(h: &mut String, report: &RunReport) {
+    if report.totals.steps_waived > 0 {
+        let _ = writeln!(
+            h,
+            "<p><span class=\"WAIVED\">{} waived</span>: failures a waiver accepts; \
+             reason and expiry under each host.</p>",
+            report.totals.steps_waived
+        );
+    }
+    if !report.warnings.is_empty() {
+        h.push_str("<ul>\n");
+        for w in &report.warnings {
+            let _ = writeln!(h, "<li class=\"WARNED\">{}</li>", esc(w));
+        }
+        h.push_str("</ul>\n");
+    }
 }
 
 fn reason(h: &mut String, reason: Option<&str>) {

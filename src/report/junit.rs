@@ -7,7 +7,8 @@
 //! and the fleet checks one named `fleet-checks`. An unreachable host is a
 //! single errored case named `connect`; a refused host a skipped one.
 //! FAILED steps are `<failure>`, TIMEOUT and ERROR are `<error>`, SKIPPED is
-//! `<skipped>`, WARNED passes with the warnings in `<system-out>`.
+//! `<skipped>`, WARNED passes with the warnings in `<system-out>`, WAIVED
+//! is `<skipped>` with the waiver's reason and expiry as its message.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -84,7 +85,9 @@ fn host_suite(host: &HostReport, classname: &str) -> TestSuite {
 }
 
 fn step_case(step: &StepReport, classname: &str) -> TestCase {
-    let status = status_of(step.status, &step.failures, step.reason.as_deref());
+    let note = step.waiver.as_ref().map(|w| w.note());
+    let reason = note.as_deref().or(step.reason.as_deref());
+    let status = status_of(step.status, &step.failures, reason);
     let mut case = TestCase::new(step.name.as_str(), status);
     case.set_classname(classname);
     case.set_time(step.duration);
@@ -108,7 +111,8 @@ fn step_case(step: &StepReport, classname: &str) -> TestCase {
 fn status_of(status: StepStatus, failures: &[RuleFailure], reason: Option<&str>) -> TestCaseStatus {
     let kind = match status {
         StepStatus::Passed | StepStatus::Warned => return TestCaseStatus::success(),
-        StepStatus::Skipped => {
+        // A waived failure is acknowledged: skipped, the waiver as message.
+        StepStatus::Skipped | StepStatus::Waived => {
             let mut s = TestCaseStatus::skipped();
             if let Some(r) = reason {
                 s.set_message(r);

@@ -47,7 +47,7 @@ pub fn to_markdown(report: &RunReport) -> String {
         );
     }
     for h in &report.hosts {
-        for s in &h.steps {
+        for s in h.steps.iter().filter(|s| s.status != StepStatus::Waived) {
             problem_rows(&mut rows, &h.name, s, Severity::Fail);
         }
     }
@@ -117,7 +117,46 @@ pub fn to_markdown(report: &RunReport) -> String {
         }
         md.push('\n');
     }
+    waived_section(&mut md, report);
+    if !report.warnings.is_empty() {
+        md.push_str("### Run warnings\n\n");
+        for w in &report.warnings {
+            let _ = writeln!(md, "- {}", cell(w));
+        }
+        md.push('\n');
+    }
     md
+}
+
+/// Accepted failures, each with its waiver's reason and days left.
+fn waived_section(md: &mut String, report: &RunReport) {
+    let mut rows = String::new();
+    for (host, s) in super::waived::waived_steps(report) {
+        let (reason, until, left) = s.waiver.as_ref().map_or_else(Default::default, |w| {
+            (
+                w.reason.clone(),
+                w.expires.clone().unwrap_or_default(),
+                w.days_left.map(|d| d.to_string()).unwrap_or_default(),
+            )
+        });
+        let _ = writeln!(
+            rows,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(host),
+            cell(&s.name),
+            cell(&super::waived::first_failure(s)),
+            cell(&reason),
+            cell(&until),
+            cell(&left)
+        );
+    }
+    if !rows.is_empty() {
+        md.push_str(
+            "### Waived\n\n| Host | Step | Failure | Reason | Until | Days left |\n|---|---|---|---|---|---|\n",
+        );
+        md.push_str(&rows);
+        md.push('\n');
+    }
 }
 
 fn problem_rows(rows: &mut Vec<String>, host: &str, s: &StepReport, severity: Severity) {

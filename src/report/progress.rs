@@ -221,6 +221,7 @@ impl Progress {
         let (mark, status) = match step.status {
             StepStatus::Passed | StepStatus::Skipped => return None,
             StepStatus::Warned => (p.yellow("!"), p.yellow("WARNED")),
+            StepStatus::Waived => (p.yellow("~"), p.yellow("WAIVED")),
             StepStatus::Failed => (p.red("✗"), p.red("FAILED")),
             StepStatus::Timeout => (p.yellow("✗"), p.yellow("TIMEOUT")),
             StepStatus::Error => (p.red("✗"), p.red("ERROR")),

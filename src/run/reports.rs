@@ -14,6 +14,7 @@ pub(super) fn empty_host(host: &Host) -> HostReport {
         address: host.address.clone(),
         port: host.port,
         user: host.user.clone(),
+        groups: host.groups.clone(),
         status: HostStatus::Ok,
         unreachable: None,
         refused: None,
@@ -61,5 +62,6 @@ fn bare(step: &Step, status: StepStatus, reason: String) -> StepReport {
         failures: Vec::new(),
         reason: Some(reason),
         attempts: 0,
+        waiver: None,
     }
 }

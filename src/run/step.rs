@@ -161,6 +161,7 @@ pub async fn run_step(
             failures: judgement.failures,
             reason: judgement.reason,
             attempts: number,
+            waiver: None,
         };
     }
 }

@@ -137,6 +137,7 @@ pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport
         address: host.address.clone(),
         port: host.port,
         user: host.user.clone(),
+        groups: host.groups.clone(),
         status: HostStatus::Failed,
         unreachable: None,
         refused: None,
@@ -159,6 +160,7 @@ pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport
                  Please report this as a bug with the step's output"
             )),
             attempts: 0,
+            waiver: None,
         }],
         exports: std::collections::BTreeMap::new(),
     }

@@ -8,6 +8,7 @@ mod cli;
 mod compose;
 mod examples;
 mod faults;
+mod formats;
 mod guarded;
 mod harness;
 mod harness_selftest;

@@ -9,6 +9,25 @@ use crate::cli::fleet;
 use crate::harness::Hosts;
 use crate::tools::tool;
 
+/// Validates a JUnit file against the Jenkins/Ant schema CI systems follow
+/// (`tests/fixtures/junit.xsd`) with `xmllint`; returns its text.
+pub(crate) fn assert_junit_valid(xmllint: &Path, junit: &Path) -> String {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    let out = Command::new(xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(junit)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(junit).expect("junit written")
+}
+
 /// Runs a 3-host workflow where host-2's disk check fails, writing JUnit
 /// and HTML into the fleet's directory.
 fn failing_run(hosts: &Hosts) -> (PathBuf, PathBuf) {
@@ -57,20 +76,7 @@ fn junit_validates_against_the_schema() {
     };
     let hosts = Hosts::start(3);
     let (junit, _) = failing_run(&hosts);
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
-    let out = Command::new(xmllint)
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&schema)
-        .arg(&junit)
-        .output()
-        .expect("run xmllint");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let xml = assert_junit_valid(&xmllint, &junit);
     assert!(
         xml.contains(r#"<testsuite name="host-2" tests="2" skipped="0" errors="0" failures="1""#),
         "{xml}"
