@@ -11,6 +11,11 @@
 #   SESSION ("per-step": a channel per step, the mode before issue 14;
 #   default: fleet's default, one shared session per host),
 #   WRAP (a command prefix for fleet, e.g. "perf record -g -o /tmp/p.data --").
+# SHARDS=K (issue 15): per N, also one run of bench/shard-bench.kdl and
+#   the same run as K `fleet run --shard I/K` processes at once, then
+#   `fleet report merge`: prints the slowest shard, the merge's wall time
+#   and peak RSS, and whether every host's and step's status, every
+#   broken rule and every fleet check equal the single run's.
 # Per N prints one line per run: wall, fleet user/sys CPU, fleet peak RSS,
 # the simulator's CPU over the run, per-host costs, and fleet's exit code
 # (0 = every host passed every step).
@@ -86,3 +91,39 @@ for n in "${@:-1000 5000}"; do
         done
     done
 done
+
+# shard_compare N INVENTORY: one run vs SHARDS shards merged (see above).
+shard_compare() {
+    local n=$1 inv=$2 wf=$here/shard-bench.kdl out=$S/shards-$1 i
+    rm -rf "$out" && mkdir -p "$out"
+    "$FLEET" run "$wf" -i "$inv" --forks "${FORKS:-$n}" --state-dir "$out/state" \
+        --report "json=$out/single.json" >"$out/single.out" 2>&1 || true
+    local t0 t1 pids=()
+    t0=$(date +%s%N)
+    for ((i = 1; i <= SHARDS; i++)); do
+        /usr/bin/time -f "%e %M" -o "$out/time-$i" "$FLEET" run "$wf" -i "$inv" --forks "${FORKS:-$n}" \
+            --shard "$i/$SHARDS" --run-id "bench-$n" --report "json=$out/part-$i.json" >"$out/shard-$i.out" 2>&1 &
+        pids+=($!)
+    done
+    # Only the shards: the simulator is a child of this shell too.
+    wait "${pids[@]}" || true
+    t1=$(date +%s%N)
+    set +e
+    /usr/bin/time -f "%e %M" -o "$out/time-merge" "$FLEET" report merge "$out"/part-*.json \
+        --report "json=$out/merged.json" >"$out/merge.out" 2>&1
+    local rc=$?
+    set -e
+    # Everything but times, durations and output.
+    local verdicts='{hosts: [.hosts[] | {name, status, steps: [.steps[] | {name, status, failures}]}], fleet_checks, totals}'
+    local same=no
+    cmp -s <(jq -S "$verdicts" "$out/single.json") <(jq -S "$verdicts" "$out/merged.json") && same=yes
+    read -r mwall mrss < <(tail -n 1 "$out/time-merge")
+    printf 'N=%d shards=%d: all shards done in %.2fs (slowest %ss) | merge %ss, peak RSS %.0f MB, exit %d | same statuses, failures and fleet checks as one run: %s\n' \
+        "$n" "$SHARDS" "$(echo "($t1 - $t0) / 1000000000" | bc -l)" \
+        "$(for ((i = 1; i <= SHARDS; i++)); do tail -n 1 "$out/time-$i" | cut -d' ' -f1; done | sort -n | tail -n 1)" \
+        "$mwall" "$(echo "$mrss / 1024" | bc -l)" "$rc" "$same"
+    grep -E '^(PASSED|FAILED|UNREACHABLE)' "$out/merge.out" | head -n 1
+}
+if [ "${SHARDS:-0}" -gt 0 ]; then
+    for n in "${@:-1000 5000}"; do shard_compare "$n" "$S/inv-$n.kdl"; done
+fi

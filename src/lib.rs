@@ -14,6 +14,9 @@
 //!    fleet-wide checks.
 //! 5. [`report`] (live progress, summary, JSON, JUnit, Markdown, HTML, the
 //!    plan and ad-hoc output) and [`history`] (runs kept on disk, compared).
+//!    [`merge`] sits beside them: the partial reports of a sharded run
+//!    (`fleet run --shard`, see [`plan::shard`]) back into one run's report,
+//!    its fleet checks judged over every host.
 //!
 //! Below the stages, the leaves they share: [`model`] (workflow, inventory,
 //! the run's report, its verdict and exit code), [`expr`] (the expression
@@ -30,6 +33,7 @@ pub mod extract;
 pub mod history;
 pub mod judge;
 pub mod load;
+pub mod merge;
 pub mod model;
 pub mod plan;
 pub mod report;

@@ -161,16 +161,69 @@ pub struct DiffArgs {
     pub state: StateDir,
 }
 
+/// `fleet run --shard`: this worker's part of a run split across an
+/// engine's workers (docs/scale-out.md).
 #[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Run only the hosts of shard I of N (1-based; a fixed hash of the
+    /// host name decides), or `auto` from the engine's environment
+    /// (JOB_COMPLETION_INDEX with FLEET_SHARD_COUNT, CI_NODE_INDEX with
+    /// CI_NODE_TOTAL, SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT).
+    /// Writes a partial report for `fleet report merge`; needs
+    /// --report json=PATH.
+    #[arg(long, value_name = "I/N|auto", conflicts_with = "rerun")]
+    pub shard: Option<crate::plan::shard::ShardArg>,
+    /// The id every shard of this run shares [default: SLURM_ARRAY_JOB_ID,
+    /// CI_PIPELINE_ID or GITHUB_RUN_ID].
+    #[arg(long, env = "FLEET_RUN_ID", value_name = "ID")]
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ReportArgs {
+    #[command(subcommand)]
+    pub action: Option<ReportAction>,
     /// Run id, unique id prefix, or `last`.
-    #[arg(value_name = "RUN")]
-    pub run: String,
-    #[arg(long, value_enum)]
-    pub format: FormatArg,
+    #[arg(value_name = "RUN", required = true)]
+    pub run: Option<String>,
+    #[arg(long, value_enum, required = true)]
+    pub format: Option<FormatArg>,
     /// Write here (atomically) instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateDir,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Merge the partial reports of a sharded run (`fleet run --shard`)
+    /// into the report, summary and exit code one run would have given.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partial JSON reports, one per shard, in any order.
+    #[arg(value_name = "PART", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Write the merged run as a report file: FORMAT is json, junit, md or
+    /// html. Repeatable.
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<ReportTarget>,
+    /// Keep the merged run in history (and show what changed since the
+    /// previous run).
+    #[arg(long)]
+    pub history: bool,
+    /// Merge even when shards are missing: their hosts are reported
+    /// SKIPPED and the fleet checks are not judged (exit code 3).
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// The workflow file the shards ran, when it is not at the path they
+    /// recorded (its fleet checks are judged here).
+    #[arg(long, value_name = "PATH")]
+    pub workflow: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateDir,
 }
@@ -252,6 +305,8 @@ pub struct RunArgs {
     /// configuration error).
     #[arg(long)]
     pub nagios: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     #[command(flatten)]
     pub state: StateDir,
     #[command(flatten)]

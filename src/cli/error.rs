@@ -29,6 +29,10 @@ pub enum CliError {
     SshConfig(#[from] crate::ssh::SshConfigError),
     #[error(transparent)]
     Confirm(#[from] super::confirm::ConfirmError),
+    #[error(transparent)]
+    Shard(#[from] crate::plan::shard::ShardError),
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
 }
 
 impl From<PlanError> for CliError {
@@ -42,7 +46,7 @@ impl From<PlanError> for CliError {
 
 pub(super) fn print_error(e: CliError) {
     match e {
-        CliError::Load(errors) => {
+        CliError::Load(errors) | CliError::Merge(crate::merge::MergeError::Load(errors)) => {
             eprintln!("{:?}", miette::Report::new(errors));
         }
         other => eprintln!("error: {other}"),

@@ -28,7 +28,15 @@ pub(super) fn execute_with_progress(
     display: &DisplayConfig,
     parallel: &Parallel,
 ) -> Result<RunReport, CliError> {
-    execute_redacted(plan, forks, display, parallel, &Redactor::default(), false)
+    execute_redacted(
+        plan,
+        forks,
+        display,
+        parallel,
+        &Redactor::default(),
+        false,
+        None,
+    )
 }
 
 /// [`execute_with_progress`], masking secret values in what the display
@@ -40,6 +48,7 @@ pub(super) fn execute_redacted(
     parallel: &Parallel,
     redactor: &Redactor,
     fail_fast: bool,
+    defer_fleet_checks: Option<String>,
 ) -> Result<RunReport, CliError> {
     let ssh_config = crate::ssh::SshConfigFile::load(parallel.ssh_config.as_deref())?;
     for warning in ssh_config.iter().flat_map(|c| &c.warnings) {
@@ -61,6 +70,7 @@ pub(super) fn execute_redacted(
     let mut options = ExecuteOptions::new(forks, DEFAULT_OUTPUT_CAP, std::sync::Arc::new(ssh));
     options.fail_fast = fail_fast;
     options.interrupt = interrupt;
+    options.defer_fleet_checks = defer_fleet_checks;
     let mut progress = Progress::new(display);
     let mut report = runtime.block_on(async {
         tokio::spawn(super::signals::forward(handle));

@@ -16,7 +16,7 @@ use crate::report::{
     write_html_with_trends, write_report,
 };
 
-fn store(state: &StateDir) -> Result<Store, CliError> {
+pub(super) fn store(state: &StateDir) -> Result<Store, CliError> {
     Ok(Store::locate(state.state_dir.as_deref())?)
 }
 
@@ -61,6 +61,18 @@ pub(super) fn record_run(
     state: &StateDir,
     display: &DisplayConfig,
 ) -> String {
+    let hashes = (content_hash(workflow_path), content_hash(inventory_path));
+    record_run_hashed(report, hashes, state, display)
+}
+
+/// [`record_run`] given the files' SHA-256 (a merged run has the hashes
+/// its shards recorded, not necessarily the files).
+pub(super) fn record_run_hashed(
+    report: &RunReport,
+    (workflow_sha256, inventory_sha256): (String, String),
+    state: &StateDir,
+    display: &DisplayConfig,
+) -> String {
     let store = match store(state) {
         Ok(s) => s,
         Err(e) => {
@@ -83,11 +95,7 @@ pub(super) fn record_run(
             String::new()
         }
     };
-    let meta = RunMeta::new(
-        report,
-        content_hash(workflow_path),
-        content_hash(inventory_path),
-    );
+    let meta = RunMeta::new(report, workflow_sha256, inventory_sha256);
     if let Err(e) = store.save(&meta, report) {
         eprintln!("warning: run not kept in history: {e}");
     }
@@ -250,18 +258,27 @@ fn previous_of(store: &Store, meta: &RunMeta) -> Result<RunMeta, CliError> {
 }
 
 pub(super) fn report(args: ReportArgs) -> Result<i32, CliError> {
+    let (run, format) = match (args.action, args.run, args.format) {
+        (Some(super::args::ReportAction::Merge(merge)), _, _) => return super::shard::merge(merge),
+        (None, Some(run), Some(format)) => (run, format),
+        _ => {
+            return Err(CliError::Usage(
+                "fleet report needs RUN and --format".into(),
+            ));
+        }
+    };
     let store = store(&args.state)?;
-    let meta = store.find(&args.run)?;
+    let meta = store.find(&run)?;
     let run = store.report(&meta)?;
     // HTML charts the exported numbers up to this run.
-    let trends = match args.format.0 {
+    let trends = match format.0 {
         Format::Html => trends_until(Ok(store), &run, Some(&meta.id)),
         _ => Vec::new(),
     };
     match &args.output {
-        Some(path) => write_report_with_trends(&run, args.format.0, path, &trends)?,
+        Some(path) => write_report_with_trends(&run, format.0, path, &trends)?,
         None => {
-            let text = match args.format.0 {
+            let text = match format.0 {
                 Format::Html => to_html_with_trends(&run, &trends),
                 format => render(&run, format)?,
             };

@@ -16,6 +16,7 @@ mod nagios;
 mod resolve;
 mod run;
 mod search_path;
+mod shard;
 mod signals;
 pub(crate) mod terminal;
 mod trend;

@@ -183,6 +183,11 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
             return Ok(exit_code::OK);
         }
     }
+    let targets = report_targets(&args);
+    let shard = super::shard::select(&args.shard, &mut plan, &targets, args.safety.dry_run)?;
+    if let Some(shard) = &shard {
+        eprintln!("{}", shard.describe(&plan));
+    }
     // The plan shows rendered commands: secrets are masked there too.
     let mut shown = crate::report::render_plan(&plan);
     redactor.text(&mut shown);
@@ -202,19 +207,34 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         &args.parallel,
         &redactor,
         args.safety.fail_fast,
+        shard.as_ref().map(super::shard::ShardRun::deferred),
     )?;
     crate::judge::waivers::apply(&mut report, &waivers);
     if !args.nagios {
         print!("{}", render_summary(&report, &display));
     }
-    let changes = history::record_run(
-        &report,
-        &workflow_path,
-        &inventory_path,
-        &args.state,
-        &display,
-    );
-    let targets = report_targets(&args);
+    let changes = match shard {
+        // A shard is not a run: the merge keeps the merged run. Its totals
+        // count the deferred fleet checks as passed: say so instead.
+        Some(shard) => {
+            let note = format!("{}\n", shard.deferred_note(&report));
+            shard.attach(
+                &mut report,
+                &plan,
+                &workflow_path,
+                &inventory_path,
+                &redactor,
+            );
+            note
+        }
+        None => history::record_run(
+            &report,
+            &workflow_path,
+            &inventory_path,
+            &args.state,
+            &display,
+        ),
+    };
     let trends = if targets.iter().any(|t| t.format == Format::Html) {
         history::trends_for_run(&report, &args.state)
     } else {
@@ -229,7 +249,7 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
 }
 
 /// `--report` targets plus the `--report-json` alias.
-fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
+pub(super) fn report_targets(args: &RunArgs) -> Vec<ReportTarget> {
     let mut targets = args.reports.clone();
     if let Some(path) = &args.report_json {
         targets.push(ReportTarget {

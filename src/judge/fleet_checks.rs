@@ -15,6 +15,15 @@ use crate::model::{Check, Workflow};
 
 /// Fleet checks of a run that stopped early, reported SKIPPED.
 pub(crate) fn skipped(workflow: &Workflow, why: &str) -> Vec<FleetCheckReport> {
+    not_evaluated(
+        workflow,
+        &format!("not evaluated: the run stopped early ({why})"),
+    )
+}
+
+/// Every fleet check SKIPPED with `reason`: a stopped run, or a shard,
+/// whose checks are judged at merge over every shard's hosts.
+pub(crate) fn not_evaluated(workflow: &Workflow, reason: &str) -> Vec<FleetCheckReport> {
     workflow
         .fleet_checks
         .iter()
@@ -22,7 +31,7 @@ pub(crate) fn skipped(workflow: &Workflow, why: &str) -> Vec<FleetCheckReport> {
             name: check.name.clone(),
             status: StepStatus::Skipped,
             failures: Vec::new(),
-            reason: Some(format!("not evaluated: the run stopped early ({why})")),
+            reason: Some(reason.to_string()),
         })
         .collect()
 }

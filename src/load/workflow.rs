@@ -28,6 +28,7 @@ const WORKFLOW_NODES: &[&str] = &[
     "forbid-groups",
     "serial",
     "max-failures",
+    "per-shard-thresholds",
     "include",
     "local",
     "step",
@@ -111,6 +112,7 @@ fn empty_workflow(source: &Arc<SourceFile>) -> Workflow {
         destructive: false,
         serial: Vec::new(),
         max_failures: None,
+        per_shard_thresholds: false,
     }
 }
 
@@ -157,6 +159,9 @@ fn decode_workflow(d: &mut Decoder, node: &KdlNode) -> Workflow {
             "max-failures" => {
                 workflow.max_failures = rollout::max_failures(d, child);
                 max_failures_node = Some(d.node_span(child));
+            }
+            "per-shard-thresholds" => {
+                workflow.per_shard_thresholds = d.flag(child).unwrap_or(false);
             }
             "include" => include(d, child, &mut workflow, &mut names),
             "step" | "local" | "fleet-check" => body_node(d, child, &mut workflow, &mut names),

@@ -282,8 +282,10 @@ fn run(local: Vec<StepReport>, hosts: Vec<HostReport>, checks: Vec<FleetCheckRep
         warnings: Vec::new(),
         totals: Totals::count(&hosts, &local, &checks),
         local,
+        local_exports: Default::default(),
         hosts,
         fleet_checks: checks,
+        shard: None,
     }
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod fixture;
 pub mod inventory;
 pub mod output;
 pub mod report;
+pub mod shard;
 pub mod source;
 pub mod template;
 pub mod unreachable;

@@ -265,8 +265,16 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Steps run once on the controller before the hosts (`local` blocks).
     pub local: Vec<StepReport>,
+    /// Values the `local` steps exported (every host and fleet check saw
+    /// them as variables).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_exports: BTreeMap<String, serde_json::Value>,
     pub hosts: Vec<HostReport>,
     pub fleet_checks: Vec<FleetCheckReport>,
+    /// Only in a shard's partial report (`fleet run --shard`): what
+    /// `fleet report merge` needs to rebuild one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Box<crate::model::shard::ShardPart>>,
 }
 
 impl RunReport {

@@ -47,6 +47,10 @@ pub struct Workflow {
     /// `max-failures N` or `"P%"`: failed hosts tolerated before the
     /// rollout stops; only with `serial` (default 0: any failure stops it).
     pub max_failures: Option<FailureLimit>,
+    /// `per-shard-thresholds`: a destructive workflow with `serial` or
+    /// `max-failures` may run sharded, each shard applying them to its own
+    /// hosts (see `src/shard.rs`).
+    pub per_shard_thresholds: bool,
 }
 
 impl Workflow {

@@ -65,6 +65,7 @@ pub fn plan_adhoc(
         destructive: false,
         serial: Vec::new(),
         max_failures: None,
+        per_shard_thresholds: false,
     };
     // `fleet ping` runs nothing: only a command is guarded.
     let confirmation = Confirmation {

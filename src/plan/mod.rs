@@ -17,6 +17,7 @@ pub mod limit;
 mod names;
 mod select;
 mod set_var;
+pub mod shard;
 
 use std::sync::Arc;
 

@@ -159,7 +159,8 @@ impl Redactor {
         }
     }
 
-    fn json(&self, value: &mut Value) {
+    /// Masks secrets in every string of a JSON value.
+    pub fn json(&self, value: &mut Value) {
         match value {
             Value::String(s) => self.text(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
@@ -185,6 +186,7 @@ impl Redactor {
         }
         self.opt(&mut r.stopped);
         r.local.iter_mut().for_each(|s| self.step(s));
+        r.local_exports.values_mut().for_each(|v| self.json(v));
         r.hosts.iter_mut().for_each(|h| self.host(h));
         for c in &mut r.fleet_checks {
             self.rules(&mut c.failures);

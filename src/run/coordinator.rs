@@ -148,8 +148,10 @@ pub async fn execute(
 
     // Over a partial fleet a fleet-wide rule would judge the wrong set of
     // hosts ("exactly one PRIMARY" among half of them): skip them instead.
-    let fleet_checks = match &stopped {
-        None => {
+    let fleet_checks = match (&stopped, &options.defer_fleet_checks) {
+        (Some(why), _) => fleet_checks::skipped(workflow, why),
+        (None, Some(why)) => fleet_checks::not_evaluated(workflow, why),
+        (None, None) => {
             let groups: BTreeMap<&str, &Vec<String>> = plan
                 .hosts
                 .iter()
@@ -160,7 +162,6 @@ pub async fn execute(
             let evaluator = &run.evaluator;
             fleet_checks::evaluate(evaluator, workflow, &groups, &globals, &hosts)
         }
-        Some(why) => fleet_checks::skipped(workflow, why),
     };
     let report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -176,8 +177,10 @@ pub async fn execute(
         totals: Totals::count(&hosts, &local, &fleet_checks),
         warnings: plan.warnings.clone(),
         local,
+        local_exports: run.local_exports.clone(),
         hosts,
         fleet_checks,
+        shard: None,
     };
     // Handed to the callback and taken back, not cloned: the report holds
     // every step's output, and a copy would double the run's peak memory.

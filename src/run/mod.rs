@@ -51,6 +51,10 @@ pub struct ExecuteOptions {
     /// Fired by the operator (Ctrl-C, SIGTERM): nothing new starts, running
     /// steps are ended, and the partial report is marked interrupted.
     pub interrupt: Stop,
+    /// Set on a shard (`--shard`): fleet checks are not judged over part of
+    /// the fleet but reported SKIPPED with this reason, and judged by
+    /// `fleet report merge` over every host.
+    pub defer_fleet_checks: Option<String>,
 }
 
 impl ExecuteOptions {
@@ -62,6 +66,7 @@ impl ExecuteOptions {
             ssh,
             fail_fast: false,
             interrupt: Stop::never(),
+            defer_fleet_checks: None,
         }
     }
 }
