@@ -22,6 +22,7 @@ mod connect;
 mod context;
 mod driver;
 mod exec;
+mod host_key_check;
 mod jump;
 mod known_hosts;
 mod password;
