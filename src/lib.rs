@@ -37,6 +37,5 @@ pub mod merge;
 pub mod model;
 pub mod plan;
 pub mod report;
-pub mod rlimit;
 pub mod run;
 pub mod ssh;

@@ -7,6 +7,7 @@ mod combine;
 mod parts;
 
 #[cfg(test)]
+#[path = "merge_tests.rs"]
 mod tests;
 
 pub use combine::{MergeOptions, merge};

@@ -42,6 +42,10 @@ pub async fn execute(
         hosts: plan.hosts.len() + plan.refused.len(),
         steps: workflow.steps.len(),
     });
+    // One socket per host in flight (hosts behind a jump host share its
+    // connection): raise the soft open-files limit before the first one.
+    let in_flight = options.forks.min(plan.hosts.len()) as u64;
+    super::rlimit::raise_open_files(in_flight + super::rlimit::SPARE);
     let evaluator = Evaluator::default();
 
     // The controller's steps, once, before any host.

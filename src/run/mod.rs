@@ -21,6 +21,7 @@ pub mod event;
 mod host;
 pub mod local;
 mod reports;
+pub mod rlimit;
 pub mod rollout;
 pub mod step;
 pub mod workers;
