@@ -303,6 +303,7 @@ pub(crate) async fn run_in<H: Handler>(
     timeout: Duration,
     cap: usize,
 ) -> Option<ExecOutput> {
+    let started = Instant::now();
     let mut slot = slot.lock().await;
     // Taken out while the step runs: if the step's future is dropped
     // (interrupt), the half-read channel goes with it.
@@ -312,15 +313,20 @@ pub(crate) async fn run_in<H: Handler>(
             return None;
         }
         Slot::Open(shared) => shared,
-        Slot::Closed => match Shared::open(handle).await {
-            Ok(shared) => Box::new(shared),
-            Err(_) => {
+        // Opening counts against the step's timeout, as a channel of its
+        // own would: a frozen host must cost the step its timeout, not
+        // hang until the connection's keepalive gives up.
+        Slot::Closed => match tokio::time::timeout(timeout, Shared::open(handle)).await {
+            Ok(Ok(shared)) => Box::new(shared),
+            Ok(Err(_)) => {
                 *slot = Slot::Unavailable;
                 return None;
             }
+            Err(_) => return Some(open_timed_out(started, cap)),
         },
     };
-    match shared.run(command, kind, timeout, cap).await {
+    let left = timeout.saturating_sub(started.elapsed());
+    match shared.run(command, kind, left, cap).await {
         Ok((out, usable)) => {
             if usable {
                 *slot = Slot::Open(shared);
@@ -335,5 +341,19 @@ pub(crate) async fn run_in<H: Handler>(
             *slot = Slot::Unavailable;
             None
         }
+    }
+}
+
+/// A step whose driver channel did not open within the step's timeout:
+/// TIMEOUT, with nothing run; the next step tries to open it again.
+fn open_timed_out(started: Instant, cap: usize) -> ExecOutput {
+    ExecOutput {
+        stdout: Capture::new(cap).finish(),
+        stderr: Capture::new(cap).finish(),
+        exit_status: None,
+        exit_signal: None,
+        end: ExecEnd::TimedOut,
+        duration: started.elapsed(),
+        session: Some(crate::model::SessionMode::Shared),
     }
 }
