@@ -119,23 +119,18 @@ fn missing_host(host: &SelectedHost, count: u32) -> HostReport {
         index: shard_of(&host.name, count),
         count,
     };
-    HostReport {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        groups: host.groups.clone(),
-        status: HostStatus::Skipped,
-        unreachable: None,
-        refused: None,
-        not_run: Some(format!(
-            "shard {shard} is missing from the merge (--allow-missing)"
-        )),
-        connect_time: None,
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-        exports: BTreeMap::new(),
-    }
+    let mut report = HostReport::empty(
+        host.name.clone(),
+        host.address.clone(),
+        host.port,
+        host.user.clone(),
+        host.groups.clone(),
+        HostStatus::Skipped,
+    );
+    report.not_run = Some(format!(
+        "shard {shard} is missing from the merge (--allow-missing)"
+    ));
+    report
 }
 
 /// The run started when its first shard did and lasted until its last

@@ -171,6 +171,33 @@ pub struct HostReport {
 }
 
 impl HostReport {
+    /// A host as the run knows it before anything is recorded: no
+    /// steps, exports or timings. Every report of a host starts here.
+    pub fn empty(
+        name: String,
+        address: String,
+        port: u16,
+        user: String,
+        groups: Vec<String>,
+        status: HostStatus,
+    ) -> HostReport {
+        HostReport {
+            name,
+            address,
+            port,
+            user,
+            groups,
+            status,
+            unreachable: None,
+            refused: None,
+            not_run: None,
+            connect_time: None,
+            duration: Duration::ZERO,
+            steps: Vec::new(),
+            exports: BTreeMap::new(),
+        }
+    }
+
     /// A host takes its worst step: any step failed, timed out or errored
     /// fails the host; warnings alone make it WARNED.
     pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
@@ -278,6 +305,16 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Every step with the host it ran on: the controller's `local` steps
+    /// first (as [`CONTROLLER`]), then each host's in order.
+    pub fn steps_by_host(&self) -> impl Iterator<Item = (&str, &StepReport)> {
+        self.local.iter().map(|s| (CONTROLLER, s)).chain(
+            self.hosts
+                .iter()
+                .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
+        )
+    }
+
     /// The report as pretty-printed JSON, without a trailing newline: the
     /// one form both the JSON report and the history store write.
     pub fn to_json(&self) -> String {

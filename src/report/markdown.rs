@@ -95,17 +95,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     }
 
     let mut warns = Vec::new();
-    for (host, s) in report
-        .local
-        .iter()
-        .map(|s| (crate::model::report::CONTROLLER, s))
-        .chain(
-            report
-                .hosts
-                .iter()
-                .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
-        )
-    {
+    for (host, s) in report.steps_by_host() {
         problem_rows(&mut warns, host, s, Severity::Warn);
     }
     if !warns.is_empty() {

@@ -1,7 +1,6 @@
 //! Reports for hosts and steps that never ran a command: not started,
 //! refused, unreachable, skipped, or failed before their command.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::cancel::StopReason;
@@ -9,21 +8,14 @@ use crate::model::report::{Captured, HostReport, HostStatus, StepReport, StepSta
 use crate::model::{Host, Step};
 
 pub(super) fn empty_host(host: &Host) -> HostReport {
-    HostReport {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        groups: host.groups.clone(),
-        status: HostStatus::Ok,
-        unreachable: None,
-        refused: None,
-        not_run: None,
-        connect_time: None,
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-        exports: BTreeMap::new(),
-    }
+    HostReport::empty(
+        host.name.clone(),
+        host.address.clone(),
+        host.port,
+        host.user.clone(),
+        host.groups.clone(),
+        HostStatus::Ok,
+    )
 }
 
 /// A host the run never started: it stopped first.

@@ -132,39 +132,34 @@ fn why(e: JoinError) -> String {
 /// What the host's earlier steps did was shown as they finished but is not
 /// in the report: the task that held it is gone.
 pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport {
-    HostReport {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        groups: host.groups.clone(),
-        status: HostStatus::Failed,
-        unreachable: None,
-        refused: None,
-        not_run: None,
-        connect_time: None,
+    let mut report = HostReport::empty(
+        host.name.clone(),
+        host.address.clone(),
+        host.port,
+        host.user.clone(),
+        host.groups.clone(),
+        HostStatus::Failed,
+    );
+    report.steps = vec![StepReport {
+        name: running.unwrap_or(NO_STEP).to_string(),
+        command: String::new(),
+        status: StepStatus::Error,
+        exit_status: None,
+        exit_signal: None,
+        stdout: Captured::default(),
+        stderr: Captured::default(),
         duration: std::time::Duration::ZERO,
-        steps: vec![StepReport {
-            name: running.unwrap_or(NO_STEP).to_string(),
-            command: String::new(),
-            status: StepStatus::Error,
-            exit_status: None,
-            exit_signal: None,
-            stdout: Captured::default(),
-            stderr: Captured::default(),
-            duration: std::time::Duration::ZERO,
-            failures: Vec::new(),
-            session: None,
-            reason: Some(format!(
-                "internal error in fleet on this host ({why}); the host's other results are lost \
+        failures: Vec::new(),
+        session: None,
+        reason: Some(format!(
+            "internal error in fleet on this host ({why}); the host's other results are lost \
                  and its remaining steps did not run; the other hosts were not affected. \
                  Please report this as a bug with the step's output"
-            )),
-            attempts: 0,
-            waiver: None,
-        }],
-        exports: std::collections::BTreeMap::new(),
-    }
+        )),
+        attempts: 0,
+        waiver: None,
+    }];
+    report
 }
 
 #[cfg(test)]

@@ -171,17 +171,7 @@ impl Summary {
     /// the checklist did not run, and a skip must never read as a pass.
     pub(super) fn not_configured(&mut self, report: &RunReport) {
         let mut skips: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-        let steps = report
-            .local
-            .iter()
-            .map(|s| (crate::model::report::CONTROLLER, s))
-            .chain(
-                report
-                    .hosts
-                    .iter()
-                    .flat_map(|h| h.steps.iter().map(move |s| (h.name.as_str(), s))),
-            );
-        for (host, step) in steps {
+        for (host, step) in report.steps_by_host() {
             let Some(reason) = step
                 .reason
                 .as_deref()
