@@ -8,6 +8,7 @@ mod changes;
 mod format;
 mod groups;
 mod html;
+mod in_flight;
 mod json;
 mod junit;
 mod markdown;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::in_flight::InFlight;
 use crate::model::report::{HostReport, HostStatus, StepReport, StepStatus};
 use crate::report::sanitize;
 use crate::report::style::{self, DisplayConfig, Paint, first_line, plural};
@@ -33,7 +34,7 @@ pub struct Progress {
     /// Hosts in flight, oldest first, with the step each is running
     /// (`None` while connecting). The oldest is shown because it is the one
     /// most likely holding the run up.
-    running: Vec<(String, Option<String>)>,
+    running: InFlight,
 }
 
 enum Output {
@@ -76,7 +77,7 @@ impl Progress {
             warned: 0,
             unreachable: 0,
             refused: 0,
-            running: Vec::new(),
+            running: InFlight::default(),
         }
     }
 
@@ -100,12 +101,10 @@ impl Progress {
                     }
                 }
             }
-            Event::HostStarted { host } => self.running.push((host.clone(), None)),
+            Event::HostStarted { host } => self.running.started(host),
             Event::HostConnected { .. } | Event::RunFinished { .. } => {}
             Event::StepStarted { host, step } => {
-                if let Some((_, current)) = self.running.iter_mut().find(|(h, _)| h == host) {
-                    *current = Some(step.clone());
-                }
+                self.running.step(host, step);
             }
             Event::StepFinished { host, step } => {
                 if let Some(line) = self.step_problem(host, step) {
@@ -131,7 +130,7 @@ impl Progress {
     }
 
     fn host_finished(&mut self, host: &HostReport) {
-        self.running.retain(|(h, _)| *h != host.name);
+        self.running.finished(&host.name);
         self.done += 1;
         match host.status {
             HostStatus::Ok => {}
@@ -269,8 +268,8 @@ impl Progress {
                 msg.push_str(&format!(" · {n} {what}"));
             }
         }
-        if let Some((host, step)) = self.running.first() {
-            let doing = step.as_deref().unwrap_or("connecting");
+        if let Some((host, step)) = self.running.oldest() {
+            let doing = step.unwrap_or("connecting");
             msg.push_str(&format!(
                 " · {}: {}",
                 sanitize::line(host),

@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::ExecuteOptions;
 use super::cancel::{Stop, StopHandle, StopReason, stop_pair};
@@ -60,7 +59,7 @@ pub async fn execute(
     let (halt_handle, halt) = stop_pair();
     let run = Arc::new(Shared {
         ssh: options.ssh.clone(),
-        forks: Semaphore::new(options.forks.max(1)),
+        forks: Arc::new(Semaphore::new(options.forks.max(1))),
         evaluator,
         workflow: plan.workflow.clone(),
         local_exports,
@@ -89,15 +88,14 @@ pub async fn execute(
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let mut tasks = HostTasks::new();
-        let queue = Arc::new(Queue::default());
-        for (position, index) in batch.clone().enumerate() {
-            let turn = Turn {
-                queue: queue.clone(),
-                position,
-            };
+        let mut turns = Vec::with_capacity(batch.len());
+        for index in batch.clone() {
+            let (give, turn) = oneshot::channel();
+            turns.push(give);
             let task = host_task(run.clone(), turn, plan.hosts[index].clone(), tx.clone());
             tasks.spawn(index, &plan.hosts[index].host, task);
         }
+        dispatch(run.forks.clone(), turns);
         drop(tx);
         let mut events_open = true;
         // The interrupt branch never ends on its own, so the loop ends
@@ -200,7 +198,7 @@ pub async fn execute(
 struct Shared {
     ssh: Arc<SshContext>,
     /// One permit per host in flight.
-    forks: Semaphore,
+    forks: Arc<Semaphore>,
     evaluator: Evaluator,
     workflow: Arc<Workflow>,
     local_exports: BTreeMap<String, serde_json::Value>,
@@ -211,19 +209,27 @@ struct Shared {
     fail_fast: bool,
 }
 
-/// The batch's queue for forks slots: hosts take them in inventory order
-/// (a semaphore alone serves tasks in whatever order the runtime first
-/// polls them). The count is how many hosts of the batch took theirs.
-#[derive(Default)]
-struct Queue {
-    taken: AtomicUsize,
-    moved: Notify,
-}
+/// A host's forks slot, handed over by its batch's [`dispatch`] when its
+/// turn comes.
+type Turn = oneshot::Receiver<OwnedSemaphorePermit>;
 
-/// A host's place in its batch's queue.
-struct Turn {
-    queue: Arc<Queue>,
-    position: usize,
+/// Hands out forks slots to a batch's hosts in inventory order (a
+/// semaphore alone serves tasks in whatever order the runtime first polls
+/// them). One waiter at a time: each slot wakes exactly the host it goes
+/// to, where waking every waiting host on every slot cost O(hosts²)
+/// wake-ups (25 million on 5,000 hosts; bench/RESULTS.md, 7).
+fn dispatch(forks: Arc<Semaphore>, turns: Vec<oneshot::Sender<OwnedSemaphorePermit>>) {
+    tokio::spawn(async move {
+        for turn in turns {
+            // The semaphore is never closed.
+            let Ok(permit) = forks.clone().acquire_owned().await else {
+                return;
+            };
+            // A host task that is gone (it panicked) gives the slot back
+            // by dropping it here.
+            let _ = turn.send(permit);
+        }
+    });
 }
 
 /// One host: wait for its turn and a forks slot, then run it (unless the
@@ -234,18 +240,8 @@ async fn host_task(
     host: HostPlan,
     tx: mpsc::UnboundedSender<Event>,
 ) -> HostReport {
-    loop {
-        // Created before the check, so no wake-up is missed.
-        let moved = turn.queue.moved.notified();
-        if turn.queue.taken.load(Ordering::SeqCst) == turn.position {
-            break;
-        }
-        moved.await;
-    }
-    // The semaphore is never closed, so acquire cannot fail.
-    let _permit = run.forks.acquire().await;
-    turn.queue.taken.fetch_add(1, Ordering::SeqCst);
-    turn.queue.moved.notify_waiters();
+    // The dispatcher sends every turn (it ends only when the runtime does).
+    let _permit = turn.await.ok();
     if let Some(why) = run.halt.reason() {
         return not_run_host(&host.host, Some(&why));
     }
@@ -351,4 +347,47 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With one slot, the second host gets it only when the first gives it
+    /// back, the third only after the second: inventory order, whatever
+    /// order the hosts start waiting in.
+    #[tokio::test]
+    async fn slots_go_to_hosts_in_order_one_at_a_time() {
+        let forks = Arc::new(Semaphore::new(1));
+        let (gives, mut turns): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel()).unzip();
+        dispatch(forks.clone(), gives);
+        let mut third = turns.pop().expect("three turns");
+        let mut second = turns.pop().expect("three turns");
+        let first = turns.pop().expect("three turns");
+        let first = first.await.expect("the first host's slot");
+        tokio::task::yield_now().await;
+        assert!(
+            second.try_recv().is_err(),
+            "second served while first holds the slot"
+        );
+        drop(first);
+        let second = (&mut second).await.expect("the second host's slot");
+        assert!(
+            third.try_recv().is_err(),
+            "third served while second holds the slot"
+        );
+        drop(second);
+        assert!((&mut third).await.is_ok());
+    }
+
+    /// A host task that is gone gives its slot back.
+    #[tokio::test]
+    async fn a_gone_host_does_not_keep_its_slot() {
+        let forks = Arc::new(Semaphore::new(1));
+        let (gives, mut turns): (Vec<_>, Vec<_>) = (0..2).map(|_| oneshot::channel()).unzip();
+        dispatch(forks.clone(), gives);
+        let second = turns.pop().expect("two turns");
+        drop(turns);
+        assert!(second.await.is_ok());
+    }
 }

@@ -136,9 +136,12 @@ pub async fn run_step(
         number += 1;
         let out = runner.run(step, &command, timeout, ctx.cap).await;
         let attempt = Attempt { number, timeout };
-        // Parsing and rules: off the threads other hosts' SSH runs on.
+        // Parsing and rules on large output: off the threads other hosts'
+        // SSH runs on.
+        let size = out.stdout.bytes.saturating_add(out.stderr.bytes);
         let judgement =
-            super::workers::cpu_bound(|| ctx.evaluator.judge(step, &out, scope, attempt)).await;
+            super::workers::cpu_bound_for(size, || ctx.evaluator.judge(step, &out, scope, attempt))
+                .await;
         if judgement.retry {
             let interval = step.retry.as_ref().map_or(Duration::ZERO, |r| r.interval);
             tokio::time::sleep(interval).await;
