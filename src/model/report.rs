@@ -201,7 +201,12 @@ impl HostReport {
     /// A host takes its worst step: any step failed, timed out or errored
     /// fails the host; warnings alone make it WARNED.
     pub fn status_from_steps(steps: &[StepReport]) -> HostStatus {
-        match steps.iter().map(|s| s.status).max() {
+        HostReport::status_from_worst(steps.iter().map(|s| s.status).max())
+    }
+
+    /// The host's status from its worst step status (`None`: no steps).
+    pub fn status_from_worst(worst: Option<StepStatus>) -> HostStatus {
+        match worst {
             None | Some(StepStatus::Passed | StepStatus::Skipped | StepStatus::Waived) => {
                 HostStatus::Ok
             }

@@ -5,7 +5,7 @@
 //! when the run stops (interrupt, `--fail-fast`, a rollout threshold), and
 //! finally judges the fleet checks and assembles the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +22,8 @@ use super::workers::HostTasks;
 use crate::judge::{Evaluator, Scope, fleet_checks};
 use crate::model::OnFailure;
 use crate::model::Workflow;
+#[cfg(test)]
+use crate::model::report::StepStatus;
 use crate::model::report::{HostReport, RunReport, SCHEMA_VERSION, StepReport, Totals};
 use crate::plan::{HostPlan, Plan};
 use crate::ssh::SshContext;
@@ -97,6 +99,7 @@ pub async fn execute(
         }
         dispatch(run.forks.clone(), turns);
         drop(tx);
+        let mut collected = Collected::new(&plan.hosts, batch.clone());
         let mut events_open = true;
         // The interrupt branch never ends on its own, so the loop ends
         // explicitly once every event is read and every task joined.
@@ -110,16 +113,18 @@ pub async fn execute(
                     run.halt_handle.stop(why);
                 }
                 event = rx.recv(), if events_open => match event {
-                    Some(event) => {
-                        if let Event::StepStarted { host, step } = &event {
-                            tasks.step_started(host, step);
-                        }
-                        on_event(&event);
-                    }
+                    Some(event) => collected.take(event, &mut tasks, &mut on_event),
                     None => events_open = false,
                 },
                 // A task that panicked comes back as its host's ERROR.
-                Some((index, report)) = tasks.join_next(), if !tasks.is_empty() => {
+                Some((index, mut report)) = tasks.join_next(), if !tasks.is_empty() => {
+                    // Its events were sent before it ended: every one of
+                    // them is queued by now, even if `recv` above saw an
+                    // empty queue a moment ago. Its steps first, then it.
+                    while let Ok(event) = rx.try_recv() {
+                        collected.take(event, &mut tasks, &mut on_event);
+                    }
+                    collected.into_report(index, &mut report);
                     if options.fail_fast && super::rollout::host_failed(&report) {
                         // Its own task could not say so if it panicked;
                         // the first reason given wins.
@@ -267,6 +272,47 @@ async fn host_task(
     report
 }
 
+/// The step reports of a batch's hosts, moved out of their
+/// `StepFinished` events once the callback has seen them (a step's output
+/// is never copied on its way to the reporter).
+struct Collected {
+    /// Host name → plan index.
+    index: HashMap<String, usize>,
+    steps: HashMap<usize, Vec<StepReport>>,
+}
+
+impl Collected {
+    fn new(hosts: &[HostPlan], batch: std::ops::Range<usize>) -> Collected {
+        let index = batch.map(|i| (hosts[i].host.name.clone(), i)).collect();
+        Collected {
+            index,
+            steps: HashMap::new(),
+        }
+    }
+
+    /// Hands `event` to the callback, then keeps its step report.
+    fn take(&mut self, event: Event, tasks: &mut HostTasks, on_event: &mut impl FnMut(&Event)) {
+        if let Event::StepStarted { host, step } = &event {
+            tasks.step_started(host, step);
+        }
+        on_event(&event);
+        if let Event::StepFinished { host, step } = event
+            && let Some(&i) = self.index.get(&host)
+        {
+            self.steps.entry(i).or_default().push(step);
+        }
+    }
+
+    /// Puts host `index`'s steps before whatever its task reported itself
+    /// (a panicked task's report holds only the step it died in).
+    fn into_report(&mut self, index: usize, report: &mut HostReport) {
+        if let Some(mut steps) = self.steps.remove(&index) {
+            steps.append(&mut report.steps);
+            report.steps = steps;
+        }
+    }
+}
+
 /// What the controller's `local` steps leave for the hosts and the report.
 struct Local {
     /// Globals plus the local steps' exports: the fleet checks' variables.
@@ -389,5 +435,54 @@ mod tests {
         let second = turns.pop().expect("two turns");
         drop(turns);
         assert!(second.await.is_ok());
+    }
+
+    /// Step reports move from their events into their host's report, in
+    /// order, after the callback saw them; a crashed task's own report
+    /// (the step it died in) comes after the steps it finished.
+    #[test]
+    fn finished_steps_are_moved_into_their_hosts_report() {
+        use super::super::workers::crashed_host;
+        use super::super::workers::tests::host;
+        let plans: Vec<HostPlan> = ["a", "b"]
+            .into_iter()
+            .map(|name| HostPlan {
+                host: host(name),
+                vars: Default::default(),
+            })
+            .collect();
+        let mut collected = Collected::new(&plans, 0..2);
+        let mut tasks = HostTasks::new();
+        let mut seen = Vec::new();
+        let mut on_event = |e: &Event| {
+            if let Event::StepFinished { host, step } = e {
+                seen.push(format!("{host}/{}", step.name));
+            }
+        };
+        for (h, name) in [("a", "disk"), ("b", "disk"), ("a", "uptime")] {
+            let mut step = crashed_host(&host(h), Some(name), "").steps.remove(0);
+            step.status = StepStatus::Passed;
+            let event = Event::StepFinished {
+                host: h.to_string(),
+                step,
+            };
+            collected.take(event, &mut tasks, &mut on_event);
+        }
+        assert_eq!(seen, ["a/disk", "b/disk", "a/uptime"]);
+        let mut a = crashed_host(&host("a"), Some("memory"), "boom");
+        collected.into_report(0, &mut a);
+        let names: Vec<&str> = a.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["disk", "uptime", "memory"]);
+        assert_eq!(a.steps[2].status, StepStatus::Error);
+        let mut b = HostReport::empty(
+            "b".into(),
+            String::new(),
+            22,
+            String::new(),
+            Vec::new(),
+            crate::model::report::HostStatus::Ok,
+        );
+        collected.into_report(1, &mut b);
+        assert_eq!(b.steps.len(), 1);
     }
 }

@@ -12,7 +12,7 @@ use super::event::Event;
 use super::reports::{empty_host, errored, not_run_host, skipped};
 use super::step::{Runner, StepContext, null_exports, run_step, stop_after};
 use crate::judge::{Evaluator, Scope};
-use crate::model::report::{HostReport, HostStatus, Unreachable};
+use crate::model::report::{HostReport, HostStatus, StepStatus, Unreachable};
 use crate::model::{Host, Step, Vars};
 use crate::plan::HostPlan;
 use crate::ssh::{Session, SshContext};
@@ -97,6 +97,10 @@ impl Worker<'_> {
             default_timeout,
         };
         let mut stopped: Option<StopReason> = None;
+        // The step reports themselves go to the coordinator in their
+        // events (moved, not copied; it puts them into this host's report);
+        // the worker keeps only their statuses.
+        let mut worst: Option<StepStatus> = None;
         for step in steps {
             if stopped.is_none() {
                 // The interrupt too: the coordinator may not have turned it
@@ -132,16 +136,14 @@ impl Worker<'_> {
                     result
                 }
             };
-            // The event carries the host report's own copy; the report
-            // keeps the original.
+            worst = worst.max(Some(result.status));
             let _ = tx.send(Event::StepFinished {
                 host: name.clone(),
-                step: result.clone(),
+                step: result,
             });
-            report.steps.push(result);
         }
         session.close().await;
-        report.status = HostReport::status_from_steps(&report.steps);
+        report.status = HostReport::status_from_worst(worst);
         report.duration = started.elapsed();
         report
     }

@@ -167,8 +167,8 @@ pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport
         failures: Vec::new(),
         session: None,
         reason: Some(format!(
-            "internal error in fleet on this host ({why}); the host's other results are lost \
-                 and its remaining steps did not run; the other hosts were not affected. \
+            "internal error in fleet on this host ({why}); its steps before this one are kept, \
+                 its remaining steps did not run; the other hosts were not affected. \
                  Please report this as a bug with the step's output"
         )),
         attempts: 0,
@@ -178,10 +178,10 @@ pub fn crashed_host(host: &Host, running: Option<&str>, why: &str) -> HostReport
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn host(name: &str) -> Host {
+    pub(crate) fn host(name: &str) -> Host {
         Host {
             name: name.to_string(),
             span: crate::model::Span::new(&crate::model::SourceFile::new("inv.kdl", ""), 0, 0),
