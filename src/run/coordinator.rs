@@ -124,7 +124,7 @@ pub async fn execute(
                     while let Ok(event) = rx.try_recv() {
                         collected.take(event, &mut tasks, &mut on_event);
                     }
-                    collected.into_report(index, &mut report);
+                    collected.fill_report(index, &mut report);
                     if options.fail_fast && super::rollout::host_failed(&report) {
                         // Its own task could not say so if it panicked;
                         // the first reason given wins.
@@ -305,7 +305,7 @@ impl Collected {
 
     /// Puts host `index`'s steps before whatever its task reported itself
     /// (a panicked task's report holds only the step it died in).
-    fn into_report(&mut self, index: usize, report: &mut HostReport) {
+    fn fill_report(&mut self, index: usize, report: &mut HostReport) {
         if let Some(mut steps) = self.steps.remove(&index) {
             steps.append(&mut report.steps);
             report.steps = steps;
@@ -470,7 +470,7 @@ mod tests {
         }
         assert_eq!(seen, ["a/disk", "b/disk", "a/uptime"]);
         let mut a = crashed_host(&host("a"), Some("memory"), "boom");
-        collected.into_report(0, &mut a);
+        collected.fill_report(0, &mut a);
         let names: Vec<&str> = a.steps.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["disk", "uptime", "memory"]);
         assert_eq!(a.steps[2].status, StepStatus::Error);
@@ -482,7 +482,7 @@ mod tests {
             Vec::new(),
             crate::model::report::HostStatus::Ok,
         );
-        collected.into_report(1, &mut b);
+        collected.fill_report(1, &mut b);
         assert_eq!(b.steps.len(), 1);
     }
 }
