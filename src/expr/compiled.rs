@@ -64,6 +64,11 @@ const MESSAGE_TEMPLATE: &str = "message";
 pub struct CompiledTemplate {
     env: Arc<Environment<'static>>,
     name: &'static str,
+    /// What the template renders to when it holds no tag at all (most
+    /// `run` commands): rendering then needs no scope, and turning the
+    /// host's whole scope into template values for every step was a
+    /// measurable share of a 5,000-host run (bench/RESULTS.md, 7).
+    literal: Option<Arc<str>>,
 }
 
 impl CompiledTemplate {
@@ -82,13 +87,27 @@ impl CompiledTemplate {
         counter::add();
         let mut env = shared().clone();
         guarded("template", || env.add_template_owned(name, text.to_owned()))?;
+        // minijinja's own rendering of the tag-free text, so the shortcut
+        // gives exactly what a render would (trailing newline included).
+        let literal = match ["{{", "{%", "{#"].iter().any(|tag| text.contains(tag)) {
+            true => None,
+            false => env
+                .get_template(name)
+                .and_then(|t| t.render(()))
+                .ok()
+                .map(Arc::from),
+        };
         Ok(CompiledTemplate {
             env: Arc::new(env),
             name,
+            literal,
         })
     }
 
     pub fn render<S: serde::Serialize>(&self, scope: S) -> Result<String, minijinja::Error> {
+        if let Some(literal) = &self.literal {
+            return Ok(literal.to_string());
+        }
         self.env.get_template(self.name)?.render(scope)
     }
 

@@ -337,3 +337,38 @@ fn render_cost() {
         "compile+render {each:?}, render of the compiled form {compiled_each:?} ({n} renders)"
     );
 }
+
+/// A template without tags renders without its scope, exactly as minijinja
+/// renders it (the trailing newline it strips, quotes and `$` untouched);
+/// one tag anywhere and the scope is read again (and must be complete).
+#[test]
+fn tag_free_templates_render_as_minijinja_would_without_the_scope() {
+    let env = super::shared();
+    for text in [
+        "df -P /",
+        "df -P /\n",
+        "awk '{print $5}' /etc/x } { ",
+        "echo }} %} #}\n\n",
+        "",
+    ] {
+        let compiled = super::CompiledTemplate::command(text).unwrap_or_else(|e| panic!("{e}"));
+        let full = super::CompiledTemplate::render_once(env, true, text, context! {});
+        let full = full.unwrap_or_else(|e| panic!("{e}"));
+        // A scope that would fail a render (undefined is strict) is not read.
+        assert_eq!(
+            compiled.render(()).ok().as_deref(),
+            Some(full.as_str()),
+            "{text:?}"
+        );
+    }
+    let tagged =
+        super::CompiledTemplate::command("echo {{ path }}").unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        tagged.render(context! {}).is_err(),
+        "a tag must still read the scope"
+    );
+    assert_eq!(
+        tagged.render(context! { path => "a b" }).ok().as_deref(),
+        Some("echo 'a b'")
+    );
+}
