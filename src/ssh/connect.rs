@@ -205,13 +205,25 @@ async fn handshake(
     config.keepalive_interval = Some(target.keepalive);
     let config = Arc::new(config);
 
+    // A direct host waits for its slot before its TCP connection, so no
+    // connection idles in a queue; a host behind a jump host waits after
+    // its tunnel opened, because opening it may need the jump host's own
+    // handshake (a slot taken first could wait for itself).
+    let direct = target.jump.is_empty();
+    let mut slot = match direct {
+        true => ctx.handshakes.acquire().await.ok(),
+        false => None,
+    };
     let stream = match jump::open(ctx, target).await {
         Ok(stream) => stream,
         Err(e) => {
-            let transient = e.kind == UnreachableKind::Network && target.jump.is_empty();
+            let transient = e.kind == UnreachableKind::Network && direct;
             return Err((e, transient));
         }
     };
+    if slot.is_none() {
+        slot = ctx.handshakes.acquire().await.ok();
+    }
     let verdict = Arc::new(Mutex::new(None));
     let handler = HostKeyCheck {
         who: describe_target(target, &lookup),
@@ -225,7 +237,10 @@ async fn handshake(
         recorder: Arc::clone(&ctx.recorder),
         record_to: accept::target_file(&known_hosts_paths(ctx, target)).map(PathBuf::from),
     };
-    match tokio::time::timeout(timeout, client::connect_stream(config, stream, handler)).await {
+    let shaken =
+        tokio::time::timeout(timeout, client::connect_stream(config, stream, handler)).await;
+    drop(slot);
+    match shaken {
         Ok(Ok(handle)) => Ok(handle),
         Ok(Err(e)) => {
             let rejection = verdict

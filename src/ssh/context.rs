@@ -40,6 +40,25 @@ pub struct SshContext {
     /// One connection per jump host (and chain in front of it), shared by
     /// every host behind it.
     jumps: Memo<String, Result<Arc<Session>, ConnectError>>,
+    /// SSH handshakes in flight at once (see [`handshake_slots`]).
+    pub(crate) handshakes: tokio::sync::Semaphore,
+}
+
+/// Key exchanges in flight at once, per core. A connection's buffers and
+/// task (about 100 KB in russh) exist from its handshake on; starting
+/// every host's handshake at once (`--forks 10000`) made them all exist at
+/// once while the handshakes queued for the CPU: 857 MB for 10,000
+/// simulated hosts, 401 MB with 256 per core, for the same wall time
+/// (bench/RESULTS.md, 7). The cost: a host takes ~1.3 ms of controller
+/// CPU and its handshake a few round trips, so 256 per core keep the cores
+/// busy up to ~100 ms round trips; beyond that a run of thousands of hosts
+/// is paced by the handshakes' round trips instead of the CPU.
+const HANDSHAKES_PER_CORE: usize = 256;
+
+/// How many handshakes may be in flight at once.
+pub(crate) fn handshake_slots() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    HANDSHAKES_PER_CORE * cores
 }
 
 /// Never asks: tests and callers without a terminal.
@@ -68,6 +87,7 @@ impl SshContext {
             recorder: Arc::default(),
             ssh_config: None,
             jumps: Memo::default(),
+            handshakes: tokio::sync::Semaphore::new(handshake_slots()),
         }
     }
 
