@@ -260,15 +260,19 @@ pub(crate) mod tests {
         assert!(reason.contains("formatted panic 42"), "{reason}");
     }
 
-    /// One worker thread: a job blocked in `cpu_bound` until another task
-    /// runs must not keep that task from running. Inline on the worker it
-    /// would wait forever (the receive gives up after a minute, so a
-    /// regression fails instead of hanging).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn cpu_bound_work_leaves_the_runtime_free_for_other_hosts() {
+    /// One worker thread: a job blocked in `cpu_bound` (or `cpu_bound_for`
+    /// with input over the bound) until another task runs must not keep
+    /// that task from running. Inline on the worker it would wait forever
+    /// (the receive gives up after a minute, so a regression fails instead
+    /// of hanging).
+    async fn blocked_job_leaves_the_runtime_free(input_bytes: Option<u64>) {
         let (tx, rx) = std::sync::mpsc::channel::<&str>();
+        let wait = move || rx.recv_timeout(std::time::Duration::from_secs(60));
         let blocked = tokio::spawn(async move {
-            cpu_bound(move || rx.recv_timeout(std::time::Duration::from_secs(60))).await
+            match input_bytes {
+                None => cpu_bound(wait).await,
+                Some(bytes) => cpu_bound_for(bytes, wait).await,
+            }
         });
         let other_host = tokio::spawn(async move {
             tokio::task::yield_now().await;
@@ -277,30 +281,21 @@ pub(crate) mod tests {
         let received = blocked.await.map_err(|e| e.to_string());
         assert_eq!(received, Ok(Ok("other host's I/O ran")));
         assert!(other_host.await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn cpu_bound_work_leaves_the_runtime_free_for_other_hosts() {
+        blocked_job_leaves_the_runtime_free(None).await;
+    }
+
+    /// The bound decides: output over it is judged off the worker.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn judging_large_output_leaves_the_runtime_free() {
+        blocked_job_leaves_the_runtime_free(Some(IN_PLACE_BYTES + 1)).await;
     }
 
     #[tokio::test]
     async fn cpu_bound_runs_in_place_on_a_current_thread_runtime() {
         assert_eq!(cpu_bound(|| 6 * 7).await, 42);
-    }
-
-    /// Large input still leaves the runtime free (as above); the bound is
-    /// what decides.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn judging_large_output_leaves_the_runtime_free() {
-        let (tx, rx) = std::sync::mpsc::channel::<&str>();
-        let blocked = tokio::spawn(async move {
-            cpu_bound_for(IN_PLACE_BYTES + 1, move || {
-                rx.recv_timeout(std::time::Duration::from_secs(60))
-            })
-            .await
-        });
-        let other_host = tokio::spawn(async move {
-            tokio::task::yield_now().await;
-            tx.send("other host's I/O ran").ok();
-        });
-        let received = blocked.await.map_err(|e| e.to_string());
-        assert_eq!(received, Ok(Ok("other host's I/O ran")));
-        assert!(other_host.await.is_ok());
     }
 }
