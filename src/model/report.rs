@@ -354,6 +354,11 @@ pub struct Totals {
     pub fleet_checks_warned: usize,
     /// Failed or errored fleet checks.
     pub fleet_checks_failed: usize,
+    /// Fleet checks not evaluated: the run stopped early, or a shard left
+    /// them to the merge. Counted apart, never as passed.
+    pub fleet_checks_skipped: usize,
+    /// Failed fleet checks a waiver in force acknowledged.
+    pub fleet_checks_waived: usize,
 }
 
 impl Totals {
@@ -391,11 +396,13 @@ impl Totals {
         }
         for c in checks {
             match c.status {
-                StepStatus::Passed | StepStatus::Skipped | StepStatus::Waived => {
-                    t.fleet_checks_passed += 1
-                }
+                StepStatus::Passed => t.fleet_checks_passed += 1,
+                StepStatus::Skipped => t.fleet_checks_skipped += 1,
+                StepStatus::Waived => t.fleet_checks_waived += 1,
                 StepStatus::Warned => t.fleet_checks_warned += 1,
-                _ => t.fleet_checks_failed += 1,
+                StepStatus::Failed | StepStatus::Timeout | StepStatus::Error => {
+                    t.fleet_checks_failed += 1
+                }
             }
         }
         t

@@ -65,7 +65,7 @@ fn verdict_prefers_failures_over_refused_over_unreachable() {
 /// whichever single count is set.
 #[test]
 fn verdict_passes_exactly_when_the_exit_code_is_ok() {
-    let setters: [fn(&mut Totals); 12] = [
+    let setters: [fn(&mut Totals); 14] = [
         |t| t.hosts_warned = 1,
         |t| t.hosts_failed = 1,
         |t| t.hosts_unreachable = 1,
@@ -78,6 +78,8 @@ fn verdict_passes_exactly_when_the_exit_code_is_ok() {
         |t| t.fleet_checks_passed = 1,
         |t| t.fleet_checks_warned = 1,
         |t| t.fleet_checks_failed = 1,
+        |t| t.fleet_checks_skipped = 1,
+        |t| t.fleet_checks_waived = 1,
     ];
     for set in setters {
         let mut t = Totals::default();
@@ -127,4 +129,29 @@ fn not_configured_skips_and_selection_warnings_are_listed() {
     // Healthy runs stay a header and a verdict.
     let healthy = render_summary(&fixture::healthy_run(), &DisplayConfig::plain());
     assert!(!healthy.contains("SKIPPED"), "{healthy}");
+}
+
+/// Fleet checks that were not evaluated (a shard leaves them to the
+/// merge; a stopped run skips them) are counted and shown as skipped,
+/// never as passed.
+#[test]
+fn fleet_checks_not_evaluated_are_skipped_not_passed() {
+    let mut report = fixture::mixed_run();
+    assert!(
+        !report.fleet_checks.is_empty(),
+        "the fixture has fleet checks"
+    );
+    for check in &mut report.fleet_checks {
+        check.status = crate::model::report::StepStatus::Skipped;
+        check.reason = Some("evaluated at merge".into());
+    }
+    let n = report.fleet_checks.len();
+    report.totals = Totals::count(&report.hosts, &report.local, &report.fleet_checks);
+    assert_eq!(report.totals.fleet_checks_passed, 0);
+    assert_eq!(report.totals.fleet_checks_skipped, n);
+    let text = render_summary(&report, &DisplayConfig::plain());
+    assert!(
+        text.contains(&format!("fleet checks 0 passed, {n} skipped")),
+        "{text}"
+    );
 }

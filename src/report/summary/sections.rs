@@ -241,12 +241,15 @@ impl Summary {
             (t.steps_waived, "waived"),
         ]);
         let mut line = format!("{word}  hosts {hosts} · steps {steps}");
-        if t.fleet_checks_passed + t.fleet_checks_warned + t.fleet_checks_failed > 0 {
-            let checks = counts(&[
-                (t.fleet_checks_passed, "passed"),
-                (t.fleet_checks_warned, "warned"),
-                (t.fleet_checks_failed, "failed"),
-            ]);
+        let checks = [
+            (t.fleet_checks_passed, "passed"),
+            (t.fleet_checks_warned, "warned"),
+            (t.fleet_checks_failed, "failed"),
+            (t.fleet_checks_skipped, "skipped"),
+            (t.fleet_checks_waived, "waived"),
+        ];
+        if checks.iter().any(|(n, _)| *n > 0) {
+            let checks = counts(&checks);
             line.push_str(&format!(" · fleet checks {checks}"));
         }
         self.blank();
