@@ -214,8 +214,8 @@ fn run(args: RunArgs) -> Result<i32, CliError> {
         print!("{}", render_summary(&report, &display));
     }
     let changes = match shard {
-        // A shard is not a run: the merge keeps the merged run. Its totals
-        // count the deferred fleet checks as passed: say so instead.
+        // A shard is not a run: the merge keeps the merged run. Its
+        // totals count the deferred fleet checks as skipped: say why.
         Some(shard) => {
             let note = format!("{}\n", shard.deferred_note(&report));
             shard.attach(
