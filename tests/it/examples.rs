@@ -14,24 +14,6 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn validators() -> Option<PathBuf> {
-    let out = Command::new(root().join("scripts/validators-venv"))
-        .current_dir(root())
-        .output();
-    match out {
-        Ok(out) if out.status.success() => Some(PathBuf::from(
-            String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        )),
-        other => {
-            crate::tools::skip_check(
-                "engine examples against their schemas",
-                &format!("scripts/validators-venv failed (python3 venv, PyPI): {other:?}"),
-            );
-            None
-        }
-    }
-}
-
 fn validate(bin: &Path, tool: &str, args: &[&str], file: &Path) -> Output {
     Command::new(bin.join(tool))
         .args(args)
@@ -54,7 +36,9 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn engine_examples_validate_against_their_schemas() {
-    let Some(bin) = validators() else { return };
+    let Some(bin) = crate::tools::validators_venv("engine examples against their schemas") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cases: [(&str, &str, &[&str], &str, &str); 3] = [
         (

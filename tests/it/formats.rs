@@ -70,6 +70,36 @@ pub(crate) fn assert_promtool_accepts(promtool: &Path, file: &Path) -> String {
     text
 }
 
+/// Every sample of a Prometheus text file as prometheus-client's own
+/// parser reads it, one `name{label="value",…} value` per line, labels
+/// sorted, values as the parser returns them (`1`, `93.5`). A file it rejects
+/// fails the test with the parser's error.
+pub(crate) fn python_prometheus_samples(venv_bin: &Path, file: &Path) -> Vec<String> {
+    const READ: &str = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
+        print("%s{%s} %r" % (s.name, labels, s.value))
+"#;
+    let out = Command::new(venv_bin.join("python"))
+        .args(["-c", READ])
+        .arg(file)
+        .output()
+        .expect("run prometheus-client's parser");
+    assert!(
+        out.status.success(),
+        "prometheus-client's parser rejected {}\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// `prove` on a TAP file (through `cat`); returns its output and whether
 /// it judged the run a pass.
 pub(crate) fn prove(prove: &Path, file: &Path) -> (String, bool) {
@@ -128,6 +158,38 @@ fn prometheus_file_passes_promtool_and_holds_statuses_counts_and_exports() {
         "93"
     );
     assert_eq!(value(&["fleet_run_hosts{", r#"status="unreachable""#]), "1");
+    // The second reader: prometheus-client's parser sees every sample
+    // promtool saw, with the same values.
+    if let Some(venv) = crate::tools::validators_venv("Prometheus report with prometheus-client") {
+        let samples = python_prometheus_samples(&venv, &prom);
+        let promtool_samples = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty());
+        assert_eq!(
+            samples.len(),
+            promtool_samples.count(),
+            "{samples:#?}\n{text}"
+        );
+        let number = |sample: &str| -> f64 {
+            let value = sample.rsplit(' ').next().unwrap_or_default();
+            value.parse().unwrap_or_else(|e| panic!("{sample}: {e}"))
+        };
+        let sample = |parts: &[&str]| {
+            let found = samples.iter().find(|s| parts.iter().all(|p| s.contains(p)));
+            found
+                .cloned()
+                .unwrap_or_else(|| panic!("no {parts:?}\n{samples:#?}"))
+        };
+        let disk = sample(&["fleet_export_disk_use{", r#"host="host-2""#]);
+        assert_eq!(number(&disk), 93.0, "{disk}");
+        let failed = sample(&[
+            "fleet_step_status{",
+            r#"host="host-2""#,
+            r#"step="disk""#,
+            r#"status="failed""#,
+        ]);
+        assert_eq!(number(&failed), 1.0, "{failed}");
+    }
     assert_eq!(
         value(&["fleet_run_unreachable_hosts{", r#"kind="refused""#]),
         "1"

@@ -47,3 +47,25 @@ pub fn tool(name: &str, check: &str, package: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// The bin directory of `scripts/validators-venv` (kubernetes-validate,
+/// check-jsonschema, prometheus-client; made once from PyPI); else
+/// `check` is skipped (see [`skip_check`]).
+pub fn validators_venv(check: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join("scripts/validators-venv"))
+        .current_dir(root)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some(PathBuf::from(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
+        other => {
+            skip_check(
+                check,
+                &format!("scripts/validators-venv failed (python3 venv, PyPI): {other:?}"),
+            );
+            None
+        }
+    }
+}
