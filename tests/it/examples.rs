@@ -7,7 +7,7 @@
 //! Skipped visibly (`SKIPPED-CHECK`) only outside CI, where the
 //! validators' venv cannot be made (scripts/validators-venv: python3, PyPI).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn root() -> &'static Path {
