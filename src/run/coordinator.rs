@@ -22,8 +22,6 @@ use super::workers::HostTasks;
 use crate::judge::{Evaluator, Scope, fleet_checks};
 use crate::model::OnFailure;
 use crate::model::Workflow;
-#[cfg(test)]
-use crate::model::report::StepStatus;
 use crate::model::report::{HostReport, RunReport, SCHEMA_VERSION, StepReport, Totals};
 use crate::plan::{HostPlan, Plan};
 use crate::ssh::SshContext;
@@ -398,6 +396,7 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::report::StepStatus;
 
     /// With one slot, the second host gets it only when the first gives it
     /// back, the third only after the second: inventory order, whatever
